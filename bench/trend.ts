@@ -1,0 +1,75 @@
+/**
+ * `npm run bench:trend`: the trend rule's warning quality on a simulated book
+ * (src/domain/simulate.ts), beside two naive rules, over three seeds.
+ * Usage: npm run bench:trend [-- --companies 2000 --seeds 1,2,3]
+ */
+import { RULES, scoreRules, simulateBook, type RuleScore } from '../src/domain/simulate.js';
+import { describeTrendRule } from '../src/domain/trend.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+
+const companies = Number(arg('companies', '2000'));
+const seeds = arg('seeds', '1,2,3').split(',').map(Number);
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const wk = (x: number) => `${x.toFixed(1)} wk`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
+  return rows
+    .map((r) => r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('  '))
+    .join('\n');
+}
+
+const header = ['rule', 'recall', 'median lead', 'lead (flagged)', 'false alarms', '(dips)', '(others)'];
+const row = (name: string, s: RuleScore) => [
+  name,
+  pct(s.recall),
+  wk(s.medianLeadWeeks),
+  wk(s.medianLeadFlagged),
+  pct(s.falseAlarms),
+  pct(s.falseAlarmsDip),
+  pct(s.falseAlarmsRest),
+];
+
+console.log(describeTrendRule());
+console.log();
+const all: Record<string, RuleScore[]> = {};
+for (const seed of seeds) {
+  const t0 = performance.now();
+  const book = simulateBook({ companies, seed });
+  const scores = scoreRules(book, RULES);
+  const ms = performance.now() - t0;
+  const s0 = Object.values(scores)[0];
+  console.log(
+    `seed ${seed}: ${companies} companies, ${book.days / 7} weeks, holiday week from day ${book.holidayStart}; ` +
+      `${s0.fadingEligible} fading accounts scored (${s0.fadingExcluded} tiny faders under the minimum baseline left out), ` +
+      `${s0.othersEligible} others (${s0.dipEligible} dip-and-recover) [${ms.toFixed(0)} ms]`,
+  );
+  console.log(table([header, ...Object.entries(scores).map(([n, s]) => row(n, s))]));
+  console.log();
+  for (const [n, s] of Object.entries(scores)) (all[n] ??= []).push(s);
+}
+
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const medScore = (ss: RuleScore[]): RuleScore => {
+  const keys = Object.keys(ss[0]) as (keyof RuleScore)[];
+  return Object.fromEntries(keys.map((k) => [k, med(ss.map((s) => s[k]))])) as unknown as RuleScore;
+};
+console.log(`median over seeds ${seeds.join(', ')}:`);
+const medians = Object.entries(all).map(([n, ss]) => [n, medScore(ss)] as const);
+console.log(table([header, ...medians.map(([n, s]) => row(n, s))]));
+
+const [, product] = medians[0];
+const naive = medians.slice(1).map(([, s]) => s);
+const goals: [string, boolean][] = [
+  ['recall >= 90 %', product.recall >= 0.9],
+  ['median lead >= 3 weeks', product.medianLeadWeeks >= 3],
+  ['false alarms <= 5 %', product.falseAlarms <= 0.05],
+  ['recall above both naive rules', naive.every((s) => product.recall > s.recall)],
+  ['false alarms below both naive rules', naive.every((s) => product.falseAlarms < s.falseAlarms)],
+];
+console.log();
+for (const [g, ok] of goals) console.log(`${ok ? 'met ' : 'MISSED'}  ${g}`);

@@ -1,0 +1,116 @@
+/**
+ * One database handle for both drivers: postgres.js when DATABASE_URL is set,
+ * the embedded PGlite otherwise. Queries are written once against drizzle's
+ * PgDatabase and read rows through `rows()`, which evens out the two drivers'
+ * result shapes.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** postgres.js client (postgres kind only): for COPY-free bulk work and locks. */
+  client?: import('postgres').Sql;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** Run a query and return its rows, whichever driver is underneath. */
+export async function rows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  pgliteDir?: string;
+  /** Pool size for postgres.js. */
+  max?: number;
+  /** Apply pending migrations (npm start, tests, demo). */
+  migrate?: boolean;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  const database = opts.databaseUrl ? await openPostgres(opts.databaseUrl, opts.max ?? 10) : await openPglite(opts.pgliteDir);
+  if (opts.migrate ?? true) await migrateDatabase(database);
+  return database;
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const { default: postgres } = await import('postgres');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    // Fail fast when the server is down, so ingestion answers 503 and the client retries.
+    connect_timeout: 5,
+    idle_timeout: 30,
+    connection: { application_name: 'leadmaps-groups' },
+  });
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    client,
+    ping: () => pingWith(db),
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dir: string | undefined): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  if (dir && !dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
+  const client = new PGlite(dir ?? 'memory://');
+  await client.waitReady;
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    ping: () => pingWith(db),
+    close: () => client.close(),
+  };
+}
+
+async function pingWith(db: Db): Promise<boolean> {
+  try {
+    await rows(db, sql`select 1 as ok`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Apply drizzle-kit's migrations. Under an advisory lock so that
+ * several processes starting together on one database do not race.
+ */
+export async function migrateDatabase(database: Database): Promise<void> {
+  const config = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle' };
+  if (database.kind === 'pglite') {
+    const { migrate } = await import('drizzle-orm/pglite/migrator');
+    await migrate(database.db as never, config);
+    return;
+  }
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+  const client = database.client!;
+  // A session lock on one reserved connection; other starters wait on it, then find nothing pending.
+  const lockConn = await client.reserve();
+  try {
+    await lockConn`select pg_advisory_lock(727274001)`;
+    await migrate(database.db as never, config);
+  } finally {
+    await lockConn`select pg_advisory_unlock(727274001)`.catch(() => {});
+    lockConn.release();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The storage model. Per-company aggregates, kept exact at write time, so that
+ * every read of `/groups` is an index range scan over small rollups.
+ *
+ * Scaling note (Citus): tables are in two co-location groups. Company tables are
+ * distributed by `company_key`; person tables by `person_id`; the dedup table by
+ * `message_id`. Every primary and unique key below includes its table's
+ * distribution column, which is what Citus needs to enforce it on one shard.
+ * Ungrouped activity is kept under the pseudo-company key '' (UNGROUPED_KEY), so
+ * `/groups key` reads coverage from the same rollups.
+ */
+import { sql } from 'drizzle-orm';
+import { date, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** A company (group): its display name and traits, as the latest `group` call set them. */
+export const companies = pgTable('companies', {
+  companyKey: text('company_key').primaryKey(),
+  name: text('name'),
+  traits: jsonb('traits').$type<Record<string, unknown>>().notNull().default({}),
+  /** Event time of the call that set name/traits: an older event arriving late never overwrites a newer one. */
+  traitsAt: tz('traits_at'),
+  /** First and last activity (track/page/screen); null until the company has any. `new` trend reads first_seen_at. */
+  firstSeenAt: tz('first_seen_at'),
+  lastSeenAt: tz('last_seen_at'),
+});
+
+/**
+ * One row per company per UTC day: the rollup every ranking reads. Ranking all
+ * companies over a range, the 12-week series of one company and the trend's
+ * recent/baseline windows are all sums over (company_key, day) ranges.
+ * `people` is the number of distinct people active that day (exact: counted when
+ * a company_person_days row is first created).
+ */
+export const companyDays = pgTable(
+  'company_days',
+  {
+    companyKey: text('company_key').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    events: integer('events').notNull().default(0),
+    keyActions: integer('key_actions').notNull().default(0),
+    sessions: integer('sessions').notNull().default(0),
+    people: integer('people').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.companyKey, t.day] }),
+    // Ranking every company over a range scans by day first.
+    index('company_days_day_idx').on(t.day, t.companyKey),
+  ],
+);
+
+/**
+ * A person at a company, with lifetime totals and last activity. Because every
+ * range ends now, "distinct people active in the range" is exactly
+ * `count(*) where last_seen_at >= range start`: no per-day distinct counting at read.
+ */
+export const companyPeople = pgTable(
+  'company_people',
+  {
+    companyKey: text('company_key').notNull(),
+    personId: text('person_id').notNull(),
+    firstSeenAt: tz('first_seen_at').notNull(),
+    lastSeenAt: tz('last_seen_at').notNull(),
+    events: integer('events').notNull().default(0),
+    keyActions: integer('key_actions').notNull().default(0),
+    sessions: integer('sessions').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.companyKey, t.personId] }),
+    // People active in a range, per company, without touching inactive ones.
+    index('company_people_last_seen_idx').on(t.companyKey, t.lastSeenAt),
+    index('company_people_active_idx').on(t.lastSeenAt, t.companyKey),
+  ],
+);
+
+/**
+ * A person's activity at a company per UTC day. Written at ingest to count
+ * distinct people per day exactly; read only for one company at a time
+ * (`show`: its people ranked by activity over a range).
+ */
+export const companyPersonDays = pgTable(
+  'company_person_days',
+  {
+    companyKey: text('company_key').notNull(),
+    personId: text('person_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    events: integer('events').notNull().default(0),
+    keyActions: integer('key_actions').notNull().default(0),
+    sessions: integer('sessions').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.companyKey, t.personId, t.day] })],
+);
+
+/** A person (userId, or `anon:` + anonymousId): display traits and current company. */
+export const people = pgTable(
+  'people',
+  {
+    personId: text('person_id').primaryKey(),
+    /** The company as last set by a `group` call or an event naming one (rule 4 of the group key). */
+    companyKey: text('company_key'),
+    companyAt: tz('company_at'),
+    name: text('name'),
+    email: text('email'),
+    traits: jsonb('traits').$type<Record<string, unknown>>().notNull().default({}),
+    traitsAt: tz('traits_at'),
+    firstSeenAt: tz('first_seen_at').notNull(),
+    /** Last activity event (track/page/screen), any company: `/groups key` people coverage. */
+    lastActiveAt: tz('last_active_at'),
+  },
+  (t) => [index('people_last_active_idx').on(t.lastActiveAt)],
+);
+
+/**
+ * A person's sessions. Gap sessions (no session id sent) are intervals keyed
+ * `gap:<start ms>` and merged exactly when events arrive late or out of order;
+ * sent session ids are keyed `id:<id>`. `company_key`/`day` say where the
+ * session was counted, so a merge can take its count back.
+ */
+export const personSessions = pgTable(
+  'person_sessions',
+  {
+    personId: text('person_id').notNull(),
+    sessionKey: text('session_key').notNull(),
+    startedAt: tz('started_at').notNull(),
+    endedAt: tz('ended_at').notNull(),
+    companyKey: text('company_key').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.personId, t.sessionKey] }),
+    index('person_sessions_span_idx').on(t.personId, t.endedAt),
+  ],
+);
+
+/**
+ * Message ids already stored, per write key (kept as a SHA-256 digest, never the
+ * key itself), so a client's retry never counts twice. Pruned after DEDUP_DAYS.
+ */
+export const messages = pgTable(
+  'messages',
+  {
+    source: text('source').notNull(),
+    messageId: text('message_id').notNull(),
+    receivedAt: tz('received_at').notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.source] }), index('messages_received_idx').on(t.receivedAt)],
+);
+
+/**
+ * One row per digest channel and week: the claim that makes the weekly post
+ * happen at most once across restarts and processes (a unique row, not a lock).
+ */
+export const digestRuns = pgTable(
+  'digest_runs',
+  {
+    channel: text('channel').notNull(),
+    week: text('week').notNull(),
+    status: text('status').$type<'claimed' | 'posted'>().notNull(),
+    runId: text('run_id').notNull(),
+    claimedAt: tz('claimed_at').notNull().default(sql`now()`),
+    postedAt: tz('posted_at'),
+    messageTs: text('message_ts'),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.week] })],
+);

@@ -1,0 +1,39 @@
+/**
+ * Helpers to send many rows in one parameter, the same way on postgres.js and
+ * PGlite: rows travel as one JSON document and come back as a relation through
+ * jsonb_to_recordset. One round trip per statement, whatever the batch size.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+
+/** `jsonb_to_recordset($1) AS name(col type, ...)`: `columns` is the SQL column list. */
+export function recordset(rows: readonly object[], alias: string, columns: string): SQL {
+  return sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS ${sql.raw(alias)}(${sql.raw(columns)})`;
+}
+
+/** The SQLSTATE of a database error, looking through drizzle's wrapper. */
+export function sqlState(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Deadlock or serialization failure: the transaction did nothing and can run again. */
+export function isRetryable(err: unknown): boolean {
+  const code = sqlState(err);
+  return code === '40P01' || code === '40001';
+}
+
+export async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !isRetryable(err)) throw err;
+      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 20));
+    }
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * A simulated book of accounts with known truth, to measure the trend rule
+ * (`npm run bench:trend`, test/trend-sim.test.ts). Pure and seeded: same seed, same book.
+ *
+ * Shape (day 0 is a Monday; weeks are 7 days; `now` is a day index, the window sums are
+ * over complete days before it, as the database computes them):
+ * - sizes: people ~ Pareto(xm = 1, alpha = 1.2), capped at 400; each person does
+ *   lognormal ~2.5 key actions a weekday; weekends x0.1-0.5 (5 % of accounts are
+ *   weekend-heavy, x1.5-3); 12 % are tiny accounts with 2-10 events a week in all;
+ * - noise: a per-company, per-week gamma multiplier (CV 5-25 %, drawn per company) and
+ *   Poisson counts per day;
+ * - one holiday week (inside the measured quarter) when everyone is at x0.3;
+ * - 15 % grow (x1.3-3 over the 26 weeks); 10 % fade linearly to nothing over 4-8 weeks;
+ *   5 % dip once (1-2 weeks at x0.3-0.7) inside the measured quarter and recover;
+ *   4 % start during the simulation (new accounts).
+ */
+import type { TrendWindows } from './types.js';
+import {
+  BASELINE_DAYS,
+  DEFAULT_TREND_PARAMS,
+  RECENT_DAYS,
+  decideTrendWith,
+  isFalling,
+  usedToBeActive,
+  type TrendParams,
+} from './trend.js';
+
+export type SimKind = 'steady' | 'growing' | 'fading' | 'dip' | 'new';
+
+export interface SimCompany {
+  id: number;
+  kind: SimKind;
+  tiny: boolean;
+  people: number;
+  /** Events per day, index = day. */
+  daily: number[];
+  /** Fading: first day of the fade and the day the activity reaches zero. */
+  fadeStart?: number;
+  zeroDay?: number;
+  /** Dip: first day and the day after the last day of the dip. */
+  dipStart?: number;
+  dipEnd?: number;
+  /** New: first day the company exists. */
+  startDay?: number;
+}
+
+export interface SimBook {
+  seed: number;
+  days: number;
+  holidayStart: number;
+  companies: SimCompany[];
+}
+
+export interface SimOptions {
+  companies: number;
+  weeks?: number;
+  seed: number;
+}
+
+/** mulberry32: a small, fast, seeded PRNG returning [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function normal(rand: () => number): number {
+  let u = 0;
+  while (u === 0) u = rand();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+/** Poisson sample: Knuth for small means, a rounded normal for large ones. */
+export function poisson(rand: () => number, mean: number): number {
+  if (!(mean > 0)) return 0;
+  if (mean < 30) {
+    const l = Math.exp(-mean);
+    let k = 0;
+    let p = 1;
+    for (;;) {
+      p *= rand();
+      if (p <= l) return k;
+      k++;
+    }
+  }
+  return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal(rand)));
+}
+
+/** Gamma(shape, scale 1) sample (Marsaglia-Tsang). */
+export function gamma(rand: () => number, shape: number): number {
+  if (shape < 1) return gamma(rand, shape + 1) * Math.pow(rand(), 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = normal(rand);
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = rand();
+    if (u < 1 - 0.0331 * x ** 4) return d * v;
+    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+/** The first evaluable `now` (a week end with a full recent + baseline history). */
+export const FIRST_EVAL_DAY = RECENT_DAYS + BASELINE_DAYS;
+/** The measured quarter: this many consecutive week ends, the last ones of the simulation. */
+export const QUARTER_WEEKS = 13;
+
+export function simulateBook(opts: SimOptions): SimBook {
+  const weeks = opts.weeks ?? 26;
+  const days = weeks * 7;
+  const rand = mulberry32(opts.seed);
+  const quarterStart = days - (QUARTER_WEEKS - 1) * 7 - RECENT_DAYS; // earliest day in a quarter eval's recent window
+  const holidayStart = 7 * (Math.ceil(quarterStart / 7) + 1 + Math.floor(rand() * 6));
+  const companies: SimCompany[] = [];
+  for (let id = 0; id < opts.companies; id++) {
+    const tiny = rand() < 0.12;
+    const u = rand();
+    let kind: SimKind = 'steady';
+    if (u < 0.1) kind = 'fading';
+    else if (u < 0.15) kind = 'dip';
+    else if (u < 0.3) kind = 'growing';
+    else if (u < 0.34) kind = 'new';
+    const people = tiny
+      ? 1 + Math.floor(rand() * 2)
+      : Math.min(400, Math.floor(1 / Math.pow(1 - rand(), 1 / 1.2)));
+    // Weekday daily rate of the whole account.
+    const weekdayRate = tiny
+      ? (2 + rand() * 8) / (5 + 2 * 0.3)
+      : people * 2.5 * Math.exp(0.6 * normal(rand) - 0.18);
+    const weekend = rand() < 0.05 ? 1.5 + rand() * 1.5 : 0.1 + rand() * 0.4;
+    // Week-to-week swing: a company-wide part plus each person's own swings, which average out
+    // in a large account (a one-person account swings ~35 %, a hundred-person one ~8 %).
+    const cv = Math.sqrt((0.03 + rand() * 0.09) ** 2 + 0.35 ** 2 / people);
+    const shape = 1 / (cv * cv);
+    const growth = kind === 'growing' ? 1.3 + rand() * 1.7 : 1;
+    const c: SimCompany = { id, kind, tiny, people, daily: new Array(days).fill(0) };
+    if (kind === 'fading') {
+      const len = 7 * (4 + Math.floor(rand() * 5));
+      const lo = FIRST_EVAL_DAY + 7;
+      c.fadeStart = lo + Math.floor(rand() * (days - len - lo));
+      c.zeroDay = c.fadeStart + len;
+    } else if (kind === 'dip') {
+      const len = 7 * (1 + Math.floor(rand() * 2));
+      c.dipStart = quarterStart + Math.floor(rand() * (days - len - quarterStart - 7));
+      c.dipEnd = c.dipStart + len;
+    } else if (kind === 'new') {
+      c.startDay = 30 + Math.floor(rand() * (days - 60));
+    }
+    const dipDepth = 0.3 + rand() * 0.4;
+    let weekMult = 1;
+    for (let d = 0; d < days; d++) {
+      if (d % 7 === 0) weekMult = gamma(rand, shape) / shape;
+      let mean = weekdayRate * (d % 7 >= 5 ? weekend : 1) * weekMult;
+      mean *= Math.pow(growth, d / days);
+      if (d >= holidayStart && d < holidayStart + 7) mean *= 0.3;
+      if (c.fadeStart !== undefined && c.zeroDay !== undefined && d >= c.fadeStart) {
+        mean *= Math.max(0, 1 - (d - c.fadeStart + 0.5) / (c.zeroDay - c.fadeStart));
+      }
+      if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mean *= dipDepth;
+      if (c.startDay !== undefined && d < c.startDay) mean = 0;
+      c.daily[d] = poisson(rand, mean);
+    }
+    companies.push(c);
+  }
+  return { seed: opts.seed, days, holidayStart, companies };
+}
+
+/** Prefix sums for fast window sums. */
+function prefix(daily: number[]): number[] {
+  const p = new Array(daily.length + 1);
+  p[0] = 0;
+  for (let i = 0; i < daily.length; i++) p[i + 1] = p[i] + daily[i];
+  return p;
+}
+
+/** Sum over days [from, to) (clamped to the data). */
+function sumRange(p: number[], from: number, to: number): number {
+  const a = Math.max(0, Math.min(p.length - 1, from));
+  const b = Math.max(0, Math.min(p.length - 1, to));
+  return b > a ? p[b] - p[a] : 0;
+}
+
+/** The trend windows of a company as the database would compute them at `now`. */
+export function windowsAt(
+  p: number[],
+  firstDay: number,
+  now: number,
+  R: number = RECENT_DAYS,
+  B: number = BASELINE_DAYS,
+): TrendWindows {
+  return {
+    recent: sumRange(p, now - R, now),
+    baseline: sumRange(p, now - R - B, now - R),
+    ageDays: firstDay < 0 || firstDay >= now ? 0 : now - firstDay,
+  };
+}
+
+/** A warning rule: does it flag this company at `now`? */
+export type FlagRule = (ctx: { p: number[]; firstDay: number; now: number; market: MarketOf }) => boolean;
+/** The book's window sums at `now` for given window lengths. */
+export type MarketOf = (R: number, B: number) => { recent: number; baseline: number };
+
+/** The product's rule: `quiet` lists a company when its trend is falling and it used to be active. */
+export function trendRule(k: TrendParams = DEFAULT_TREND_PARAMS): FlagRule {
+  return ({ p, firstDay, now, market }) => {
+    const w = windowsAt(p, firstDay, now, k.recentDays, k.baselineDays);
+    return usedToBeActive(w, k) && isFalling(decideTrendWith(w, market(k.recentDays, k.baselineDays), k));
+  };
+}
+export const productRule: FlagRule = trendRule();
+
+/** Naive: last 7 complete days at least 30 % below the 7 before. */
+export const weekOverWeekRule: FlagRule = ({ p, now }) => {
+  const last = sumRange(p, now - 7, now);
+  const prev = sumRange(p, now - 14, now - 7);
+  return prev > 0 && last / prev - 1 <= -0.3;
+};
+
+/** Naive: no activity in the last 30 complete days (after having had some). */
+export const silent30Rule: FlagRule = ({ p, firstDay, now }) =>
+  firstDay >= 0 && firstDay < now - 30 && sumRange(p, now - 30, now) === 0;
+
+export interface RuleScore {
+  /** Fading accounts that used to be active before the fade (the recall denominator). */
+  fadingEligible: number;
+  /** Fading accounts left out because their baseline was under MIN_BASELINE_PER_WEEK. */
+  fadingExcluded: number;
+  /** Share of eligible faders flagged after the fade began and before activity reached zero. */
+  recall: number;
+  /** Median weeks between first flag and zero, over eligible faders (missed ones count 0). */
+  medianLeadWeeks: number;
+  /** Median lead over the flagged faders only. */
+  medianLeadFlagged: number;
+  /** Non-fading accounts that were active (used to be active) at some week of the quarter. */
+  othersEligible: number;
+  /** Share of those flagged at any week of the quarter. */
+  falseAlarms: number;
+  /** The same, split: dip-and-recover accounts and the rest. */
+  falseAlarmsDip: number;
+  dipEligible: number;
+  falseAlarmsRest: number;
+  restEligible: number;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Evaluate rules at every week end of the book. */
+export function scoreRules(
+  book: SimBook,
+  rules: Record<string, FlagRule>,
+  gate: TrendParams = DEFAULT_TREND_PARAMS,
+): Record<string, RuleScore> {
+  const evalDays: number[] = [];
+  for (let now = FIRST_EVAL_DAY; now <= book.days; now += 7) evalDays.push(now);
+  const quarter = evalDays.slice(-QUARTER_WEEKS);
+  const prefixes = book.companies.map((c) => prefix(c.daily));
+  const firstDays = book.companies.map((c) => c.daily.findIndex((x) => x > 0));
+  // The market: the same sums over the whole book, as the database gives them.
+  const total = prefix(book.companies[0].daily.map((_, d) => book.companies.reduce((s, c) => s + c.daily[d], 0)));
+  const marketAt =
+    (now: number): MarketOf =>
+    (R, B) => {
+      const w = windowsAt(total, 0, now, R, B);
+      return { recent: w.recent, baseline: w.baseline };
+    };
+  const active = (p: number[], firstDay: number, now: number) =>
+    usedToBeActive(windowsAt(p, firstDay, now, gate.recentDays, gate.baselineDays), gate);
+  const out: Record<string, RuleScore> = {};
+  for (const [name, rule] of Object.entries(rules)) {
+    const leads: number[] = [];
+    let fadingEligible = 0;
+    let fadingExcluded = 0;
+    let caught = 0;
+    const flaggedLeads: number[] = [];
+    let dipEligible = 0;
+    let dipFlagged = 0;
+    let restEligible = 0;
+    let restFlagged = 0;
+    book.companies.forEach((c, i) => {
+      const p = prefixes[i];
+      const firstDay = firstDays[i];
+      const flag = (now: number) => rule({ p, firstDay, now, market: marketAt(now) });
+      if (c.kind === 'fading') {
+        const before = Math.floor(c.fadeStart! / 7) * 7;
+        if (!active(p, firstDay, before)) {
+          fadingExcluded++;
+          return;
+        }
+        fadingEligible++;
+        const first = evalDays.find((now) => now > c.fadeStart! && now < c.zeroDay! && flag(now));
+        if (first !== undefined) {
+          caught++;
+          const lead = (c.zeroDay! - first) / 7;
+          leads.push(lead);
+          flaggedLeads.push(lead);
+        } else leads.push(0);
+        return;
+      }
+      const eligible = quarter.some((now) => active(p, firstDay, now));
+      if (!eligible) return;
+      const flagged = quarter.some(flag);
+      if (c.kind === 'dip') {
+        dipEligible++;
+        if (flagged) dipFlagged++;
+      } else {
+        restEligible++;
+        if (flagged) restFlagged++;
+      }
+    });
+    const othersEligible = dipEligible + restEligible;
+    out[name] = {
+      fadingEligible,
+      fadingExcluded,
+      recall: fadingEligible ? caught / fadingEligible : 0,
+      medianLeadWeeks: median(leads),
+      medianLeadFlagged: median(flaggedLeads),
+      othersEligible,
+      falseAlarms: othersEligible ? (dipFlagged + restFlagged) / othersEligible : 0,
+      falseAlarmsDip: dipEligible ? dipFlagged / dipEligible : 0,
+      dipEligible,
+      falseAlarmsRest: restEligible ? restFlagged / restEligible : 0,
+      restEligible,
+    };
+  }
+  return out;
+}
+
+export const RULES: Record<string, FlagRule> = {
+  'trend rule (product)': productRule,
+  'week-over-week <= -30 %': weekOverWeekRule,
+  'no activity 30 days': silent30Rule,
+};

@@ -1,0 +1,124 @@
+/**
+ * The product's words, shared by domain, rendering, queries and transports.
+ * Pure types: nothing here imports Slack or the database.
+ */
+
+/** What a company's activity is measured in. */
+export type Metric = 'key_actions' | 'events' | 'sessions' | 'people';
+export const METRICS: readonly Metric[] = ['key_actions', 'events', 'sessions', 'people'];
+
+/** A company's direction, from its recent rate against its own earlier baseline. */
+export type Trend = 'up sharply' | 'up' | 'steady' | 'down' | 'down sharply' | 'new';
+export const TRENDS: readonly Trend[] = ['up sharply', 'up', 'steady', 'down', 'down sharply', 'new'];
+
+/** A number of whole UTC days ending with today (today included). */
+export interface Range {
+  days: number;
+  /** How the user wrote it, for display: "30d", "4w". */
+  label: string;
+}
+
+/** The four measures of a company (or a person) over a range. */
+export interface Activity {
+  people: number;
+  events: number;
+  keyActions: number;
+  sessions: number;
+}
+
+/** The two windows a trend compares, summed for one metric (see domain/trend.ts). */
+export interface TrendWindows {
+  /** Metric total over the recent window (RECENT_DAYS complete days before today). */
+  recent: number;
+  /** Metric total over the baseline window (BASELINE_DAYS complete days before the recent window). */
+  baseline: number;
+  /** Whole days between the company's first activity and today (0 = first seen today). */
+  ageDays: number;
+}
+
+/** One row of the company list (top, quiet, report, digest, App Home). */
+export interface CompanyRow {
+  key: string;
+  /** Display name; null when no name was ever sent (show the key then). */
+  name: string | null;
+  activity: Activity;
+  windows: TrendWindows;
+  trend: Trend;
+  /** recent rate / baseline rate - 1 (for example -0.9 for a 90 % drop); null with no baseline. */
+  change: number | null;
+}
+
+export interface PersonRow {
+  id: string;
+  /** traits.name, else traits.email, else the user id. */
+  displayName: string;
+  activity: Activity;
+  lastSeen: Date;
+}
+
+export interface WeekPoint {
+  /** First day of the 7-day block (UTC midnight). */
+  start: Date;
+  value: number;
+}
+
+export interface CompanyDetail extends CompanyRow {
+  traits: Record<string, unknown>;
+  /** People ever seen at this company. */
+  peopleKnown: number;
+  /** Oldest first, 12 blocks of 7 days, the last one ending today. */
+  weeks: WeekPoint[];
+  /** Ranked by the metric over the range, most active first. */
+  people: PersonRow[];
+  firstSeen: Date;
+  lastSeen: Date;
+}
+
+export interface ReportCounts {
+  active: number;
+  growing: number;
+  steady: number;
+  atRisk: number;
+  goneQuiet: number;
+  new: number;
+  total: number;
+}
+
+/** Group-key health over one window. */
+export interface KeyCoverage {
+  days: number;
+  events: number;
+  eventsWithCompany: number;
+  people: number;
+  peopleWithCompany: number;
+}
+
+/** Several keys or spellings that look like one company. */
+export interface SplitCompany {
+  /** The normalised name they share (or why they were grouped). */
+  reason: string;
+  companies: { key: string; name: string | null }[];
+}
+
+export interface KeyHealth {
+  coverage: KeyCoverage[]; // 7 and 30 days
+  splits: SplitCompany[];
+  /** Keys that look like display names rather than ids ("Acme Inc" as a key). */
+  nameLikeKeys: { key: string; name: string | null }[];
+}
+
+/** The parsed text of `/groups ...`. */
+export type GroupsCommand =
+  | { kind: 'top'; range: Range; metric: Metric | null; limit: number }
+  | { kind: 'quiet'; range: Range }
+  | { kind: 'show'; query: string; range: Range }
+  | { kind: 'report'; range: Range }
+  | { kind: 'key' }
+  | { kind: 'digest' }
+  | { kind: 'help'; unknown: string | null; problem: string | null };
+
+/** A message as Slack takes it: a plain-text fallback plus Block Kit blocks. */
+export interface SlackMessage {
+  text: string;
+  blocks: import('@slack/types').KnownBlock[];
+}

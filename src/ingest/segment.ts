@@ -1,0 +1,298 @@
+/**
+ * Segment's HTTP Tracking API, as data: validate a request body and turn each
+ * call into a normalised event. Pure: the caller passes the receive time.
+ *
+ * A request is all or nothing: the first event that breaks the spec refuses the
+ * whole request with a message naming its index and field, as Segment and its
+ * neighbours (RudderStack, PostHog) do.
+ */
+
+export type CallType = 'track' | 'identify' | 'group' | 'page' | 'screen';
+export const CALL_TYPES: readonly CallType[] = ['track', 'identify', 'group', 'page', 'screen'];
+
+/** Activity calls count as events; identify and group only describe people and companies. */
+export const ACTIVITY_TYPES: ReadonlySet<CallType> = new Set(['track', 'page', 'screen']);
+
+export interface SegmentEvent {
+  type: CallType;
+  /** null when the client sent none (then the event cannot be deduplicated). */
+  messageId: string | null;
+  /** userId, else `anon:` + anonymousId. */
+  personId: string;
+  userId: string | null;
+  /** Event time, corrected for the client's clock skew. */
+  time: Date;
+  /** track: the event name; page/screen: the page name, if any. */
+  name: string | null;
+  /** The company this event names itself (group key rules 1 to 3), or the group call's groupId. */
+  companyKey: string | null;
+  /** A company name this event carries (group traits.name, identify traits.company.name). */
+  companyName: string | null;
+  /** group: the company's traits. */
+  companyTraits: Record<string, unknown> | null;
+  /** identify (or context.traits): the person's traits. */
+  personTraits: Record<string, unknown> | null;
+  /** properties.session_id or context.sessionId, when sent. */
+  sessionId: string | null;
+}
+
+export class SpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecError';
+  }
+}
+
+export interface ParseOptions {
+  /** The URL's call type; 'batch' for /v1/batch. */
+  endpoint: CallType | 'batch';
+  receivedAt: Date;
+  /** GROUP_KEY_PATH, split on dots. */
+  groupKeyPath: string[] | null;
+}
+
+export const LIMITS = {
+  /** A single call, or one event inside a batch. */
+  eventBytes: 32 * 1024,
+  /** A whole batch request. */
+  batchBytes: 500 * 1024,
+  /** The longest id or name we keep; longer is refused, not truncated, so two ids never collide. */
+  idChars: 1024,
+} as const;
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Own property only: a `__proto__` or `constructor` key in data is just data. */
+function own(o: unknown, key: string): unknown {
+  return isObject(o) && Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+export function valueAtPath(o: unknown, path: readonly string[]): unknown {
+  let v: unknown = o;
+  for (const key of path) {
+    v = own(v, key);
+    if (v === undefined) return undefined;
+  }
+  return v;
+}
+
+/**
+ * Parse a request body (already JSON-decoded) into events, or throw SpecError.
+ * Returns the write key found in the body, if any, for auth.
+ */
+export function parseRequest(body: unknown, opts: ParseOptions): SegmentEvent[] {
+  if (!isObject(body)) throw new SpecError('the body must be a JSON object');
+  if (opts.endpoint !== 'batch') {
+    return [parseEvent(body, opts.endpoint, '', opts, undefined, own(body, 'sentAt'))];
+  }
+  const batch = own(body, 'batch');
+  if (!Array.isArray(batch)) throw new SpecError('batch: must be an array of events');
+  const sharedContext = own(body, 'context');
+  if (sharedContext !== undefined && !isObject(sharedContext)) throw new SpecError('context: must be an object');
+  const sentAt = own(body, 'sentAt');
+  return batch.map((item, i) => {
+    if (!isObject(item)) throw new SpecError(`batch[${i}]: must be an object`);
+    const type = own(item, 'type');
+    if (typeof type !== 'string' || !(CALL_TYPES as readonly string[]).includes(type)) {
+      throw new SpecError(
+        `batch[${i}].type: must be one of ${CALL_TYPES.join(', ')}${typeof type === 'string' ? ` (got "${clip(type)}")` : ''}`,
+      );
+    }
+    return parseEvent(item, type as CallType, `batch[${i}].`, opts, sharedContext as Json | undefined, sentAt);
+  });
+}
+
+function parseEvent(
+  raw: Json,
+  type: CallType,
+  at: string,
+  opts: ParseOptions,
+  sharedContext: Json | undefined,
+  outerSentAt: unknown,
+): SegmentEvent {
+  let context = own(raw, 'context');
+  if (context !== undefined && context !== null && !isObject(context)) throw new SpecError(`${at}context: must be an object`);
+  if (sharedContext) context = { ...sharedContext, ...((context as Json | undefined) ?? {}) };
+  const ctx = (context ?? undefined) as Json | undefined;
+
+  const userId = id(raw, 'userId', at);
+  const anonymousId = id(raw, 'anonymousId', at);
+  if (userId === null && anonymousId === null) {
+    throw new SpecError(`${at}userId: every call needs a userId or an anonymousId`);
+  }
+
+  let name: string | null = null;
+  if (type === 'track') {
+    name = text(raw, 'event', at);
+    if (name === null) throw new SpecError(`${at}event: a track call needs an event name`);
+  } else if (type === 'page' || type === 'screen') {
+    name = text(raw, 'name', at);
+  }
+
+  const properties = objectField(raw, 'properties', at);
+  const traits = objectField(raw, 'traits', at);
+  const ctxTraits = ctx ? objectField(ctx, 'traits', `${at}context.`) : null;
+
+  const timestamp = time(raw, 'timestamp', at);
+  const sentAtRaw = own(raw, 'sentAt') !== undefined ? own(raw, 'sentAt') : outerSentAt;
+  const sentAt = sentAtRaw === undefined || sentAtRaw === null ? null : parseTime(sentAtRaw, own(raw, 'sentAt') !== undefined ? `${at}sentAt` : 'sentAt');
+  const eventTime = correctSkew(timestamp, sentAt, opts.receivedAt);
+
+  let companyKey: string | null;
+  let companyName: string | null = null;
+  let companyTraits: Json | null = null;
+  if (type === 'group') {
+    companyKey = id(raw, 'groupId', at);
+    if (companyKey === null) throw new SpecError(`${at}groupId: a group call needs a groupId`);
+    companyTraits = cleanTraits(traits ?? {}) as Json;
+    companyName = stringOrNull(own(companyTraits, 'name'));
+  } else {
+    companyKey =
+      idValue(ctx ? own(ctx, 'groupId') : undefined, `${at}context.groupId`) ??
+      (opts.groupKeyPath ? idValue(valueAtPath(raw, opts.groupKeyPath), `${at}${opts.groupKeyPath.join('.')}`) : null) ??
+      (type === 'identify' ? idValue(valueAtPath(traits, ['company', 'id']), `${at}traits.company.id`) : null) ??
+      idValue(valueAtPath(ctxTraits, ['company', 'id']), `${at}context.traits.company.id`);
+    companyName =
+      stringOrNull(type === 'identify' ? valueAtPath(traits, ['company', 'name']) : undefined) ??
+      stringOrNull(valueAtPath(ctxTraits, ['company', 'name']));
+    if (companyName !== null && companyKey === null) companyName = null; // a name with no key names nothing
+  }
+
+  const personTraits = type === 'identify' ? (cleanTraits(traits ?? {}) as Json) : null;
+
+  const sessionId =
+    idValue(own(properties, 'session_id'), `${at}properties.session_id`) ??
+    idValue(ctx ? own(ctx, 'sessionId') : undefined, `${at}context.sessionId`);
+
+  return {
+    type,
+    messageId: id(raw, 'messageId', at),
+    personId: userId !== null ? userId : `anon:${anonymousId}`,
+    userId,
+    time: eventTime,
+    name,
+    companyKey,
+    companyName,
+    companyTraits,
+    personTraits: personTraits ?? (ctxTraits && (own(ctxTraits, 'name') || own(ctxTraits, 'email')) ? (cleanTraits(pick(ctxTraits)) as Json) : null),
+    sessionId,
+  };
+}
+
+/** Segment: timestamp = receivedAt - (sentAt - timestamp). No timestamp: the time received. */
+export function correctSkew(timestamp: Date | null, sentAt: Date | null, receivedAt: Date): Date {
+  if (timestamp === null) return receivedAt;
+  if (sentAt === null) return timestamp;
+  return new Date(receivedAt.getTime() - (sentAt.getTime() - timestamp.getTime()));
+}
+
+function pick(t: Json): Json {
+  const out: Json = {};
+  for (const k of ['name', 'email'] as const) if (own(t, k) !== undefined) out[k] = own(t, k);
+  return out;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+function stringOrNull(v: unknown): string | null {
+  if (typeof v === 'string') {
+    const s = (cleanTraits(v) as string).trim();
+    return s.length > 0 && s.length <= LIMITS.idChars ? s : null;
+  }
+  return null;
+}
+
+/** An id: a non-empty string (or a finite number, as Segment's clients sometimes send). */
+function idValue(v: unknown, field: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v !== 'string') throw new SpecError(`${field}: must be a string`);
+  const s = v.trim();
+  if (s.length === 0) return null;
+  if (s.length > LIMITS.idChars) throw new SpecError(`${field}: longer than ${LIMITS.idChars} characters`);
+  if (hasLoneSurrogate(s)) throw new SpecError(`${field}: is not valid Unicode`);
+  return s;
+}
+
+function id(o: Json, key: string, at: string): string | null {
+  return idValue(own(o, key), `${at}${key}`);
+}
+
+function text(o: Json, key: string, at: string): string | null {
+  const v = own(o, key);
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new SpecError(`${at}${key}: must be a string`);
+  const s = v.trim();
+  if (s.length === 0) return null;
+  if (s.length > LIMITS.idChars) throw new SpecError(`${at}${key}: longer than ${LIMITS.idChars} characters`);
+  if (hasLoneSurrogate(s)) throw new SpecError(`${at}${key}: is not valid Unicode`);
+  return s;
+}
+
+function objectField(o: Json, key: string, at: string): Json | null {
+  const v = own(o, key);
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) throw new SpecError(`${at}${key}: must be an object`);
+  return v;
+}
+
+function time(o: Json, key: string, at: string): Date | null {
+  const v = own(o, key);
+  if (v === undefined || v === null) return null;
+  return parseTime(v, `${at}${key}`);
+}
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+function parseTime(v: unknown, field: string): Date {
+  if (typeof v !== 'string' || !ISO_8601.test(v.trim())) {
+    throw new SpecError(`${field}: must be an ISO 8601 date such as 2026-11-29T09:30:00.000Z`);
+  }
+  const d = new Date(v.trim());
+  const ms = d.getTime();
+  // Year 1970..9999 keeps every later date computation finite and meaningful.
+  if (!Number.isFinite(ms) || ms < 0 || ms > 253402300799999) {
+    throw new SpecError(`${field}: must be an ISO 8601 date such as 2026-11-29T09:30:00.000Z`);
+  }
+  return d;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** PostgreSQL text refuses NUL and unpaired surrogates: an id with either is refused. */
+function hasLoneSurrogate(s: string): boolean {
+  LONE_SURROGATE.lastIndex = 0;
+  return s.includes('\u0000') || LONE_SURROGATE.test(s);
+}
+
+const TRAITS = { depth: 4, keys: 100, chars: 2048 } as const;
+
+/**
+ * Traits as stored: what PostgreSQL's jsonb takes (no NUL, no lone surrogate)
+ * and bounded in depth, keys and length, so data can never make a row huge.
+ */
+export function cleanTraits(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') {
+    const s = v.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\uFFFD');
+    return s.length > TRAITS.chars ? `${s.slice(0, TRAITS.chars)}…` : s;
+  }
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'boolean' || v === null) return v;
+  if (depth >= TRAITS.depth) return null;
+  if (Array.isArray(v)) return v.slice(0, TRAITS.keys).map((x) => cleanTraits(x, depth + 1));
+  if (isObject(v)) {
+    const out: Json = {};
+    let n = 0;
+    for (const key of Object.keys(v)) {
+      if (n++ >= TRAITS.keys) break;
+      const k = cleanTraits(key, TRAITS.depth) as string;
+      Object.defineProperty(out, k, { value: cleanTraits(v[key], depth + 1), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return null;
+}

@@ -1,0 +1,75 @@
+/**
+ * Button action ids: encoded here, parsed here, nowhere else.
+ *
+ * Slack wants every `action_id` unique within a message, and caps it at 255
+ * characters; a button's `value` takes up to 2,000. So the id says only what the
+ * button does plus a position (`groups:show:3`), and the data (a company key, a range
+ * label, a metric, a page number) travels in `value`. Listeners match the kind with
+ * the regular expression `ACTION_ID_PATTERN` and call `parseAction` on what Slack sends back.
+ */
+import { z } from 'zod';
+import { METRICS, type Metric, type Range } from '../domain/types.js';
+import { parseRange } from '../domain/command.js';
+
+export const ACTION_KINDS = ['show', 'back', 'page', 'range', 'metric'] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+/** Every action id this app makes. */
+export const ACTION_ID_PATTERN = /^groups:(show|back|page|range|metric)(?::\d{1,6})?$/;
+/** Slack's limit on a button's `value`. */
+export const MAX_ACTION_VALUE = 2000;
+
+export type GroupsAction =
+  /** Open one company; `key` is its group key. */
+  | { kind: 'show'; key: string }
+  /** Go back to the view described by `to` (a `/groups` command text, e.g. "top 30d"), or the default view. */
+  | { kind: 'back'; to: string | null }
+  /** A page of a list, from 1. */
+  | { kind: 'page'; page: number }
+  | { kind: 'range'; range: Range }
+  | { kind: 'metric'; metric: Metric };
+
+/**
+ * The action id of a button. `index` keeps ids unique when a message has several
+ * buttons of one kind (one "Details" per company): give each its position.
+ */
+export function encodeAction(kind: ActionKind, index?: number): string {
+  if (index === undefined) return `groups:${kind}`;
+  const n = Number.isSafeInteger(index) && index >= 0 ? index % 1_000_000 : 0;
+  return `groups:${kind}:${n}`;
+}
+
+const value = z.string().max(MAX_ACTION_VALUE);
+const actionId = z.string().max(255).regex(ACTION_ID_PATTERN);
+const showValue = value.min(1);
+const pageValue = z.string().regex(/^\d{1,6}$/).transform(Number).pipe(z.number().int().min(1));
+const metricValue = z.enum(METRICS as [Metric, ...Metric[]]);
+
+/** What a button asks for, or null for an id or value this app did not make. */
+export function parseAction(actionId_: string, value_: string | undefined | null): GroupsAction | null {
+  const id = actionId.safeParse(actionId_);
+  if (!id.success) return null;
+  const kind = ACTION_ID_PATTERN.exec(id.data)![1] as ActionKind;
+  const v = value.safeParse(value_ ?? '');
+  if (!v.success) return null;
+  switch (kind) {
+    case 'show': {
+      const key = showValue.safeParse(v.data);
+      return key.success ? { kind, key: key.data } : null;
+    }
+    case 'back':
+      return { kind, to: v.data.trim() === '' ? null : v.data };
+    case 'page': {
+      const page = pageValue.safeParse(v.data);
+      return page.success ? { kind, page: page.data } : null;
+    }
+    case 'range': {
+      const r = parseRange(v.data);
+      return r && r.ok ? { kind, range: r.range } : null;
+    }
+    case 'metric': {
+      const m = metricValue.safeParse(v.data);
+      return m.success ? { kind, metric: m.data } : null;
+    }
+  }
+}

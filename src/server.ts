@@ -1,0 +1,153 @@
+/**
+ * The one HTTP server: Slack's requests at /slack/events (Bolt's HTTPReceiver),
+ * the Segment Tracking API and /healthz as Bolt customRoutes. With
+ * SLACK_APP_TOKEN, Slack's traffic goes over Socket Mode instead while the
+ * routes stay on PORT.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import { createIngestHandler, INGEST_PATHS } from './ingest/http.js';
+import { boltLogger, type Logger } from './log.js';
+
+type BoltApp = App;
+
+/** Slack's replay window: a signature older, or further in the future, than this is refused. */
+export const SLACK_SIGNATURE_WINDOW_S = 5 * 60;
+
+export interface ServerDeps {
+  config: Config;
+  database: Database;
+  log: Logger;
+  /** Registers the Slack listeners (commands, actions, events) on the app. */
+  listeners?: (app: BoltApp) => void;
+}
+
+export interface RunningServer {
+  app: BoltApp;
+  port: number;
+  /** Stop taking requests, finish the ones in flight. */
+  stop(): Promise<void>;
+}
+
+export function routes(deps: ServerDeps): CustomRoute[] {
+  const { config, database, log } = deps;
+  const ingestDeps = {
+    db: database.db,
+    writeKeys: config.writeKeys,
+    keyActions: config.keyActions,
+    groupKeyPath: config.groupKeyPath,
+    log,
+  };
+  const ingestRoutes: CustomRoute[] = INGEST_PATHS.map((endpoint) => ({
+    path: `/v1/${endpoint}`,
+    method: ['POST'],
+    handler: createIngestHandler(endpoint, ingestDeps),
+  }));
+  return [
+    {
+      path: '/healthz',
+      method: ['GET'],
+      handler: async (_req, res) => {
+        const ok = await database.ping();
+        const body = JSON.stringify(ok ? { ok: true } : { ok: false, error: 'the database is not answering' });
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(body);
+      },
+    },
+    ...ingestRoutes,
+  ];
+}
+
+export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): BoltApp {
+  const { config, log } = deps;
+  const logger = boltLogger(log);
+  const common = {
+    token: config.slack.botToken,
+    logger,
+    // Start-up must not depend on reaching Slack; main.ts checks the token and warns.
+    tokenVerificationEnabled: false,
+    ignoreSelf: false,
+    clientOptions: {
+      slackApiUrl: config.slack.apiUrl,
+      // Bolt's client retries 429/5xx on its own for replies; the digest posts with its own client and policy.
+      retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+    },
+  };
+  const receiver = config.slack.appToken
+    ? new SocketModeReceiver({
+        appToken: config.slack.appToken,
+        logger,
+        customRoutes,
+        installerOptions: { port: config.port },
+      })
+    : new HTTPReceiver({
+        signingSecret: config.slack.signingSecret ?? '',
+        logger,
+        endpoints: '/slack/events',
+        customRoutes,
+        processBeforeResponse: false,
+        unhandledRequestTimeoutMillis: 2900,
+      });
+  const app = new App({ ...common, receiver });
+  deps.listeners?.(app);
+  app.error(async (error) => {
+    log.error('a Slack listener failed', { error });
+  });
+  return app;
+}
+
+/** Start serving. In HTTP mode the server is ours, so the replay window is checked both ways. */
+export async function startServer(deps: ServerDeps, port = deps.config.port): Promise<RunningServer> {
+  const customRoutes = routes(deps);
+  const app = createSlackApp(deps, customRoutes);
+  if (deps.config.slack.appToken) {
+    await app.start();
+    return { app, port, stop: () => app.stop() as Promise<void> };
+  }
+  const receiver = (app as unknown as { receiver: HTTPReceiver }).receiver;
+  const server: Server = createServer((req, res) => {
+    if (!slackTimestampFresh(req)) {
+      deps.log.warn('refused a Slack request signed outside the 5-minute window');
+      req.resume();
+      res.writeHead(401).end();
+      return;
+    }
+    try {
+      receiver.requestListener(req, res);
+    } catch (error) {
+      // An unknown path: Bolt throws; answer 404 like any server would.
+      if (!res.headersSent) res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      if (!(error instanceof Error && /path|route/i.test(error.message))) deps.log.warn('request failed', { error });
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    app,
+    port: actual,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** Bolt refuses stale timestamps only; a far-future one is refused here too. */
+function slackTimestampFresh(req: IncomingMessage & { url?: string }): boolean {
+  if (!req.url?.startsWith('/slack/')) return true;
+  const header = req.headers['x-slack-request-timestamp'];
+  if (header === undefined) return true; // Bolt refuses it, with the same 401.
+  const ts = Number(header);
+  if (!Number.isFinite(ts)) return false;
+  return Math.abs(Math.floor(Date.now() / 1000) - ts) <= SLACK_SIGNATURE_WINDOW_S;
+}
+
+export type { BoltApp, ServerResponse };
