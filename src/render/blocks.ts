@@ -706,7 +706,7 @@ export function digestMessage(input: DigestInput): SlackMessage {
     blocks.push(section(`✅ ${DIGEST_ALL_CLEAR}`));
     text.push(DIGEST_ALL_CLEAR);
   } else {
-    const intro = `*${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling*, biggest drop first. ${quietNote()}`;
+    const intro = `*${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling*. ${quietNote()}`;
     blocks.push(section(intro));
     text.push(intro);
     const items = falling
