@@ -166,11 +166,17 @@ export function roughly(n: number): number {
  * the row's `change`, the very ratio the trend judged.
  */
 export function nowVsBefore(row: CompanyRow, metric: Metric): string {
+  const { now, before, change } = nowAndBefore(row);
+  const pct = change === null ? '' : `, ${formatPercent(change)}`;
+  return `${formatCount(now, metric)} in the last ${RECENT_DAYS} days, was about ${formatNumber(roughly(before))}${pct}`;
+}
+
+/** The numbers behind `nowVsBefore`: the recent total, the scaled baseline, the change. */
+export function nowAndBefore(row: CompanyRow): { now: number; before: number; change: number | null } {
   const now = row.windows.recent;
   const before = (row.windows.baseline * RECENT_DAYS) / baselineDays(row.windows);
   const change = row.change ?? (before > 0 ? now / before - 1 : null);
-  const pct = change === null ? '' : `, ${formatPercent(change)}`;
-  return `${formatCount(now, metric)} in the last ${RECENT_DAYS} days, was about ${formatNumber(roughly(before))}${pct}`;
+  return { now, before, change };
 }
 
 interface ListItem {
