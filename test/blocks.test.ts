@@ -14,6 +14,7 @@ import {
   topMessage,
 } from '../src/render/blocks.js';
 import { parseAction } from '../src/render/actions.js';
+import { RECENT_DAYS } from '../src/domain/trend.js';
 import type { KeyHealth, SlackMessage } from '../src/domain/types.js';
 import { counts, detail, falling, manyRows, NASTY_NAMES, NOW, person, daysAgo, row, workedExample } from './fixtures/rows.js';
 
@@ -208,15 +209,15 @@ describe('topMessage', () => {
 
 describe('nowVsBefore', () => {
   it('compares the recent window with the baseline scaled to its length', () => {
-    // 56-day baseline of 4,800 = 1,200 per 14 days; 120 now: −90 %
-    expect(nowVsBefore(falling('g', 'Globex', 120, 4800), 'key_actions')).toBe(
-      '120 key actions in the last 14 days, was about 1,200, −90 %',
+    // a baseline worth 1,200 per recent window; 120 now: −90 %
+    expect(nowVsBefore(falling('g', 'Globex', 120, 1200), 'key_actions')).toBe(
+      `120 key actions in the last ${RECENT_DAYS} days, was about 1,200, −90 %`,
     );
   });
   it('uses the shorter baseline of a young company', () => {
-    // 40 days old: 26 days of baseline; 260 over 26 days = 140 per 14 days
+    // 40 days old: 26 days of baseline; 260 over 26 days = 140 per 14 days (RECENT_DAYS)
     const r = row({ windows: { recent: 14, baseline: 260, ageDays: 40 }, change: -0.9 });
-    expect(nowVsBefore(r, 'events')).toBe('14 events in the last 14 days, was about 140, −90 %');
+    expect(nowVsBefore(r, 'events')).toBe(`14 events in the last ${RECENT_DAYS} days, was about 140, −90 %`);
   });
   it.each([
     [1234, 1200],
@@ -229,10 +230,10 @@ describe('nowVsBefore', () => {
 
 describe('quietMessage', () => {
   it('lists the falling with people, now against before, trend and a button', () => {
-    const rows = [falling('acct_globex', 'Globex', 120, 4800, 11), falling('acct_x', 'X Corp', 70, 400, 3)];
+    const rows = [falling('acct_globex', 'Globex', 120, 1200, 11), falling('acct_x', 'X Corp', 70, 100, 3)];
     const m = quietMessage({ rows, range: d30, metric: 'key_actions', now: NOW });
-    expect(m.text).toContain('*1. Globex*\n11 people · 120 key actions in the last 14 days, was about 1,200, −90 % · ⇊ down sharply');
-    expect(m.text).toContain('*2. X Corp*\n3 people · 70 key actions in the last 14 days, was about 100, −30 % · ↓ down');
+    expect(m.text).toContain(`*1. Globex*\n11 people · 120 key actions in the last ${RECENT_DAYS} days, was about 1,200, −90 % · ⇊ down sharply`);
+    expect(m.text).toContain(`*2. X Corp*\n3 people · 70 key actions in the last ${RECENT_DAYS} days, was about 100, −30 % · ↓ down`);
     expect(buttons(m).map((b) => parseAction(b.action_id, b.value!))).toEqual([
       { kind: 'show', key: 'acct_globex' },
       { kind: 'show', key: 'acct_x' },
@@ -482,11 +483,11 @@ describe('digestMessage', () => {
   const base = { weekLabel: 'week of Jun 2, 2025', counts: counts(), metric: 'key_actions' as const, now: NOW };
 
   it('titles with the week and lists the falling with now against before, trend and an Open button', () => {
-    const rows = [falling('acct_globex', 'Globex', 120, 4800, 11)];
+    const rows = [falling('acct_globex', 'Globex', 120, 1200, 11)];
     const m = digestMessage({ ...base, falling: rows, growing: [workedExample()[0]] });
     expect(m.blocks[0]).toMatchObject({ type: 'header', text: { text: 'Weekly digest · week of Jun 2, 2025' } });
     expect(m.text).toContain('*1 company is falling*');
-    expect(m.text).toContain('*1. Globex*\n11 people · 120 key actions in the last 14 days, was about 1,200, −90 % · ⇊ down sharply');
+    expect(m.text).toContain(`*1. Globex*\n11 people · 120 key actions in the last ${RECENT_DAYS} days, was about 1,200, −90 % · ⇊ down sharply`);
     const [b] = buttons(m);
     expect(b.text.text).toBe('Open');
     expect(parseAction(b.action_id, b.value!)).toEqual({ kind: 'show', key: 'acct_globex' });
@@ -497,7 +498,7 @@ describe('digestMessage', () => {
   });
 
   it('lists 15, then "and N more"', () => {
-    const rows = Array.from({ length: 40 }, (_, i) => falling(`k${i}`, `Falling ${i}`, 10 + i, 4000));
+    const rows = Array.from({ length: 40 }, (_, i) => falling(`k${i}`, `Falling ${i}`, 10 + i, 1000));
     const m = digestMessage({ ...base, falling: rows, growing: [] });
     expect(buttons(m)).toHaveLength(15);
     expect(m.text).toContain('*15. Falling 14*');
@@ -508,7 +509,7 @@ describe('digestMessage', () => {
   });
 
   it('lists exactly 15 without "more"', () => {
-    const rows = Array.from({ length: 15 }, (_, i) => falling(`k${i}`, `F${i}`, 10, 4000));
+    const rows = Array.from({ length: 15 }, (_, i) => falling(`k${i}`, `F${i}`, 10, 1000));
     const m = digestMessage({ ...base, falling: rows, growing: [] });
     expect(buttons(m)).toHaveLength(15);
     expect(m.text).not.toMatch(/and \d+ more/);

@@ -12,6 +12,7 @@ import {
   table,
   topText,
 } from '../src/render/terminal.js';
+import { RECENT_DAYS } from '../src/domain/trend.js';
 import { counts, detail, falling, NOW, person, daysAgo, row, workedExample } from './fixtures/rows.js';
 
 const d30 = { days: 30, label: '30d' };
@@ -74,9 +75,9 @@ describe('topText', () => {
 
 describe('quietText', () => {
   it('prints now, was and change in their own aligned columns', () => {
-    const t = quietText({ rows: [falling('g', 'Globex', 120, 4800, 11), falling('x', 'X Corp', 70, 400, 3)], range: d30, metric: 'key_actions', now: NOW });
+    const t = quietText({ rows: [falling('g', 'Globex', 120, 1200, 11), falling('x', 'X Corp', 70, 100, 3)], range: d30, metric: 'key_actions', now: NOW });
     const lines = tableAt(t, '#');
-    expect(lines[0]).toBe('#  Company  People     Last 14 days  Was about  Change  Trend');
+    expect(lines[0]).toBe(`#  Company  People     Last ${RECENT_DAYS} days  Was about  Change  Trend`);
     expect(lines[1]).toBe('1  Globex       11  120 key actions      1,200   −90 %  ⇊ down sharply');
     expect(lines[2]).toBe('2  X Corp        3   70 key actions        100   −30 %  ↓ down');
   });
@@ -165,14 +166,14 @@ describe('helpText', () => {
 describe('digestText', () => {
   const base = { weekLabel: 'week of Jun 2, 2025', counts: counts(), metric: 'key_actions' as const, now: NOW };
   it('lists the falling, the growing and the counts', () => {
-    const t = digestText({ ...base, falling: [falling('g', 'Globex', 120, 4800, 11)], growing: [workedExample()[0]] });
+    const t = digestText({ ...base, falling: [falling('g', 'Globex', 120, 1200, 11)], growing: [workedExample()[0]] });
     expect(t.startsWith('Weekly digest · week of Jun 2, 2025\n')).toBe(true);
     expect(t).toContain('1  Globex       11  120 key actions      1,200   −90 %  ⇊ down sharply');
     expect(t).toContain('Growing most: Acme Inc (+35 %).');
     expect(t).toContain('Accounts: 30 active');
   });
   it('lists 15 then "and N more"', () => {
-    const rows = Array.from({ length: 20 }, (_, i) => falling(`k${i}`, `F${i}`, 10, 4000));
+    const rows = Array.from({ length: 20 }, (_, i) => falling(`k${i}`, `F${i}`, 10, 1000));
     const t = digestText({ ...base, falling: rows, growing: [] });
     expect(t).toContain('15  F14');
     expect(t).not.toContain('F15');
