@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KnownBlock } from '@slack/types';
+import fc from 'fast-check';
 import {
   digestMessage,
   helpMessage,
@@ -536,5 +537,31 @@ describe('digestMessage', () => {
     expect(m.text).toContain('and 485 more');
     const nasty = digestMessage({ ...base, falling: nastyRows(), growing: [] });
     for (const n of NASTY_NAMES) expectEscaped(nasty, n);
+  });
+});
+
+describe('any data', () => {
+  it('never breaks escaping or limits', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 300 });
+    fc.assert(
+      fc.property(text, text, text, fc.option(text, { nil: null }), (name, key, query, person) => {
+        const r = row({ key: key || 'k', name, trend: 'down', change: -0.5 });
+        expectValid(topMessage({ rows: [r, r], metric: 'events', range: d30, totalCompanies: 2, keyActionsSet: true, now: NOW }));
+        expectValid(quietMessage({ rows: [r], range: d30, metric: 'events', now: NOW }));
+        expectValid(digestMessage({ weekLabel: query, falling: [r], growing: [r], counts: counts(), metric: 'events', now: NOW }));
+        expectValid(matchesMessage({ query, matches: [{ key: r.key, name }] }));
+        expectValid(noMatchMessage({ query, suggestions: [{ key: r.key, name: person }] }));
+        expectValid(helpMessage({ unknown: query, problem: person, keyActionsSet: false }));
+        expectValid(
+          showMessage({
+            detail: detail({ key: r.key, name, traits: { [query]: person, n: { name } }, people: [{ ...detail().people[0], displayName: person ?? '' }] }),
+            metric: 'sessions',
+            range: d30,
+            now: NOW,
+          }),
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 });

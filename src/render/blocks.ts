@@ -100,7 +100,7 @@ function context(text: string): ContextBlock {
 }
 
 function header(text: string): HeaderBlock {
-  return { type: 'header', text: { type: 'plain_text', text: truncate(text, MAX_HEADER_TEXT) } };
+  return { type: 'header', text: { type: 'plain_text', text: truncate(text, MAX_HEADER_TEXT).trim() || '—' } }; // never empty
 }
 
 /** A "Details" (or "Open") button for one company; none when the key cannot fit in a value. */
