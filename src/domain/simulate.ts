@@ -21,7 +21,7 @@ import {
   RECENT_DAYS,
   decideTrendWith,
   isFalling,
-  usedToBeActive,
+  usedToBeActiveWith,
   type TrendParams,
 } from './trend.js';
 
@@ -37,6 +37,8 @@ export interface SimCompany {
   /** Fading: first day of the fade and the day the activity reaches zero. */
   fadeStart?: number;
   zeroDay?: number;
+  /** Fading: the curve's exponent (1 linear, 2 convex: the heaviest users leave first). */
+  fadeShape?: number;
   /** Dip: first day and the day after the last day of the dip. */
   dipStart?: number;
   dipEnd?: number;
@@ -136,7 +138,7 @@ export function simulateBook(opts: SimOptions): SimBook {
     // Weekday daily rate of the whole account.
     const weekdayRate = tiny
       ? (2 + rand() * 8) / (5 + 2 * 0.3)
-      : people * 2.5 * Math.exp(0.6 * normal(rand) - 0.18);
+      : people * 3.75 * Math.exp(0.6 * normal(rand) - 0.18);
     const weekend = rand() < 0.05 ? 1.5 + rand() * 1.5 : 0.1 + rand() * 0.4;
     // Week-to-week swing: a company-wide part plus each person's own swings, which average out
     // in a large account (a one-person account swings ~35 %, a hundred-person one ~8 %).
@@ -149,6 +151,7 @@ export function simulateBook(opts: SimOptions): SimBook {
       const lo = FIRST_EVAL_DAY + 7;
       c.fadeStart = lo + Math.floor(rand() * (days - len - lo));
       c.zeroDay = c.fadeStart + len;
+      c.fadeShape = 1 + rand() * 1.5;
     } else if (kind === 'dip') {
       const len = 7 * (1 + Math.floor(rand() * 2));
       c.dipStart = quarterStart + Math.floor(rand() * (days - len - quarterStart - 7));
@@ -164,7 +167,7 @@ export function simulateBook(opts: SimOptions): SimBook {
       mean *= Math.pow(growth, d / days);
       if (d >= holidayStart && d < holidayStart + 7) mean *= 0.3;
       if (c.fadeStart !== undefined && c.zeroDay !== undefined && d >= c.fadeStart) {
-        mean *= Math.max(0, 1 - (d - c.fadeStart + 0.5) / (c.zeroDay - c.fadeStart));
+        mean *= Math.pow(Math.max(0, 1 - (d - c.fadeStart + 0.5) / (c.zeroDay - c.fadeStart)), c.fadeShape!);
       }
       if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mean *= dipDepth;
       if (c.startDay !== undefined && d < c.startDay) mean = 0;
@@ -214,7 +217,7 @@ export type MarketOf = (R: number, B: number) => { recent: number; baseline: num
 export function trendRule(k: TrendParams = DEFAULT_TREND_PARAMS): FlagRule {
   return ({ p, firstDay, now, market }) => {
     const w = windowsAt(p, firstDay, now, k.recentDays, k.baselineDays);
-    return usedToBeActive(w, k) && isFalling(decideTrendWith(w, market(k.recentDays, k.baselineDays), k));
+    return usedToBeActiveWith(w, k) && isFalling(decideTrendWith(w, market(k.recentDays, k.baselineDays), k));
   };
 }
 export const productRule: FlagRule = trendRule();
@@ -241,6 +244,8 @@ export interface RuleScore {
   medianLeadWeeks: number;
   /** Median lead over the flagged faders only. */
   medianLeadFlagged: number;
+  /** Median lead (missed = 0) over the near-linear fades only (shape < 1.5). */
+  medianLeadLinear: number;
   /** Non-fading accounts that were active (used to be active) at some week of the quarter. */
   othersEligible: number;
   /** Share of those flagged at any week of the quarter. */
@@ -279,7 +284,7 @@ export function scoreRules(
       return { recent: w.recent, baseline: w.baseline };
     };
   const active = (p: number[], firstDay: number, now: number) =>
-    usedToBeActive(windowsAt(p, firstDay, now, gate.recentDays, gate.baselineDays), gate);
+    usedToBeActiveWith(windowsAt(p, firstDay, now, gate.recentDays, gate.baselineDays), gate);
   const out: Record<string, RuleScore> = {};
   for (const [name, rule] of Object.entries(rules)) {
     const leads: number[] = [];
@@ -287,6 +292,7 @@ export function scoreRules(
     let fadingExcluded = 0;
     let caught = 0;
     const flaggedLeads: number[] = [];
+    const linearLeads: number[] = [];
     let dipEligible = 0;
     let dipFlagged = 0;
     let restEligible = 0;
@@ -308,7 +314,11 @@ export function scoreRules(
           const lead = (c.zeroDay! - first) / 7;
           leads.push(lead);
           flaggedLeads.push(lead);
-        } else leads.push(0);
+          if (c.fadeShape! < 1.5) linearLeads.push(lead);
+        } else {
+          leads.push(0);
+          if (c.fadeShape! < 1.5) linearLeads.push(0);
+        }
         return;
       }
       const eligible = quarter.some((now) => active(p, firstDay, now));
@@ -329,6 +339,7 @@ export function scoreRules(
       recall: fadingEligible ? caught / fadingEligible : 0,
       medianLeadWeeks: median(leads),
       medianLeadFlagged: median(flaggedLeads),
+      medianLeadLinear: median(linearLeads),
       othersEligible,
       falseAlarms: othersEligible ? (dipFlagged + restFlagged) / othersEligible : 0,
       falseAlarmsDip: dipEligible ? dipFlagged / dipEligible : 0,
@@ -345,3 +356,22 @@ export const RULES: Record<string, FlagRule> = {
   'week-over-week <= -30 %': weekOverWeekRule,
   'no activity 30 days': silent30Rule,
 };
+
+/**
+ * The product brief's worked example as daily key-action counts, oldest first, the last
+ * entry being today; `days` long (default 100, enough for the 14 + 84 day windows).
+ * No weekday rhythm, so the totals and trends hold whatever weekday today is.
+ * - Acme Inc (14 people): 29 a day until 30 days ago, 34 a day for the 15 days after,
+ *   46 a day for the last 14 complete days and today: 1,200 over the last 30 days, up (+54 %).
+ * - Northwind Ltd (9 people): 27, 27, 26 repeating: any 30 days hold exactly 800, steady.
+ * - Globex (11 people): 40 a day (~1,200 a month) until 30 days ago, then 4 a day:
+ *   120 over the last 30 days, down sharply (-88 %).
+ */
+export function workedExampleDaily(days = 100): { name: string; people: number; daily: number[] }[] {
+  const series = (f: (ago: number) => number) => Array.from({ length: days }, (_, i) => f(days - 1 - i));
+  return [
+    { name: 'Acme Inc', people: 14, daily: series((ago) => (ago <= 14 ? 46 : ago <= 29 ? 34 : 29)) },
+    { name: 'Northwind Ltd', people: 9, daily: series((ago) => (ago % 3 === 2 ? 26 : 27)) },
+    { name: 'Globex', people: 11, daily: series((ago) => (ago <= 29 ? 4 : 40)) },
+  ];
+}

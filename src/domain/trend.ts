@@ -6,25 +6,27 @@
  *
  * THE RULE
  *   recent   = the RECENT_DAYS (14) complete days before today (today is partial, left out);
- *   baseline = the BASELINE_DAYS (56) days before that (fewer for a young company).
+ *   baseline = the BASELINE_DAYS (84) days before that (fewer for a young company).
  *   change   = recent daily rate / baseline daily rate - 1.
- *   A company is `down` when change <= -25 % AND a one-sided count test says the drop is
- *   not chance (p < 1 %); `down sharply` when change <= -60 % with the same test. `up` and
+ *   `down` when change <= -25 % AND a one-sided count test says the drop is not chance
+ *   (p < 0.5 %); `down sharply` when change <= -60 % with the same test. `up` and
  *   `up sharply` mirror it at +25 % and +100 %. Anything else is `steady`. A company first
  *   seen fewer than NEW_BEFORE_DAYS (28) days ago is `new`.
  *
  * THE TEST (why small numbers never make a sharp trend)
- *   Given n = recent + baseline events, if the daily rate had not changed the recent count
- *   would be Binomial(n, p) with p = R*f / (R*f + B) (conditional test of two Poisson
- *   rates; f is the book's factor, below). 2 -> 1 or 1 -> 0 can never reach p < 1 %:
- *   a drop to zero needs about 21 baseline events (0.8^21 < 1 %), three a week.
- *   Real accounts swing more than Poisson from week to week (a release, a team away), so
- *   counts are deflated by a quasi-Poisson dispersion factor
- *     phi = 1 + CV^2 * (7/R + 7/B) * n * p * (1 - p),
- *   which is what a week-level gamma multiplier with coefficient of variation
- *   WEEKLY_SWING_CV (15 %) adds to the variance of the log rate ratio. Without it, a large
- *   account's ordinary 20 % wobble would be "significant" at every count. The binomial
- *   tail is evaluated on the deflated (real-valued) counts via the incomplete beta.
+ *   Given n = recent + baseline, if the daily rate had not changed the recent count would
+ *   be Binomial(n, p) with p = R*f / (R*f + B) (the conditional test of two Poisson rates;
+ *   f is the book's factor, below). Real activity is burstier than Poisson, so the counts
+ *   are deflated by a quasi-Poisson dispersion factor before the exact binomial tail
+ *   (incomplete beta, real-valued counts):
+ *     phi = COUNT_DISPERSION + WEEKLY_SWING_CV^2 * (7/R + 7/B) * n * p * (1 - p).
+ *   COUNT_DISPERSION (2): events come in bursts (a session, one busy person), so even a
+ *     small account's counts vary about twice as much as Poisson.
+ *   WEEKLY_SWING_CV (20 %): a whole account also swings from week to week (a release, a
+ *     team away); this is what a week-level gamma multiplier with that coefficient of
+ *     variation adds to the variance of the log rate ratio. Without it, a large account's
+ *     ordinary wobble would be "significant" at every count.
+ *   So 2 -> 1 or 1 -> 0 is `steady`: a drop to zero needs ~75 baseline events.
  *
  * THE BOOK'S FACTOR (holiday weeks)
  *   `market` is the same two sums over all companies. Its rate ratio f (clamped to
@@ -32,28 +34,30 @@
  *   the recent window holds a holiday week. The trend is decided twice, against the
  *   company's own past (f = 1) and against its past scaled by f, and the MILDER verdict
  *   wins (opposite signs give `steady`). So the book's move can explain a trend away but
- *   never invent one. This is robust where a total ratio is not: in a book of three where
- *   one account collapses by 90 %, the total ratio drops to ~0.75 and would call the flat
- *   account `up`; the milder-of-two rule keeps it `steady` (see the worked example test).
+ *   never invent one. A plain total ratio is not robust: in a book of three where one
+ *   account collapses by 90 %, the total ratio is ~0.75 and would call the flat account
+ *   `up`; milder-of-two keeps it `steady` (see the worked example test).
  *
- * WHY THESE CONSTANTS (measured with `npm run bench:trend`, see docs/trend.md)
- *   14 / 56 days: multiples of 7 cancel the weekday rhythm; 14 days halves the weekly
- *     swing against a 7-day window while still warning 3+ weeks before a 4-8 week fade
- *     reaches zero; 56 days (8 weeks) is a stable baseline yet recent enough to follow
- *     growth. 7-day windows doubled false alarms; 21 days cost a week of lead time.
- *   -25 % / 1 %: the effect size and test level that keep false alarms under 5 % a quarter
- *     (dip-and-recover accounts included) with recall over 90 %.
+ * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in docs/trend.md)
+ *   14 / 84 days: multiples of 7 cancel the weekday rhythm. 14 days halves the weekly
+ *     swing against a 7-day window (7 days lost recall at equal false alarms); 84 days
+ *     (12 weeks) makes the baseline steady enough that the test is decided by the recent
+ *     window (56 days cost 2-6 points of recall).
+ *   -25 % and p < 0.5 %: the test level that keeps false alarms near 3-4 % a quarter
+ *     (dip-and-recover accounts included) with recall over 90 %; p < 1 % gains ~0.15 weeks
+ *     of lead but takes false alarms from ~4 % to ~6 %.
  *   -60 % / +100 %: "sharply" means most of the activity gone, or doubled.
- *   MIN_BASELINE_PER_WEEK (10): `quiet` and the digest list an account only if it did at
- *     least this much a week in its baseline; below it a fade is a handful of events and
- *     is not worth a warning (the bench reports how many faders this leaves out).
+ *   MIN_BASELINE_PER_WEEK (50): `quiet` and the digest list an account only if it did at
+ *     least 50 a week in its baseline (about two active people on key actions). Below
+ *     that a one-person account's vacation looks like a fade; the bench reports how many
+ *     fading accounts this leaves out.
  */
 import type { Trend, TrendWindows } from './types.js';
 
 /** Recent window: complete UTC days before today (today excluded). */
 export const RECENT_DAYS = 14;
 /** Baseline window: complete UTC days before the recent window. */
-export const BASELINE_DAYS = 56;
+export const BASELINE_DAYS = 84;
 /** Fewer days than this since first activity: `new` (at least 14 days of baseline needed). */
 export const NEW_BEFORE_DAYS = 28;
 
@@ -66,16 +70,16 @@ export const UP_MIN_CHANGE = 0.25;
 /** Relative change at or above which a significant rise is `up sharply`. */
 export const UP_SHARP_CHANGE = 1.0;
 /** One-sided test level. */
-export const TEST_ALPHA = 0.01;
+export const TEST_ALPHA = 0.005;
 /** Assumed week-to-week coefficient of variation of an account's activity (overdispersion). */
-export const WEEKLY_SWING_CV = 0.15;
+export const WEEKLY_SWING_CV = 0.2;
 /** Extra count dispersion: events come in bursts (sessions, one busy person), variance = this x Poisson. */
-export const COUNT_DISPERSION = 1;
+export const COUNT_DISPERSION = 2;
 /** Clamp of the book's rate ratio. */
 export const MARKET_FACTOR_MIN = 0.2;
 export const MARKET_FACTOR_MAX = 5;
 /** Minimum baseline (metric per week of baseline) for an account to count as having been active. */
-export const MIN_BASELINE_PER_WEEK = 10;
+export const MIN_BASELINE_PER_WEEK = 50;
 
 const LEVEL_TREND: Record<number, Trend> = {
   [-2]: 'down sharply',
@@ -88,6 +92,66 @@ const LEVEL_TREND: Record<number, Trend> = {
 /** Days of baseline the company actually had (a young company has a shorter one). */
 export function baselineDays(w: TrendWindows): number {
   return Math.max(1, Math.min(BASELINE_DAYS, w.ageDays - RECENT_DAYS));
+}
+
+/** Tunables of the rule, for the bench's sweeps; the product uses DEFAULT_TREND_PARAMS. */
+export interface TrendParams {
+  recentDays: number;
+  baselineDays: number;
+  downMin: number;
+  downSharp: number;
+  upMin: number;
+  upSharp: number;
+  alpha: number;
+  cv: number;
+  /** Extra count dispersion (events come in bursts): variance = d0 x Poisson. */
+  d0: number;
+  newBeforeDays: number;
+  minBaselinePerWeek: number;
+}
+
+export const DEFAULT_TREND_PARAMS: TrendParams = {
+  recentDays: RECENT_DAYS,
+  baselineDays: BASELINE_DAYS,
+  downMin: DOWN_MIN_CHANGE,
+  downSharp: DOWN_SHARP_CHANGE,
+  upMin: UP_MIN_CHANGE,
+  upSharp: UP_SHARP_CHANGE,
+  alpha: TEST_ALPHA,
+  cv: WEEKLY_SWING_CV,
+  d0: COUNT_DISPERSION,
+  newBeforeDays: NEW_BEFORE_DAYS,
+  minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
+};
+
+export function decideTrend(w: TrendWindows, market?: { recent: number; baseline: number }): Trend {
+  return decideTrendWith(w, market, DEFAULT_TREND_PARAMS);
+}
+
+/** decideTrend with explicit tunables (the bench sweeps them). */
+export function decideTrendWith(
+  w: TrendWindows,
+  market: { recent: number; baseline: number } | undefined,
+  k: TrendParams,
+): Trend {
+  if (w.ageDays < k.newBeforeDays) return 'new';
+  const own = trendLevel(w, 1, k);
+  const f = marketFactor(market, k);
+  if (f === 1) return LEVEL_TREND[own];
+  const scaled = trendLevel(w, f, k);
+  if (Math.sign(own) !== Math.sign(scaled)) return 'steady';
+  return LEVEL_TREND[Math.abs(own) < Math.abs(scaled) ? own : scaled];
+}
+
+/** The book's recent daily rate over its baseline daily rate, clamped; 1 when unknown. */
+export function marketFactor(
+  market?: { recent: number; baseline: number },
+  k: TrendParams = DEFAULT_TREND_PARAMS,
+): number {
+  if (!market || !(market.recent > 0) || !(market.baseline > 0)) return 1;
+  const f = market.recent / k.recentDays / (market.baseline / k.baselineDays);
+  if (!Number.isFinite(f)) return 1;
+  return Math.min(MARKET_FACTOR_MAX, Math.max(MARKET_FACTOR_MIN, f));
 }
 
 /** -2 down sharply, -1 down, 0 steady, 1 up, 2 up sharply, against baseline scaled by f. */
@@ -119,7 +183,12 @@ export function trendChange(w: TrendWindows): number | null {
 }
 
 /** Did this account do at least MIN_BASELINE_PER_WEEK a week in its baseline? */
-export function usedToBeActive(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
+export function usedToBeActive(w: TrendWindows): boolean {
+  return usedToBeActiveWith(w, DEFAULT_TREND_PARAMS);
+}
+
+/** usedToBeActive with explicit tunables (the bench sweeps them). */
+export function usedToBeActiveWith(w: TrendWindows, k: TrendParams): boolean {
   if (w.ageDays < k.newBeforeDays) return false;
   const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - k.recentDays));
   return (w.baseline / bDays) * 7 >= k.minBaselinePerWeek;
