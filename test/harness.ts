@@ -8,7 +8,8 @@ import postgres from 'postgres';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { createLogger, type Logger } from '../src/log.js';
-import { startServer, type RunningServer, type ServerDeps } from '../src/server.js';
+import { startBot, type BotOptions } from '../src/compose.js';
+import type { RunningServer } from '../src/server.js';
 
 export const ADMIN_URL = process.env.DATABASE_URL;
 export const usingPostgres = Boolean(ADMIN_URL);
@@ -76,14 +77,14 @@ export interface TestApp {
 export async function startTestApp(opts: {
   env?: Record<string, string | undefined>;
   database?: Database;
-  listeners?: ServerDeps['listeners'];
+  bot?: Partial<Omit<BotOptions, 'config' | 'database' | 'log'>>;
 } = {}): Promise<TestApp & { dropDatabase(): Promise<void> }> {
   const owned = opts.database ? null : await testDatabase();
   const database = opts.database ?? owned!.database;
   const config = testConfig(opts.env);
   const logs: string[] = [];
   const log: Logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
-  const server = await startServer({ config, database, log, listeners: opts.listeners }, 0);
+  const server = await startBot({ config, database, log, port: 0, ...opts.bot });
   return {
     url: `http://127.0.0.1:${server.port}`,
     config,

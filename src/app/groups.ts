@@ -1,0 +1,197 @@
+/**
+ * Application verbs behind `/groups`, the terminal and the digest: read the
+ * rollups, decide trends, rank; return data for the renderers. No Slack here.
+ */
+import type { Db } from '../db/client.js';
+import {
+  allCompanyNames,
+  companyPeople,
+  companyRecord,
+  companyStats,
+  findCompanies,
+  keyCoverage,
+  weeklySeries,
+  type CompanyName,
+  type CompanyStats,
+} from '../db/queries/companies.js';
+import { daysBetween } from '../domain/period.js';
+import { findSplits, looksLikeName } from '../domain/splits.js';
+import { compareByDrop, decideTrend, isFalling, isRising, trendChange, usedToBeActive } from '../domain/trend.js';
+import type { CompanyDetail, CompanyRow, KeyHealth, Metric, Range, ReportCounts } from '../domain/types.js';
+
+export interface GroupsContext {
+  db: Db;
+  keyActions: readonly string[];
+}
+
+/** The metric a reply uses when none was asked for. */
+export function defaultMetric(ctx: GroupsContext): Metric {
+  return ctx.keyActions.length > 0 ? 'key_actions' : 'events';
+}
+
+const total = (s: CompanyStats, metric: Metric) =>
+  metric === 'key_actions' ? s.keyActions : metric === 'events' ? s.events : metric === 'sessions' ? s.sessions : s.people;
+
+/** Every company as a row: activity over the range and trend of the metric (against the book's move). */
+export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric; only?: string[] }): Promise<CompanyRow[]> {
+  const stats = await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric, only: opts.only });
+  const market = opts.only ? await bookWindows(ctx, opts) : sumWindows(stats);
+  return stats.map((s) => toRow(s, opts.now, market));
+}
+
+function sumWindows(stats: CompanyStats[]) {
+  let recent = 0;
+  let baseline = 0;
+  for (const s of stats) {
+    recent += s.recent;
+    baseline += s.baseline;
+  }
+  return { recent, baseline };
+}
+
+async function bookWindows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }) {
+  return sumWindows(await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }));
+}
+
+function toRow(s: CompanyStats, now: Date, market: { recent: number; baseline: number }): CompanyRow {
+  const windows = { recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0 };
+  return {
+    key: s.key,
+    name: s.name,
+    activity: { people: s.people, events: s.events, keyActions: s.keyActions, sessions: s.sessions },
+    windows,
+    trend: s.firstSeen ? decideTrend(windows, market) : 'new',
+    change: trendChange(windows),
+  };
+}
+
+export function metricOf(row: CompanyRow, metric: Metric): number {
+  const a = row.activity;
+  return metric === 'key_actions' ? a.keyActions : metric === 'events' ? a.events : metric === 'sessions' ? a.sessions : a.people;
+}
+
+/** Most active first; ties by people, then name. Companies with no activity in the range are left out. */
+export function rankByActivity(rows: CompanyRow[], metric: Metric): CompanyRow[] {
+  return rows
+    .filter((r) => r.activity.events > 0 || r.activity.people > 0)
+    .sort((a, b) => metricOf(b, metric) - metricOf(a, metric) || b.activity.people - a.activity.people || (a.name ?? a.key).localeCompare(b.name ?? b.key));
+}
+
+/** Going quiet: falling, and used to be active; biggest drop first. */
+export function quietRows(rows: CompanyRow[]): CompanyRow[] {
+  return rows.filter((r) => isFalling(r.trend) && usedToBeActive(r.windows)).sort(compareByDrop);
+}
+
+/** Growing most: rising, biggest rise first. */
+export function growingRows(rows: CompanyRow[]): CompanyRow[] {
+  return rows.filter((r) => isRising(r.trend)).sort((a, b) => (b.change ?? Infinity) - (a.change ?? Infinity));
+}
+
+export async function top(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric; limit: number }) {
+  const ranked = rankByActivity(await companyRows(ctx, opts), opts.metric);
+  return { rows: ranked.slice(0, opts.limit), totalCompanies: ranked.length };
+}
+
+export async function quiet(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }) {
+  return quietRows(await companyRows(ctx, opts));
+}
+
+/** Account-level counts: the honest unit to report. */
+export function reportCounts(rows: CompanyRow[]): ReportCounts {
+  const c: ReportCounts = { active: 0, growing: 0, steady: 0, atRisk: 0, goneQuiet: 0, new: 0, total: rows.length };
+  for (const r of rows) {
+    if (r.activity.events > 0 || r.activity.people > 0) c.active++;
+    if (r.trend === 'new') c.new++;
+    else if (isRising(r.trend)) c.growing++;
+    else if (r.trend === 'steady') c.steady++;
+    if (usedToBeActive(r.windows) && r.windows.recent === 0) c.goneQuiet++;
+    else if (isFalling(r.trend) && usedToBeActive(r.windows)) c.atRisk++;
+  }
+  return c;
+}
+
+export async function report(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }) {
+  return reportCounts(await companyRows(ctx, opts));
+}
+
+export const PEOPLE_LISTED = 50;
+
+export type ShowResult =
+  | { kind: 'company'; detail: CompanyDetail }
+  | { kind: 'choices'; matches: CompanyName[] }
+  | { kind: 'none'; suggestions: CompanyName[] };
+
+/** `show NAME-OR-KEY`: exact key first, then name by prefix, then substring. */
+export async function show(ctx: GroupsContext, query: string, opts: { now: Date; range: Range; metric: Metric }): Promise<ShowResult> {
+  const found = await findCompanies(ctx.db, query);
+  if (found.matches.length === 0) {
+    return { kind: 'none', suggestions: closestNames(query, await allCompanyNames(ctx.db)) };
+  }
+  if (found.matches.length > 1) return { kind: 'choices', matches: found.matches };
+  const detail = await companyDetail(ctx, found.matches[0].key, opts);
+  return detail ? { kind: 'company', detail } : { kind: 'none', suggestions: [] };
+}
+
+export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
+  const record = await companyRecord(ctx.db, key);
+  if (!record) return null;
+  const [[row], weeks, people] = await Promise.all([
+    companyRows(ctx, { ...opts, only: [key] }),
+    weeklySeries(ctx.db, key, opts.now, opts.metric),
+    companyPeople(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: PEOPLE_LISTED }),
+  ]);
+  return {
+    ...row,
+    traits: record.traits,
+    peopleKnown: record.peopleKnown,
+    weeks: weeks.map((w) => ({ start: new Date(`${w.start}T00:00:00Z`), value: w.value })),
+    people: people.map((p) => ({
+      id: p.id,
+      displayName: p.name ?? p.email ?? p.id,
+      activity: { people: 1, events: p.events, keyActions: p.keyActions, sessions: p.sessions },
+      lastSeen: p.lastSeen,
+    })),
+    firstSeen: record.firstSeen ?? opts.now,
+    lastSeen: record.lastSeen ?? opts.now,
+  };
+}
+
+/** Closest names to a query that matched nothing: edit distance on normalised text. */
+export function closestNames(query: string, names: CompanyName[], max = 3): CompanyName[] {
+  const q = query.toLowerCase();
+  const scored = names.map((n) => {
+    const label = (n.name ?? n.key).toLowerCase();
+    return { n, d: Math.min(editDistance(q, label), editDistance(q, label.slice(0, q.length + 1)) + 1) };
+  });
+  const limit = Math.max(2, Math.ceil(q.length / 2));
+  return scored
+    .filter((s) => s.d <= limit)
+    .sort((a, b) => a.d - b.d || (a.n.name ?? a.n.key).localeCompare(b.n.name ?? b.n.key))
+    .slice(0, max)
+    .map((s) => s.n);
+}
+
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a.length > 200 || b.length > 200) return Math.abs(a.length - b.length) + 200;
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+export async function keyHealth(ctx: GroupsContext, now: Date): Promise<KeyHealth> {
+  const [week, month, names] = await Promise.all([keyCoverage(ctx.db, now, 7), keyCoverage(ctx.db, now, 30), allCompanyNames(ctx.db)]);
+  return {
+    coverage: [week, month],
+    splits: findSplits(names),
+    nameLikeKeys: names.filter((n) => looksLikeName(n.key, n.name)),
+  };
+}

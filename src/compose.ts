@@ -1,0 +1,45 @@
+/**
+ * The composition root's wiring, shared by `npm start` and the tests: config and
+ * database in, a running server with every listener out. It only wires.
+ */
+import type { Config } from './config.js';
+import type { Database } from './db/client.js';
+import type { Reply, ReplyContext } from './app/reply.js';
+import type { Logger } from './log.js';
+import { startServer, type RunningServer } from './server.js';
+import { registerListeners, type SlackListenerOptions } from './slack/index.js';
+
+export interface BotOptions {
+  config: Config;
+  database: Database;
+  log: Logger;
+  /** A fixed clock for tests. */
+  now?: () => Date;
+  ackBudgetMs?: number;
+  port?: number;
+  /** `/groups digest` (wired when the digest module is). */
+  digestPreview?: (now: Date) => Promise<Reply>;
+  home?: SlackListenerOptions['home'];
+}
+
+export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview']): ReplyContext {
+  return {
+    db: database.db,
+    keyActions: config.keyActions,
+    keyPath: config.groupKeyPath ? config.groupKeyPath.join('.') : null,
+    digestPreview,
+  };
+}
+
+export async function startBot(opts: BotOptions): Promise<RunningServer> {
+  const ctx = replyContext(opts.config, opts.database, opts.digestPreview);
+  return startServer(
+    {
+      config: opts.config,
+      database: opts.database,
+      log: opts.log,
+      listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home }),
+    },
+    opts.port ?? opts.config.port,
+  );
+}

@@ -1,0 +1,236 @@
+/**
+ * Reads of the company rollups. Every function takes the database first and
+ * `now` explicitly; day windows come from domain/period.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type { Metric } from '../../domain/types.js';
+import { windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
+import { rows, type Db } from '../client.js';
+
+/** The company_days column a metric's trend is computed on (people: person-days). */
+const METRIC_COLUMN: Record<Metric, SQL> = {
+  key_actions: sql.raw('key_actions'),
+  events: sql.raw('events'),
+  sessions: sql.raw('sessions'),
+  people: sql.raw('people'),
+};
+
+export interface CompanyStats {
+  key: string;
+  name: string | null;
+  firstSeen: Date | null;
+  lastSeen: Date | null;
+  people: number;
+  events: number;
+  keyActions: number;
+  sessions: number;
+  recent: number;
+  baseline: number;
+}
+
+interface StatsRow {
+  key: string;
+  name: string | null;
+  first_seen: string | null;
+  last_seen: string | null;
+  people: number;
+  events: number;
+  key_actions: number;
+  sessions: number;
+  recent: number;
+  baseline: number;
+}
+
+const toStats = (r: StatsRow): CompanyStats => ({
+  key: r.key,
+  name: r.name,
+  firstSeen: r.first_seen ? new Date(r.first_seen) : null,
+  lastSeen: r.last_seen ? new Date(r.last_seen) : null,
+  people: Number(r.people),
+  events: Number(r.events),
+  keyActions: Number(r.key_actions),
+  sessions: Number(r.sessions),
+  recent: Number(r.recent),
+  baseline: Number(r.baseline),
+});
+
+/**
+ * Every company with its activity over the range and its two trend windows for
+ * `metric`. `only` restricts to some keys (one company's detail).
+ */
+export async function companyStats(
+  db: Db,
+  opts: { now: Date; rangeDays: number; metric: Metric; only?: string[] },
+): Promise<CompanyStats[]> {
+  const w = windowsFor(opts.now, opts.rangeDays);
+  const col = METRIC_COLUMN[opts.metric];
+  const rangeStartTs = `${w.rangeStart}T00:00:00Z`;
+  const only = opts.only ? sql`and company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.only)}::jsonb))` : sql``;
+  const result = await rows<StatsRow>(
+    db,
+    sql`with days as (
+          select company_key,
+                 coalesce(sum(events) filter (where day >= ${w.rangeStart}::date), 0)::int as events,
+                 coalesce(sum(key_actions) filter (where day >= ${w.rangeStart}::date), 0)::int as key_actions,
+                 coalesce(sum(sessions) filter (where day >= ${w.rangeStart}::date), 0)::int as sessions,
+                 coalesce(sum(${col}) filter (where day between ${w.recentStart}::date and ${w.recentEnd}::date), 0)::int as recent,
+                 coalesce(sum(${col}) filter (where day between ${w.baselineStart}::date and ${w.baselineEnd}::date), 0)::int as baseline
+          from company_days
+          where day >= ${w.earliest}::date and day <= ${w.today}::date and company_key <> '' ${only}
+          group by company_key
+        ), active as (
+          select company_key, count(*)::int as people
+          from company_people
+          where last_seen_at >= ${rangeStartTs}::timestamptz and company_key <> '' ${only}
+          group by company_key
+        )
+        select c.company_key as key, c.name, c.first_seen_at::text as first_seen, c.last_seen_at::text as last_seen,
+               coalesce(a.people, 0) as people, coalesce(d.events, 0) as events, coalesce(d.key_actions, 0) as key_actions,
+               coalesce(d.sessions, 0) as sessions, coalesce(d.recent, 0) as recent, coalesce(d.baseline, 0) as baseline
+        from companies c
+        left join days d on d.company_key = c.company_key
+        left join active a on a.company_key = c.company_key
+        where c.company_key <> '' ${opts.only ? sql`and c.company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.only)}::jsonb))` : sql``}`,
+  );
+  return result.map(toStats);
+}
+
+export interface CompanyRecord {
+  key: string;
+  name: string | null;
+  traits: Record<string, unknown>;
+  firstSeen: Date | null;
+  lastSeen: Date | null;
+  peopleKnown: number;
+}
+
+export async function companyRecord(db: Db, key: string): Promise<CompanyRecord | null> {
+  const [r] = await rows<{ key: string; name: string | null; traits: Record<string, unknown> | string; first_seen: string | null; last_seen: string | null; known: number }>(
+    db,
+    sql`select c.company_key as key, c.name, c.traits, c.first_seen_at::text as first_seen, c.last_seen_at::text as last_seen,
+               (select count(*)::int from company_people p where p.company_key = c.company_key) as known
+        from companies c where c.company_key = ${key}`,
+  );
+  if (!r) return null;
+  return {
+    key: r.key,
+    name: r.name,
+    traits: typeof r.traits === 'string' ? JSON.parse(r.traits) : r.traits ?? {},
+    firstSeen: r.first_seen ? new Date(r.first_seen) : null,
+    lastSeen: r.last_seen ? new Date(r.last_seen) : null,
+    peopleKnown: Number(r.known),
+  };
+}
+
+/** One company's metric in 12 blocks of 7 days ending today, oldest first. */
+export async function weeklySeries(db: Db, key: string, now: Date, metric: Metric): Promise<{ start: string; value: number }[]> {
+  const blocks = weekBlocks(now);
+  const col = METRIC_COLUMN[metric];
+  const found = await rows<{ day: string; v: number }>(
+    db,
+    sql`select day::text as day, ${col}::int as v from company_days
+        where company_key = ${key} and day between ${blocks[0].start}::date and ${blocks[blocks.length - 1].end}::date`,
+  );
+  return blocks.map((b) => ({
+    start: b.start,
+    value: found.filter((r) => r.day >= b.start && r.day <= b.end).reduce((s, r) => s + Number(r.v), 0),
+  }));
+}
+
+export interface PersonActivity {
+  id: string;
+  name: string | null;
+  email: string | null;
+  events: number;
+  keyActions: number;
+  sessions: number;
+  lastSeen: Date;
+}
+
+/** A company's people: activity over the range, last seen; the most active first. */
+export async function companyPeople(db: Db, key: string, opts: { now: Date; rangeDays: number; limit: number }): Promise<PersonActivity[]> {
+  const w: Windows = windowsFor(opts.now, opts.rangeDays);
+  const found = await rows<{ id: string; name: string | null; email: string | null; events: number; key_actions: number; sessions: number; last_seen: string }>(
+    db,
+    sql`select cp.person_id as id, p.name, p.email, cp.last_seen_at::text as last_seen,
+               coalesce(d.events, 0)::int as events, coalesce(d.key_actions, 0)::int as key_actions, coalesce(d.sessions, 0)::int as sessions
+        from company_people cp
+        left join people p on p.person_id = cp.person_id
+        left join (
+          select person_id, sum(events) as events, sum(key_actions) as key_actions, sum(sessions) as sessions
+          from company_person_days
+          where company_key = ${key} and day between ${w.rangeStart}::date and ${w.today}::date
+          group by person_id
+        ) d on d.person_id = cp.person_id
+        where cp.company_key = ${key}
+        order by coalesce(d.key_actions, 0) desc, coalesce(d.events, 0) desc, cp.last_seen_at desc, cp.person_id
+        limit ${opts.limit}`,
+  );
+  return found.map((r) => ({
+    id: r.id,
+    name: r.name,
+    email: r.email,
+    events: Number(r.events),
+    keyActions: Number(r.key_actions),
+    sessions: Number(r.sessions),
+    lastSeen: new Date(r.last_seen),
+  }));
+}
+
+export interface CompanyName {
+  key: string;
+  name: string | null;
+}
+
+/** Find companies by key (exact), then name prefix, then name or key substring; case-insensitive. */
+export async function findCompanies(db: Db, query: string, limit = 20): Promise<{ how: 'key' | 'prefix' | 'substring' | 'none'; matches: CompanyName[] }> {
+  const q = query.trim();
+  const exact = await rows<CompanyName>(db, sql`select company_key as key, name from companies where company_key = ${q} and company_key <> ''`);
+  if (exact.length > 0) return { how: 'key', matches: exact };
+  const like = q.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase();
+  const prefix = await rows<CompanyName>(
+    db,
+    sql`select company_key as key, name from companies
+        where company_key <> '' and (lower(name) like ${`${like}%`} or lower(company_key) = ${q.toLowerCase()})
+        order by lower(name) = ${q.toLowerCase()} desc, last_seen_at desc nulls last, company_key limit ${limit}`,
+  );
+  if (prefix.length > 0) {
+    // An exact name (case-insensitive) wins over longer names that merely start with it.
+    const same = prefix.filter((m) => m.name?.toLowerCase() === q.toLowerCase());
+    return { how: 'prefix', matches: same.length > 0 ? same : prefix };
+  }
+  const sub = await rows<CompanyName>(
+    db,
+    sql`select company_key as key, name from companies
+        where company_key <> '' and (lower(name) like ${`%${like}%`} or lower(company_key) like ${`%${like}%`})
+        order by last_seen_at desc nulls last, company_key limit ${limit}`,
+  );
+  return { how: sub.length > 0 ? 'substring' : 'none', matches: sub };
+}
+
+/** Every company's key and name (for suggestions and split detection). */
+export async function allCompanyNames(db: Db): Promise<CompanyName[]> {
+  return rows<CompanyName>(db, sql`select company_key as key, name from companies where company_key <> '' order by company_key`);
+}
+
+export interface Coverage {
+  days: number;
+  events: number;
+  eventsWithCompany: number;
+  people: number;
+  peopleWithCompany: number;
+}
+
+/** Share of activity and of active people that carried a company, over the last `days` days. */
+export async function keyCoverage(db: Db, now: Date, days: number): Promise<Coverage> {
+  const w = windowsFor(now, days);
+  const [r] = await rows<{ events: number; grouped: number; people: number; people_grouped: number }>(
+    db,
+    sql`select
+          (select coalesce(sum(events), 0)::int from company_days where day between ${w.rangeStart}::date and ${w.today}::date) as events,
+          (select coalesce(sum(events), 0)::int from company_days where day between ${w.rangeStart}::date and ${w.today}::date and company_key <> '') as grouped,
+          (select count(*)::int from people where last_active_at >= ${`${w.rangeStart}T00:00:00Z`}::timestamptz) as people,
+          (select count(*)::int from people where last_active_at >= ${`${w.rangeStart}T00:00:00Z`}::timestamptz and company_key is not null) as people_grouped`,
+  );
+  return { days, events: Number(r.events), eventsWithCompany: Number(r.grouped), people: Number(r.people), peopleWithCompany: Number(r.people_grouped) };
+}
