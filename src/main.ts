@@ -1,0 +1,80 @@
+/**
+ * `npm start`: the composition root. Reads config, waits for the database
+ * (with backoff, saying so), applies pending migrations, serves Slack and the
+ * ingestion API on PORT, schedules the digest, and stops gracefully.
+ */
+import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config } from './config.js';
+import { createLogger, registerSecrets, type Logger } from './log.js';
+import { startBot } from './compose.js';
+import { pruneMessages } from './db/queries/maintenance.js';
+import { waitForDatabase } from './startup.js';
+
+function configOrExit(log: Logger): Config {
+  readDotEnv();
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const log = createLogger({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+  const config = configOrExit(log);
+  registerSecrets([config.slack.botToken, config.slack.appToken, config.slack.signingSecret, ...config.writeKeys, config.databaseUrl && new URL(config.databaseUrl).password]);
+
+  const missing = missingSlackSettings(config);
+  if (missing.length > 0) {
+    process.stderr.write(
+      `Cannot start the Slack bot: missing ${missing.join(' and ')}.\n` +
+        missing.map((m) => `  - ${m}: ${m === 'SLACK_BOT_TOKEN' ? 'the Bot User OAuth Token (xoxb-…), from OAuth & Permissions' : "the Signing Secret, from Basic Information › App Credentials (or set SLACK_APP_TOKEN for Socket Mode)"}\n`).join('') +
+        'Set them in the environment or in .env (see README: "Create the Slack app").\n' +
+        'To see the product without Slack: npm run demo\n',
+    );
+    process.exit(1);
+  }
+  if (config.writeKeys.length === 0) {
+    log.warn('INGEST_WRITE_KEYS is not set: the ingestion API answers 401 to every request until it is');
+  }
+
+  const database = await waitForDatabase(config, log);
+  const server = await startBot({ config, database, log });
+  log.info(`listening on port ${server.port}`, {
+    slack: config.slack.appToken ? 'Socket Mode' : 'HTTP at /slack/events',
+    ingestion: config.writeKeys.length > 0 ? '/v1/{track,identify,group,page,screen,batch}' : 'off (401)',
+    database: database.kind,
+  });
+
+  const prune = setInterval(() => {
+    pruneMessages(database.db, new Date()).catch((error) => log.warn('could not prune old message ids', { error }));
+  }, 3_600_000);
+  prune.unref();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: finishing requests in flight, then stopping`);
+    const force = setTimeout(() => {
+      log.error('did not stop within 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    clearInterval(prune);
+    await server.stop().catch((error) => log.warn('server stop', { error }));
+    await database.close().catch((error) => log.warn('database close', { error }));
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(`leadmaps-groups could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+/** Start-up steps shared by `npm start` and the command-line tools. */
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/client.js';
+import type { Logger } from './log.js';
+
+/** Open (and migrate) the database, retrying with backoff while it does not answer. */
+export async function waitForDatabase(config: Config, log: Logger, signal?: AbortSignal): Promise<Database> {
+  const where = config.databaseUrl ? `PostgreSQL at ${safeUrl(config.databaseUrl)}` : `the embedded database in ${config.pgliteDir}`;
+  for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 15_000)) {
+    try {
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, migrate: true });
+      log.info('database ready; migrations applied', { database: where });
+      return database;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      log.warn(`waiting for ${where} (attempt ${attempt}); retrying in ${Math.round(delay / 1000)} s`, { error });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** A URL fit for a log line: no password. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'a PostgreSQL URL';
+  }
+}
+
