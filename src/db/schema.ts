@@ -164,3 +164,18 @@ export const digestRuns = pgTable(
   },
   (t) => [primaryKey({ columns: [t.channel, t.week] })],
 );
+
+/**
+ * The last problem posting the digest to a channel (channel_not_found,
+ * not_in_channel, Slack down...), kept until a post succeeds, so `/groups digest`
+ * can say what went wrong and how to fix it.
+ */
+export const digestProblems = pgTable('digest_problems', {
+  channel: text('channel').primaryKey(),
+  week: text('week').notNull(),
+  /** Slack's error code or the failure ('channel_not_found', 'HTTP 503'). */
+  error: text('error').notNull(),
+  /** What to do about it, in words. */
+  fix: text('fix'),
+  at: tz('at').notNull().default(sql`now()`),
+});
