@@ -161,9 +161,11 @@ export function closestNames(query: string, names: CompanyName[], max = 3): Comp
   const q = query.toLowerCase();
   const scored = names.map((n) => {
     const label = (n.name ?? n.key).toLowerCase();
-    return { n, d: Math.min(editDistance(q, label), editDistance(q, label.slice(0, q.length + 1)) + 1) };
+    // The whole name, its start as long as the query, or any one of its words.
+    const candidates = [label, label.slice(0, q.length), ...label.split(/\s+/)];
+    return { n, d: Math.min(...candidates.map((c) => editDistance(q, c))) };
   });
-  const limit = Math.max(2, Math.ceil(q.length / 2));
+  const limit = Math.max(1, Math.ceil(q.length / 3));
   return scored
     .filter((s) => s.d <= limit)
     .sort((a, b) => a.d - b.d || (a.n.name ?? a.n.key).localeCompare(b.n.name ?? b.n.key))

@@ -27,6 +27,8 @@ export function normaliseName(name: string): string {
 /** A key that reads like a display name ("Acme Inc", "acme corp") rather than an id ("acct_123"). */
 export function looksLikeName(key: string, name: string | null): boolean {
   if (/\s/.test(key.trim())) return true;
+  // A capitalised word with no digits or id punctuation ("Acme", "Globex").
+  if (/^[A-Z][a-z]/.test(key) && !/[\d_:\-./]/.test(key)) return true;
   if (name && key.trim().toLowerCase() === name.trim().toLowerCase() && /[a-z]/i.test(key) && !/\d/.test(key)) return true;
   return false;
 }
@@ -35,7 +37,8 @@ export function looksLikeName(key: string, name: string | null): boolean {
 export function findSplits(companies: { key: string; name: string | null }[]): SplitCompany[] {
   const groups = new Map<string, { key: string; name: string | null }[]>();
   for (const c of companies) {
-    const label = c.name ?? (looksLikeName(c.key, null) ? c.key : null);
+    // A company with no name is compared by its key when the key reads like a word, not an id.
+    const label = c.name ?? (/\d/.test(c.key) ? null : c.key);
     if (!label) continue;
     const norm = normaliseName(label);
     if (!norm) continue;

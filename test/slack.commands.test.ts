@@ -1,0 +1,168 @@
+/**
+ * `/groups` at the wire: slash commands signed as Slack signs them, replies read
+ * from the HTTP acknowledgement or from a local response_url server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../src/demo/example.js';
+import { post, startTestApp } from './harness.js';
+import { blockAction, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+
+const HOSTILE = ['<!channel>', '<@U123>', '<https://evil.example|click me>', 'Tom &amp; Jerry'];
+
+describe('/groups over HTTP', () => {
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  let slack: FakeSlack;
+  beforeAll(async () => {
+    slack = await startFakeSlack();
+    app = await startTestApp({ env: { KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(','), SLACK_API_URL: slack.apiUrl } });
+    for (const body of workedExampleBatches(new Date())) expect((await post(`${app.url}/v1/batch`, body)).status).toBe(200);
+    // Companies and people named to make Slack say what it should not.
+    const t = new Date(Date.now() - 3_600_000).toISOString();
+    const hostile = HOSTILE.flatMap((name, i) => [
+      { type: 'group', userId: `h${i}`, groupId: `hostile-${i}`, traits: { name, plan: name }, timestamp: t },
+      { type: 'identify', userId: `h${i}`, traits: { name: `${name} person` }, timestamp: t },
+      { type: 'track', userId: `h${i}`, event: 'Report Created', timestamp: t },
+    ]);
+    expect((await post(`${app.url}/v1/batch`, { batch: hostile })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await app?.dropDatabase();
+    await slack?.close();
+  });
+
+  const everyText = (reply: { text: string; blocks: unknown[] }) => {
+    const out: string[] = [reply.text];
+    const walk = (v: unknown) => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (o.type === 'mrkdwn' && typeof o.text === 'string') out.push(o.text);
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(reply.blocks);
+    return out;
+  };
+
+  it.each(['top', 'TOP', '  top   7d ', 'top by sessions 90d', 'top 4w', 'top limit 2', 'quiet', 'report', 'key', 'help', '', 'show Acme', 'show acct_globex', 'show zzzz', 'show a'])(
+    '"%s" answers ephemerally with blocks and a text fallback, within 3 seconds',
+    async (text) => {
+      const started = Date.now();
+      const r = await slashCommand(app.url, text, slack.responseUrl);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(r.status).toBe(200);
+      expect(r.json.response_type).toBe('ephemeral');
+      expect(typeof r.json.text).toBe('string');
+      expect(r.json.text.length).toBeGreaterThan(0);
+      expect(Array.isArray(r.json.blocks)).toBe(true);
+      expect(r.json.blocks.length).toBeGreaterThan(0);
+      expect(r.json.blocks.length).toBeLessThanOrEqual(50);
+      expect(r.json).not.toHaveProperty('link_names');
+      expect(r.json).not.toHaveProperty('parse');
+    },
+  );
+
+  it('names an unknown word and shows the help', async () => {
+    const r = await slashCommand(app.url, 'frobnicate <!here>', slack.responseUrl);
+    expect(r.json.text).toContain('frobnicate');
+    expect(r.json.text).toContain('top');
+    expect(r.json.text).not.toContain('<!here>');
+  });
+
+  it('limit 2 lists two companies; top 7d ranks by the last 7 days', async () => {
+    const r = await slashCommand(app.url, 'top limit 2', slack.responseUrl);
+    expect(r.json.text).toContain('Acme Inc');
+    expect(r.json.text).toContain('Northwind Ltd');
+    expect(r.json.text).not.toMatch(/\n3\. /);
+  });
+
+  it('show: exact key, a name prefix, several matches, none with suggestions', async () => {
+    expect((await slashCommand(app.url, 'show acct_northwind', slack.responseUrl)).json.text).toContain('Northwind Ltd');
+    const acme = (await slashCommand(app.url, 'show acme', slack.responseUrl)).json;
+    expect(acme.text).toContain('Acme Inc');
+    expect(acme.text).toContain('acct_acme');
+    expect(acme.text).toMatch(/14 active/);
+    expect(acme.text).toMatch(/last seen/);
+    expect(JSON.stringify(acme.blocks)).toMatch(/[▁▂▃▄▅▆▇█]{12}/);
+    const several = (await slashCommand(app.url, 'show o', slack.responseUrl)).json.text;
+    expect(several).toMatch(/match/);
+    const none = (await slashCommand(app.url, 'show Acne', slack.responseUrl)).json.text;
+    expect(none).toMatch(/No company matches/);
+    expect(none).toContain('Acme Inc');
+  });
+
+  it('escapes every piece of data and of the command text, in blocks and fallback', async () => {
+    for (const text of ['top', 'show hostile-0', 'show hostile-1', 'show hostile-2', 'show hostile-3', 'show <!channel>', 'key']) {
+      const r = await slashCommand(app.url, text, slack.responseUrl);
+      for (const t of everyText(r.json)) {
+        expect(t).not.toMatch(/<!channel>|<@U123>|<https:\/\/evil/);
+        // Every & is the start of an entity we wrote.
+        expect(t.replace(/&(amp|lt|gt);/g, '')).not.toContain('&');
+      }
+      const walkMrkdwn = JSON.stringify(r.json.blocks).match(/"type":"mrkdwn","text":"[^"]*(hostile|channel|evil|Jerry)[^"]*"(,"verbatim":true)?/g) ?? [];
+      for (const m of walkMrkdwn) expect(m).toMatch(/"verbatim":true/);
+    }
+    const top = await slashCommand(app.url, 'top limit 20', slack.responseUrl);
+    expect(top.json.text).toContain('&lt;!channel&gt;');
+    expect(top.json.text).toContain('Tom &amp;amp; Jerry');
+  });
+
+  it('a Details button replaces the reply with the company, and Back returns to the list', async () => {
+    const list = await slashCommand(app.url, 'top 30d', slack.responseUrl);
+    const button = JSON.stringify(list.json.blocks).match(/"action_id":"(groups:show:\d+)","value":"acct_globex"/) ?? JSON.stringify(list.json.blocks).match(/"value":"acct_globex"[^}]*"action_id":"(groups:show:\d+)"/);
+    expect(button).not.toBeNull();
+    const before = slack.callsTo('response_url').length;
+    const click = await blockAction(app.url, {
+      type: 'block_actions',
+      user: { id: 'U1' },
+      container: { type: 'message', is_ephemeral: true },
+      response_url: slack.responseUrl,
+      message: { blocks: list.json.blocks, text: list.json.text },
+      actions: [{ type: 'button', action_id: button![1], value: 'acct_globex', block_id: 'b', action_ts: '1' }],
+      trigger_id: '1.2',
+      team: { id: 'T1' },
+      api_app_id: 'A1',
+      token: 't',
+    });
+    expect(click.status).toBe(200);
+    const [detail] = (await slack.waitFor('response_url', before + 1)).slice(before);
+    expect(detail.body.replace_original).toBe(true);
+    expect(String(detail.body.text)).toContain('Globex');
+    expect(String(detail.body.text)).toMatch(/down sharply/);
+    const back = JSON.stringify(detail.body.blocks).match(/"action_id":"(groups:back)","value":"([^"]*)"/);
+    expect(back?.[2]).toBe('top 30d');
+    await blockAction(app.url, {
+      type: 'block_actions',
+      user: { id: 'U1' },
+      container: { type: 'message', is_ephemeral: true },
+      response_url: slack.responseUrl,
+      actions: [{ type: 'button', action_id: 'groups:back', value: back![2], block_id: 'b', action_ts: '2' }],
+      team: { id: 'T1' },
+      api_app_id: 'A1',
+      token: 't',
+    });
+    const [again] = (await slack.waitFor('response_url', before + 2)).slice(before + 1);
+    expect(String(again.body.text)).toMatch(/Most active companies/);
+  });
+});
+
+describe('a slow reply never times Slack out', () => {
+  it('acknowledges at once and answers through response_url', async () => {
+    const slack = await startFakeSlack();
+    const app = await startTestApp({ env: { SLACK_API_URL: slack.apiUrl }, bot: { ackBudgetMs: 0 } });
+    try {
+      const r = await slashCommand(app.url, 'top', slack.responseUrl);
+      expect(r.status).toBe(200);
+      expect(r.json.text).toMatch(/Working on it/);
+      const [answer] = await slack.waitFor('response_url', 1);
+      expect(answer.body.replace_original).toBe(true);
+      expect(answer.body.response_type).toBe('ephemeral');
+      expect(String(answer.body.text)).toMatch(/Most active companies|No company/);
+    } finally {
+      await app.stop();
+      await app.dropDatabase();
+      await slack.close();
+    }
+  });
+});
