@@ -10,7 +10,7 @@
  * `/groups key` reads coverage from the same rollups.
  */
 import { sql } from 'drizzle-orm';
-import { date, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -177,5 +177,7 @@ export const digestProblems = pgTable('digest_problems', {
   error: text('error').notNull(),
   /** What to do about it, in words. */
   fix: text('fix'),
+  /** The failure left it unknown whether Slack posted (5xx, network): the next run must look before posting. */
+  mayHavePosted: boolean('may_have_posted').notNull().default(false),
   at: tz('at').notNull().default(sql`now()`),
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "digest_problems" ADD COLUMN "may_have_posted" boolean DEFAULT false NOT NULL;
