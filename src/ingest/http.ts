@@ -70,8 +70,15 @@ export function createIngestHandler(endpoint: CallType | 'batch', deps: IngestDe
       if (source === null) {
         throw new HttpError(401, 'unknown or missing write key: send it as the HTTP Basic user name (empty password) or as writeKey in the body');
       }
-      if (endpoint === 'batch') checkEventSizes(body);
-      const events = parseRequest(body, { endpoint, receivedAt, groupKeyPath: deps.groupKeyPath });
+      let events;
+      try {
+        if (endpoint === 'batch') checkEventSizes(body);
+        events = parseRequest(body, { endpoint, receivedAt, groupKeyPath: deps.groupKeyPath });
+      } catch (err) {
+        if (err instanceof HttpError || err instanceof SpecError) throw err;
+        // Hostile shapes (nesting past the stack, say) are the request's fault, never a 5xx.
+        throw new HttpError(400, 'the request could not be read as Segment events');
+      }
       const result = await ingestEvents(deps.db, events, { source, keyActions });
       deps.log.debug('ingested', { endpoint, stored: result.stored, duplicates: result.duplicates });
       answer(res, 200, { success: true });
