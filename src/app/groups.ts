@@ -5,6 +5,7 @@
 import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
+  bookWindows as bookWindowsQuery,
   companyPeople,
   companyRecord,
   companyStats,
@@ -49,8 +50,9 @@ function sumWindows(stats: CompanyStats[]) {
   return { recent, baseline };
 }
 
-async function bookWindows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }) {
-  return sumWindows(await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }));
+/** The same sums as sumWindows over every company, read from the company summary (one company's detail). */
+async function bookWindows(ctx: GroupsContext, opts: { now: Date; metric: Metric }) {
+  return bookWindowsQuery(ctx.db, { now: opts.now, metric: opts.metric });
 }
 
 function toRow(s: CompanyStats, now: Date, market: { recent: number; baseline: number }): CompanyRow {

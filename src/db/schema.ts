@@ -10,7 +10,7 @@
  * `/groups key` reads coverage from the same rollups.
  */
 import { sql } from 'drizzle-orm';
-import { boolean, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, date, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -132,6 +132,55 @@ export const personSessions = pgTable(
     index('person_sessions_span_idx').on(t.personId, t.endedAt),
   ],
 );
+
+const total = (name: string) => bigint(name, { mode: 'number' }).notNull().default(0);
+
+/**
+ * The all-companies read model: per company, the sums `top`, `quiet` and
+ * `report` need, valid for the day in summary_state.as_of (A). Summing
+ * company_days live for 100,000 companies x ~100 days takes seconds; this is
+ * one row per company. Windows relative to A (see domain/period.windowsFor):
+ * recent_* = days A-14..A-1, base_* = A-98..A-15 (each metric column, people =
+ * person-days); *_7/_30/_90 = days A-6..A, A-29..A, A-89..A; people_N = distinct
+ * people with company_people.last_seen_at >= A-(N-1). Ingestion adds its
+ * increments in the request's transaction; a once-per-day rollover recomputes
+ * every row from company_days (src/db/queries/summary.ts). Distributed by
+ * company_key, co-located with the company tables.
+ */
+export const companySummary = pgTable('company_summary', {
+  companyKey: text('company_key').primaryKey(),
+  recentEvents: total('recent_events'),
+  recentKeyActions: total('recent_key_actions'),
+  recentSessions: total('recent_sessions'),
+  recentPeople: total('recent_people'),
+  baseEvents: total('base_events'),
+  baseKeyActions: total('base_key_actions'),
+  baseSessions: total('base_sessions'),
+  basePeople: total('base_people'),
+  events7: total('events_7'),
+  keyActions7: total('key_actions_7'),
+  sessions7: total('sessions_7'),
+  people7: total('people_7'),
+  events30: total('events_30'),
+  keyActions30: total('key_actions_30'),
+  sessions30: total('sessions_30'),
+  people30: total('people_30'),
+  events90: total('events_90'),
+  keyActions90: total('key_actions_90'),
+  sessions90: total('sessions_90'),
+  people90: total('people_90'),
+});
+
+/**
+ * One row (id 1): the day company_summary is valid for. The migration seeds it
+ * with 1970-01-01, so the first read builds the summary. Ingestion reads it
+ * FOR SHARE before adding to the summary; the rollover updates it first, so the
+ * two never interleave (a Citus reference table).
+ */
+export const summaryState = pgTable('summary_state', {
+  id: smallint('id').primaryKey(),
+  asOf: date('as_of', { mode: 'string' }).notNull(),
+});
 
 /**
  * Message ids already stored, per write key (kept as a SHA-256 digest, never the

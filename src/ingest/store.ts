@@ -14,6 +14,7 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Db } from '../db/client.js';
 import { recordset, withRetry } from '../db/sqlutil.js';
+import { addToSummary, type LastSeenMove } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
 
 export const SESSION_GAP_MS = 30 * 60 * 1000;
@@ -212,10 +213,15 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
         );
       }
       const cpRows = byKey(cp).filter((r) => r.first !== Infinity || r.events !== 0 || r.sessions !== 0);
+      // Where a person's last_seen_at at a company moved: the summary's distinct-people counts follow it.
+      let moves: LastSeenMove[] = [];
       if (cpRows.length > 0) {
-        await t.execute(
-          sql`insert into company_people (company_key, person_id, first_seen_at, last_seen_at, events, key_actions, sessions)
-              select c, p, coalesce(f, l, now()), coalesce(l, f, now()), e, k, s from ${recordset(
+        // A row with no event in this request (only a session count moved) keeps its seen times: +/-infinity
+        // are neutral in least/greatest. Such a row always exists already (its session was counted there).
+        // The person is locked (step 2), so `old` is the value this statement replaces.
+        const moved = await rows<{ c: string; o: number | null; n: number }>(
+          t,
+          sql`with x as (select * from ${recordset(
                 cpRows.map((r) => ({
                   c: r.c,
                   p: r.p,
@@ -227,14 +233,27 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
                 })),
                 'x',
                 'c text, p text, f timestamptz, l timestamptz, e int, k int, s int',
-              )} order by c, p
-              on conflict (company_key, person_id) do update set
-                first_seen_at = least(company_people.first_seen_at, excluded.first_seen_at),
-                last_seen_at = greatest(company_people.last_seen_at, excluded.last_seen_at),
-                events = company_people.events + excluded.events,
-                key_actions = company_people.key_actions + excluded.key_actions,
-                sessions = company_people.sessions + excluded.sessions`,
+              )}),
+              old as (
+                select cp.company_key, cp.person_id, cp.last_seen_at from company_people cp join x on cp.company_key = x.c and cp.person_id = x.p
+              ),
+              up as (
+                insert into company_people (company_key, person_id, first_seen_at, last_seen_at, events, key_actions, sessions)
+                select c, p, coalesce(f, 'infinity'), coalesce(l, '-infinity'), e, k, s from x order by c, p
+                on conflict (company_key, person_id) do update set
+                  first_seen_at = least(company_people.first_seen_at, excluded.first_seen_at),
+                  last_seen_at = greatest(company_people.last_seen_at, excluded.last_seen_at),
+                  events = company_people.events + excluded.events,
+                  key_actions = company_people.key_actions + excluded.key_actions,
+                  sessions = company_people.sessions + excluded.sessions
+                returning company_key, person_id, last_seen_at
+              )
+              select up.company_key as c, (extract(epoch from old.last_seen_at) * 1000)::float8 as o,
+                     (extract(epoch from up.last_seen_at) * 1000)::float8 as n
+              from up left join old on old.company_key = up.company_key and old.person_id = up.person_id
+              where up.company_key <> '' and old.last_seen_at is distinct from up.last_seen_at`,
         );
+        moves = moved.map((m) => ({ c: m.c, old: m.o === null ? null : Number(m.o), new: Number(m.n) }));
       }
 
       // Companies: activity span, and name/traits where this request carries newer ones.
@@ -295,6 +314,8 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
               where people.person_id = x.p`,
         );
       }
+      // Last: the summary (its state row stays share-locked until commit, so keep that short).
+      await addToSummary(t, cd.values(), moves);
       return { stored: fresh.length, duplicates };
     }),
   );

@@ -6,6 +6,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
 import { windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
 import { rows, type Db } from '../client.js';
+import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
 
 /** The company_days column a metric's trend is computed on (people: person-days). */
 const METRIC_COLUMN: Record<Metric, SQL> = {
@@ -14,6 +15,12 @@ const METRIC_COLUMN: Record<Metric, SQL> = {
   sessions: sql.raw('sessions'),
   people: sql.raw('people'),
 };
+
+/** A metric name, checked before it becomes part of a column name. */
+function checkedMetric(m: Metric): Metric {
+  if (!Object.prototype.hasOwnProperty.call(METRIC_COLUMN, m)) throw new Error(`unknown metric ${String(m)}`);
+  return m;
+}
 
 export interface CompanyStats {
   key: string;
@@ -57,8 +64,50 @@ const toStats = (r: StatsRow): CompanyStats => ({
 /**
  * Every company with its activity over the range and its two trend windows for
  * `metric`. `only` restricts to some keys (one company's detail).
+ *
+ * All companies over 7, 30 or 90 days (the standard ranges) read the company
+ * summary, one row per company, after making it valid for `now`'s day. Other
+ * ranges and one company's detail sum company_days live; both give the same
+ * numbers (test/summary.test.ts).
  */
 export async function companyStats(
+  db: Db,
+  opts: { now: Date; rangeDays: number; metric: Metric; only?: string[] },
+): Promise<CompanyStats[]> {
+  if (!opts.only && isSummaryRange(opts.rangeDays)) return companyStatsFromSummary(db, { ...opts, rangeDays: opts.rangeDays });
+  return companyStatsLive(db, opts);
+}
+
+/** companyStats from company_summary (ranges 7/30/90, every company). */
+export async function companyStatsFromSummary(db: Db, opts: { now: Date; rangeDays: SummaryRange; metric: Metric }): Promise<CompanyStats[]> {
+  const n = opts.rangeDays;
+  const m = checkedMetric(opts.metric);
+  await ensureSummaryFresh(db, opts.now);
+  const result = await rows<StatsRow>(
+    db,
+    sql.raw(`select c.company_key as key, c.name, c.first_seen_at::text as first_seen, c.last_seen_at::text as last_seen,
+               coalesce(s.people_${n}, 0) as people, coalesce(s.events_${n}, 0) as events, coalesce(s.key_actions_${n}, 0) as key_actions,
+               coalesce(s.sessions_${n}, 0) as sessions, coalesce(s.recent_${m}, 0) as recent, coalesce(s.base_${m}, 0) as baseline
+        from companies c left join company_summary s on s.company_key = c.company_key
+        where c.company_key <> ''`),
+  );
+  return result.map(toStats);
+}
+
+/** The two trend windows of `metric` summed over every company: the book's move. */
+export async function bookWindows(db: Db, opts: { now: Date; metric: Metric }): Promise<{ recent: number; baseline: number }> {
+  const m = checkedMetric(opts.metric);
+  await ensureSummaryFresh(db, opts.now);
+  const [r] = await rows<{ recent: number | string; baseline: number | string }>(
+    db,
+    sql.raw(`select coalesce(sum(recent_${m}), 0)::float8 as recent, coalesce(sum(base_${m}), 0)::float8 as baseline
+             from company_summary s where s.company_key <> '' and exists (select 1 from companies c where c.company_key = s.company_key)`),
+  );
+  return { recent: Number(r?.recent ?? 0), baseline: Number(r?.baseline ?? 0) };
+}
+
+/** companyStats summed live from company_days: any range, or some companies only. */
+export async function companyStatsLive(
   db: Db,
   opts: { now: Date; rangeDays: number; metric: Metric; only?: string[] },
 ): Promise<CompanyStats[]> {

@@ -1,0 +1,1 @@
+export async function runReads(_o: { sizes: number[]; reps: number; now: Date }): Promise<void> {}
