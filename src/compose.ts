@@ -8,6 +8,7 @@ import type { Reply, ReplyContext } from './app/reply.js';
 import type { Logger } from './log.js';
 import { startServer, type RunningServer } from './server.js';
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';
+import { registerHome } from './slack/home.js';
 
 export interface BotOptions {
   config: Config;
@@ -19,6 +20,7 @@ export interface BotOptions {
   port?: number;
   /** `/groups digest` (wired when the digest module is). */
   digestPreview?: (now: Date) => Promise<Reply>;
+  /** App Home (the Groups page); registered by default. */
   home?: SlackListenerOptions['home'];
 }
 
@@ -38,7 +40,7 @@ export async function startBot(opts: BotOptions): Promise<RunningServer> {
       config: opts.config,
       database: opts.database,
       log: opts.log,
-      listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home }),
+      listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home ?? ((boltApp) => registerHome(boltApp, ctx, opts.log, { now: opts.now })) }),
     },
     opts.port ?? opts.config.port,
   );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ACTION_ID_PATTERN, encodeAction, parseAction, type GroupsAction } from '../src/render/actions.js';
+import { ACTION_ID_PATTERN, encodeAction, parseAction, parseSlackAction, type GroupsAction } from '../src/render/actions.js';
 
 describe('encodeAction', () => {
   it.each([
@@ -65,5 +65,35 @@ describe('parseAction', () => {
         parseAction(`groups:show:${id}`, value);
       }),
     );
+  });
+});
+
+describe('parseSlackAction', () => {
+  const select = (action_id: string, value: unknown) => ({
+    type: 'static_select',
+    action_id,
+    block_id: 'b',
+    selected_option: { text: { type: 'plain_text', text: 'x' }, value },
+    action_ts: '1.2',
+  });
+  const table: [string, unknown, GroupsAction | null][] = [
+    ['a button', { type: 'button', action_id: 'groups:show:2', value: 'acct_1', block_id: 'b' }, { kind: 'show', key: 'acct_1' }],
+    ['a button without a type', { action_id: 'groups:page:1', value: '3' }, { kind: 'page', page: 3 }],
+    ['a button without a value', { type: 'button', action_id: 'groups:back:0' }, { kind: 'back', to: null }],
+    ['the range select', select('groups:range', '7d'), { kind: 'range', range: { days: 7, label: '7d' } }],
+    ['the metric select', select('groups:metric', 'sessions'), { kind: 'metric', metric: 'sessions' }],
+    ['a select with an unknown metric', select('groups:metric', 'revenue'), null],
+    ['a select whose value is not a string', select('groups:range', 7), null],
+    ['a select with no choice', { type: 'static_select', action_id: 'groups:range' }, null],
+    ['a select of another app', select('other:range', '7d'), null],
+    ['not an object', 'groups:show:1', null],
+    ['null', null, null],
+    ['no action id', { type: 'button', value: 'x' }, null],
+  ];
+  it.each(table)('%s', (_, action, expected) => expect(parseSlackAction(action)).toEqual(expected));
+
+  it('never throws, whatever Slack sends back', () => {
+    fc.assert(fc.property(fc.anything(), (a) => void parseSlackAction(a)));
+    fc.assert(fc.property(fc.string(), fc.anything(), (id, v) => void parseSlackAction({ type: 'static_select', action_id: id, selected_option: { value: v } })));
   });
 });

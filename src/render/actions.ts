@@ -6,6 +6,9 @@
  * button does plus a position (`groups:show:3`), and the data (a company key, a range
  * label, a metric, a page number) travels in `value`. Listeners match the kind with
  * the regular expression `ACTION_ID_PATTERN` and call `parseAction` on what Slack sends back.
+ * A select menu (App Home's range and metric) carries the same data in its options'
+ * values; Slack sends the choice back as `selected_option.value`, not `value`:
+ * `parseSlackAction` takes the action object as Slack sends it, whichever element it is.
  */
 import { z } from 'zod';
 import { METRICS, type Metric, type Range } from '../domain/types.js';
@@ -72,4 +75,20 @@ export function parseAction(actionId_: string, value_: string | undefined | null
       return m.success ? { kind, metric: m.data } : null;
     }
   }
+}
+
+/** One element of a `block_actions` payload's `actions`: a button, or a select with its choice. */
+const selectAction = z.object({ action_id: z.string(), type: z.literal('static_select'), selected_option: z.object({ value: z.string() }).loose() }).loose();
+const buttonAction = z.object({ action_id: z.string(), value: z.string().optional() }).loose();
+
+/**
+ * What one action of a `block_actions` payload asks for: a button's `value` or a
+ * select's `selected_option.value`, through `parseAction`. Null for anything this
+ * app did not make, whatever its shape.
+ */
+export function parseSlackAction(action: unknown): GroupsAction | null {
+  const select = selectAction.safeParse(action);
+  if (select.success) return parseAction(select.data.action_id, select.data.selected_option.value);
+  const button = buttonAction.safeParse(action);
+  return button.success ? parseAction(button.data.action_id, button.data.value) : null;
 }

@@ -85,7 +85,7 @@ function md(text: string, max = MAX_SECTION_TEXT): MrkdwnElement {
   return { type: 'mrkdwn', text: clip(text === '' ? ' ' : text, max), verbatim: true };
 }
 
-function section(text: string, accessory?: Button): SectionBlock {
+export function section(text: string, accessory?: Button): SectionBlock {
   const block: SectionBlock = { type: 'section', text: md(text) };
   if (accessory) block.accessory = accessory;
   return block;
@@ -95,11 +95,11 @@ function fieldsSection(fields: string[]): SectionBlock {
   return { type: 'section', fields: fields.slice(0, 10).map((f) => md(f, MAX_FIELD_TEXT)) };
 }
 
-function context(text: string): ContextBlock {
+export function context(text: string): ContextBlock {
   return { type: 'context', elements: [md(text, MAX_CONTEXT_TEXT)] };
 }
 
-function header(text: string): HeaderBlock {
+export function header(text: string): HeaderBlock {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, MAX_HEADER_TEXT).trim() || '—' } }; // never empty
 }
 
@@ -179,7 +179,7 @@ export function nowAndBefore(row: CompanyRow): { now: number; before: number; ch
   return { now, before, change };
 }
 
-interface ListItem {
+export interface ListItem {
   /** One row as mrkdwn, data already escaped. */
   line: string;
   button?: Button;
@@ -192,7 +192,7 @@ interface ListItem {
  * left out before this call (digest: beyond its 15). Returns the blocks and the lines
  * shown, for the fallback text.
  */
-function listBlocks(items: ListItem[], budget: number, total = items.length): { blocks: KnownBlock[]; lines: string[] } {
+export function listBlocks(items: ListItem[], budget: number, total = items.length): { blocks: KnownBlock[]; lines: string[] } {
   const blocks: KnownBlock[] = [];
   const lines: string[] = [];
   const b = Math.max(2, budget);
@@ -240,15 +240,18 @@ function companyLine(row: CompanyRow, metric: Metric, rank: number | null): stri
 }
 
 /** `*Globex*` + `11 people · 120 key actions in the last 7 days, was about 1,200, −90 % · ⇊ down sharply`. */
-function fallingLine(row: CompanyRow, metric: Metric, rank: number): string {
+export function fallingLine(row: CompanyRow, metric: Metric, rank: number): string {
   const parts = [formatCount(row.activity.people, 'people'), nowVsBefore(row, metric), trendText(row.trend)];
   return `*${rank}. ${esc(companyName(row))}*\n${parts.join(' · ')}`;
 }
 
-/** The rows of top, reusable by App Home: one section per company with a Details button. */
-export function companyRowBlocks(rows: CompanyRow[], metric: Metric, budget: number): { blocks: KnownBlock[]; lines: string[] } {
+/**
+ * The rows of top, reusable by App Home: one section per company with a Details button.
+ * `offset` is the rank before the first row (a later page of App Home starts at 26.).
+ */
+export function companyRowBlocks(rows: CompanyRow[], metric: Metric, budget: number, offset = 0): { blocks: KnownBlock[]; lines: string[] } {
   return listBlocks(
-    rows.map((row, i) => ({ line: companyLine(row, metric, i + 1), button: showButton(row.key, i) })),
+    rows.map((row, i) => ({ line: companyLine(row, metric, offset + i + 1), button: showButton(row.key, offset + i) })),
     budget,
   );
 }
@@ -336,6 +339,8 @@ export interface ShowInput {
   keyActionsSet?: boolean;
   /** Adds a "Back" button whose value is this view to go back to (a `/groups` command text). */
   back?: string;
+  /** People listed before "and N more" (App Home lists more). Default MAX_PEOPLE_LISTED. */
+  maxPeople?: number;
 }
 
 /** A trait value in one short line: strings as they are, objects as compact JSON. */
@@ -410,7 +415,7 @@ export function showMessage(input: ShowInput): SlackMessage {
     text.push(none);
   } else {
     const lines = detail.people
-      .slice(0, MAX_PEOPLE_LISTED)
+      .slice(0, input.maxPeople ?? MAX_PEOPLE_LISTED)
       .map(
         (p, i) =>
           `${i + 1}. ${esc(p.displayName)} · ${formatCount(metricTotal(p.activity, personMetric), personMetric)} · last seen ${relativeTime(p.lastSeen, now)}`,
