@@ -3,7 +3,7 @@
  * (src/domain/simulate.ts), beside two naive rules, over three seeds.
  * Usage: npm run bench:trend [-- --companies 2000 --seeds 1,2,3]
  */
-import { RULES, scoreRules, simulateBook, type RuleScore } from '../src/domain/simulate.js';
+import { NAIVE_FAMILIES, RULES, scoreRules, simulateBook, type RuleScore, type SimBook } from '../src/domain/simulate.js';
 import { MIN_BASELINE_PER_WEEK, describeTrendRule } from '../src/domain/trend.js';
 
 function arg(name: string, dflt: string): string {
@@ -23,11 +23,12 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-const header = ['rule', 'recall', 'median lead', '(flagged)', '(linear fades)', 'false alarms', '(dips)', '(others)'];
+const header = ['rule', 'recall', 'median lead', '(to curve end)', '(flagged)', '(linear fades)', 'false alarms', '(dips)', '(others)'];
 const row = (name: string, s: RuleScore) => [
   name,
   pct(s.recall),
   wk(s.medianLeadWeeks),
+  wk(s.medianLeadToCurveZero),
   wk(s.medianLeadFlagged),
   wk(s.medianLeadLinear),
   pct(s.falseAlarms),
@@ -38,9 +39,11 @@ const row = (name: string, s: RuleScore) => [
 console.log(describeTrendRule());
 console.log();
 const all: Record<string, RuleScore[]> = {};
+const books: SimBook[] = [];
 for (const seed of seeds) {
   const t0 = performance.now();
   const book = simulateBook({ companies, seed });
+  books.push(book);
   const scores = scoreRules(book, RULES);
   const ms = performance.now() - t0;
   const s0 = Object.values(scores)[0];
@@ -63,23 +66,42 @@ console.log(`median over seeds ${seeds.join(', ')}:`);
 const medians = Object.entries(all).map(([n, ss]) => [n, medScore(ss)] as const);
 console.log(table([header, ...medians.map(([n, s]) => row(n, s))]));
 
-const [, product] = medians[0];
-const naive = medians.slice(1).map(([, s]) => s);
+const [productName, product] = medians[0];
+const worstFa = Math.max(...all[productName].map((s) => s.falseAlarms));
+
+// The fair comparison: each naive rule tightened (loosest first) until its false alarms are
+// at most 5 % on every seed, the product's own budget; then recall and lead side by side.
+const BUDGET = 0.05;
+console.log(`\nat equal false alarms (each naive rule at its loosest setting with false alarms <= ${pct(BUDGET)} on every seed):`);
+const fair: [string, RuleScore][] = [[productName, product]];
+for (const fam of Object.values(NAIVE_FAMILIES)) {
+  for (const x of fam.steps) {
+    const ss = books.map((b) => scoreRules(b, { r: fam.rule(x) }).r);
+    if (Math.max(...ss.map((s) => s.falseAlarms)) <= BUDGET) {
+      fair.push([fam.label(x), medScore(ss)]);
+      break;
+    }
+  }
+}
+console.log(table([header, ...fair.map(([n, s]) => row(n, s))]));
+const fairNaive = fair.slice(1).map(([, s]) => s);
 const goals: [string, boolean][] = [
   ['recall >= 90 %', product.recall >= 0.9],
   ['median lead >= 3 weeks', product.medianLeadWeeks >= 3],
-  ['false alarms <= 5 %', product.falseAlarms <= 0.05],
-  ['recall above both naive rules', naive.every((s) => product.recall > s.recall)],
-  ['false alarms below both naive rules', naive.every((s) => product.falseAlarms < s.falseAlarms)],
+  [`false alarms <= 5 % on every seed (worst ${pct(worstFa)})`, worstFa <= BUDGET],
+  ['at <= 5 % false alarms: recall above both naive rules', fairNaive.every((s) => product.recall > s.recall)],
+  ['at <= 5 % false alarms: median lead at least both naive rules\'', fairNaive.every((s) => product.medianLeadWeeks >= s.medianLeadWeeks)],
 ];
 console.log();
 for (const [g, ok] of goals) console.log(`${ok ? 'met   ' : 'MISSED'}  ${g}`);
 console.log(`
 Reading: recall = fading accounts (that did >= the minimum a week before the fade) flagged
-down/down sharply after the fade began and before activity reached zero; lead = weeks from
-that first flag to zero (a missed account counts 0); false alarms = non-fading accounts that
+down/down sharply after the fade began and before activity reached zero (the day after its
+last event); lead = weeks from that first flag to zero (a missed account counts 0; "to curve
+end" measures to the fade curve's end instead, the old definition); false alarms = non-fading accounts that
 were active in the quarter and were flagged at any of its 13 week ends (dip-and-recover
 accounts count as non-fading). Week-over-week flags nearly everyone (the holiday week alone
 does it), so its recall is free; 30 days of silence only comes after zero, so its false
-alarms are free. Fades run 4-8 weeks on curves from linear to convex (exponent 1-2.5);
+alarms are free. Neither can be beaten on both columns at its default setting, so the fair
+comparison holds false alarms equal (<= 5 % on every seed) and compares recall and lead. Fades run 4-8 weeks on curves from linear to convex (exponent 1-2.5);
 "(linear fades)" is the lead on the near-linear ones (exponent < 1.5), which give least warning.`);

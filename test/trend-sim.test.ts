@@ -1,11 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { RULES, scoreRules, simulateBook } from '../src/domain/simulate.js';
+import { RULES, scoreRules, silentFor, simulateBook, weekOverWeek } from '../src/domain/simulate.js';
 
 /**
  * A smaller run of `npm run bench:trend` (one seed the bench does not use), so that a
  * change to the trend rule that makes warnings worse fails the build. The floors sit a
- * little under the measured figures (recall ~94 %, lead ~2.4 weeks, false alarms ~3.5 %)
- * to allow for this seed's sampling noise, not for regressions.
+ * little under this seed's measured figures (recall 98.9 %, lead 2.29 weeks to the last
+ * event, false alarms 3.8 %, 2.0 % without the dips), to allow for sampling noise, not
+ * for regressions. Leads come in whole days over 7 (2.29 = 16 days; 2.14 = 15 days).
  */
 describe('trend rule on a simulated book (3,000 companies, seed 7)', () => {
   const book = simulateBook({ companies: 3000, seed: 7 });
@@ -20,22 +21,40 @@ describe('trend rule on a simulated book (3,000 companies, seed 7)', () => {
     expect(share('fading')).toBeLessThan(0.12);
     expect(share('dip')).toBeGreaterThan(0.035);
     expect(book.days).toBe(26 * 7);
-    expect(product.fadingEligible).toBeGreaterThan(50);
-    expect(product.othersEligible).toBeGreaterThan(500);
+    // A B2B book: the median account is a team (lognormal, median 8 people), not one person,
+    // so most fading accounts clear the product's own minimum and are scored.
+    const people = book.companies.filter((c) => !c.tiny).map((c) => c.people).sort((a, b) => a - b);
+    expect(people[people.length >> 1]).toBeGreaterThanOrEqual(6);
+    expect(people[people.length >> 1]).toBeLessThanOrEqual(10);
+    expect(people[people.length - 1]).toBeGreaterThan(100);
+    expect(product.fadingEligible).toBeGreaterThan(product.fadingExcluded);
+    expect(product.othersEligible).toBeGreaterThan(1500);
+    // Activity stops on or before the curve's end, and lead is measured to when it stops.
+    for (const c of book.companies) if (c.kind === 'fading') expect(c.silentFrom!).toBeLessThanOrEqual(c.zeroDay!);
   });
 
   it('catches fading accounts before they reach zero', () => {
-    expect(product.recall).toBeGreaterThanOrEqual(0.88);
-    expect(product.medianLeadWeeks).toBeGreaterThanOrEqual(2);
+    expect(product.recall).toBeGreaterThanOrEqual(0.93);
+    expect(product.medianLeadWeeks).toBeGreaterThanOrEqual(2.2); // p < 0.5 % for a fall gets 2.14 here
   });
 
   it('rarely cries wolf over a quarter (dip-and-recover accounts count as false alarms)', () => {
-    expect(product.falseAlarms).toBeLessThanOrEqual(0.05);
-    expect(product.falseAlarmsRest).toBeLessThanOrEqual(0.035);
+    expect(product.falseAlarms).toBeLessThanOrEqual(0.045);
+    expect(product.falseAlarmsRest).toBeLessThanOrEqual(0.025);
   });
 
   it('beats the naive rules where they fail', () => {
     expect(product.falseAlarms).toBeLessThan(wow.falseAlarms / 10); // week-over-week flags nearly everyone
     expect(product.recall).toBeGreaterThan(silent.recall + 0.8); // 30 days of silence comes after zero
+  });
+
+  it('beats the naive rules at equal false alarms (each tightened to the 5 % budget)', () => {
+    // The settings the bench finds: the loosest with false alarms <= 5 % on seeds 1-3.
+    const fair = scoreRules(book, { wow: weekOverWeek(0.85), silent: silentFor(3) });
+    for (const s of Object.values(fair)) {
+      expect(s.falseAlarms).toBeLessThanOrEqual(0.05);
+      expect(product.recall).toBeGreaterThan(s.recall + 0.5);
+      expect(product.medianLeadWeeks).toBeGreaterThan(s.medianLeadWeeks);
+    }
   });
 });

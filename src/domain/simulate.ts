@@ -4,13 +4,18 @@
  *
  * Shape (day 0 is a Monday; weeks are 7 days; `now` is a day index, the window sums are
  * over complete days before it, as the database computes them):
- * - sizes: people ~ Pareto(xm = 1, alpha = 1.2), capped at 400; each person does
- *   lognormal ~2.5 key actions a weekday; weekends x0.1-0.5 (5 % of accounts are
- *   weekend-heavy, x1.5-3); 12 % are tiny accounts with 2-10 events a week in all;
- * - noise: a per-company, per-week gamma multiplier (CV 5-25 %, drawn per company) and
- *   Poisson counts per day;
+ * - sizes: people ~ lognormal with median SIZE_MEDIAN (8) and sigma SIZE_SIGMA (1.2),
+ *   rounded, 1 to 400: ~8 % one-person accounts, a quarter under 4, a quarter over 18,
+ *   ~2 % over 100 (a B2B book: a long tail of big accounts, most accounts a team, not
+ *   one person); each person does lognormal ~2.5 key actions a weekday; weekends x0.1-0.5
+ *   (5 % of accounts are weekend-heavy, x1.5-3); 12 % are tiny accounts with 2-10 events
+ *   a week in all;
+ * - noise: a per-company, per-week gamma multiplier (a company-wide 3-12 % plus each
+ *   person's 35 %) and daily counts that come in sessions: negative binomial with twice
+ *   the Poisson variance (the burstiness the rule's COUNT_DISPERSION assumes);
  * - one holiday week (inside the measured quarter) when everyone is at x0.3;
- * - 15 % grow (x1.3-3 over the 26 weeks); 10 % fade linearly to nothing over 4-8 weeks;
+ * - 15 % grow (x1.3-3 over the 26 weeks); 10 % fade to nothing over 4-8 weeks (curves
+ *   from linear to convex, exponent 1-2.5: the heaviest users leave first);
  *   5 % dip once (1-2 weeks at x0.3-0.7) inside the measured quarter and recover;
  *   4 % start during the simulation (new accounts).
  */
@@ -34,9 +39,15 @@ export interface SimCompany {
   people: number;
   /** Events per day, index = day. */
   daily: number[];
-  /** Fading: first day of the fade and the day the activity reaches zero. */
+  /** Fading: first day of the fade and the day the expected activity reaches zero. */
   fadeStart?: number;
   zeroDay?: number;
+  /**
+   * Fading: the day the activity actually reached zero (the day after its last event;
+   * never after zeroDay). Lead time is measured to this day: an account whose last few
+   * events trickle out before the curve's end is already gone.
+   */
+  silentFrom?: number;
   /** Fading: the curve's exponent (1 linear, 2 convex: the heaviest users leave first). */
   fadeShape?: number;
   /** Dip: first day and the day after the last day of the dip. */
@@ -112,8 +123,30 @@ export function gamma(rand: () => number, shape: number): number {
   }
 }
 
-/** The first evaluable `now` (a week end with a full recent + baseline history). */
-export const FIRST_EVAL_DAY = RECENT_DAYS + BASELINE_DAYS;
+/** Accounts' sizes (people): lognormal, this median and log-sd, 1 to SIZE_MAX. */
+export const SIZE_MEDIAN = 8;
+export const SIZE_SIGMA = 1.2;
+export const SIZE_MAX = 400;
+/** Variance of a day's count over its mean (events come in sessions). */
+export const BURST_DISPERSION = 2;
+
+/** A day's count: negative binomial, mean `mean`, variance `dispersion` x mean. */
+export function burstyCount(rand: () => number, mean: number, dispersion = BURST_DISPERSION): number {
+  if (!(mean > 0)) return 0;
+  if (dispersion <= 1) return poisson(rand, mean);
+  // Gamma-Poisson: shape k gives variance mean + mean^2 / k = dispersion x mean.
+  const k = mean / (dispersion - 1);
+  return poisson(rand, (gamma(rand, k) / k) * mean);
+}
+
+/**
+ * The first evaluated `now` (week 14: a full 14 + 84-day history). The simulation's own
+ * constants, deliberately not the rule's: changing RECENT_DAYS or BASELINE_DAYS must not
+ * move the fades, dips or holiday (the truth), only the rule being measured.
+ */
+export const FIRST_EVAL_DAY = 98;
+/** Days before the quarter's first week end that its windows can see (dips start after this). */
+const QUARTER_LOOKBACK = 14;
 /** The measured quarter: this many consecutive week ends, the last ones of the simulation. */
 export const QUARTER_WEEKS = 13;
 
@@ -121,7 +154,7 @@ export function simulateBook(opts: SimOptions): SimBook {
   const weeks = opts.weeks ?? 26;
   const days = weeks * 7;
   const rand = mulberry32(opts.seed);
-  const quarterStart = days - (QUARTER_WEEKS - 1) * 7 - RECENT_DAYS; // earliest day in a quarter eval's recent window
+  const quarterStart = days - (QUARTER_WEEKS - 1) * 7 - QUARTER_LOOKBACK; // 14 days before the quarter's first week end
   const holidayStart = 7 * (Math.ceil(quarterStart / 7) + 1 + Math.floor(rand() * 6));
   const companies: SimCompany[] = [];
   for (let id = 0; id < opts.companies; id++) {
@@ -134,7 +167,7 @@ export function simulateBook(opts: SimOptions): SimBook {
     else if (u < 0.34) kind = 'new';
     const people = tiny
       ? 1 + Math.floor(rand() * 2)
-      : Math.min(400, Math.floor(1 / Math.pow(1 - rand(), 1 / 1.2)));
+      : Math.min(SIZE_MAX, Math.max(1, Math.round(SIZE_MEDIAN * Math.exp(SIZE_SIGMA * normal(rand)))));
     // Weekday daily rate of the whole account.
     const weekdayRate = tiny
       ? (2 + rand() * 8) / (5 + 2 * 0.3)
@@ -171,7 +204,12 @@ export function simulateBook(opts: SimOptions): SimBook {
       }
       if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mean *= dipDepth;
       if (c.startDay !== undefined && d < c.startDay) mean = 0;
-      c.daily[d] = poisson(rand, mean);
+      c.daily[d] = burstyCount(rand, mean);
+    }
+    if (c.zeroDay !== undefined) {
+      let last = c.zeroDay - 1;
+      while (last >= 0 && c.daily[last] === 0) last--;
+      c.silentFrom = last + 1;
     }
     companies.push(c);
   }
@@ -222,16 +260,38 @@ export function trendRule(k: TrendParams = DEFAULT_TREND_PARAMS): FlagRule {
 }
 export const productRule: FlagRule = trendRule();
 
-/** Naive: last 7 complete days at least 30 % below the 7 before. */
-export const weekOverWeekRule: FlagRule = ({ p, now }) => {
-  const last = sumRange(p, now - 7, now);
-  const prev = sumRange(p, now - 14, now - 7);
-  return prev > 0 && last / prev - 1 <= -0.3;
-};
+/** Naive: last 7 complete days at least `drop` below the 7 before (0.3 = -30 %). */
+export function weekOverWeek(drop: number): FlagRule {
+  return ({ p, now }) => {
+    const last = sumRange(p, now - 7, now);
+    const prev = sumRange(p, now - 14, now - 7);
+    return prev > 0 && last / prev - 1 <= -drop;
+  };
+}
+export const weekOverWeekRule: FlagRule = weekOverWeek(0.3);
 
-/** Naive: no activity in the last 30 complete days (after having had some). */
-export const silent30Rule: FlagRule = ({ p, firstDay, now }) =>
-  firstDay >= 0 && firstDay < now - 30 && sumRange(p, now - 30, now) === 0;
+/** Naive: no activity in the last `days` complete days (after having had some). */
+export function silentFor(days: number): FlagRule {
+  return ({ p, firstDay, now }) => firstDay >= 0 && firstDay < now - days && sumRange(p, now - days, now) === 0;
+}
+export const silent30Rule: FlagRule = silentFor(30);
+
+/**
+ * The naive rules' families, loosest first, for the fair comparison: each tightened until
+ * its false alarms are at most the product's budget (5 %) on every seed.
+ */
+export const NAIVE_FAMILIES: Record<string, { label: (x: number) => string; rule: (x: number) => FlagRule; steps: number[] }> = {
+  'week-over-week': {
+    label: (x) => `week-over-week <= -${Math.round(x * 100)} %`,
+    rule: weekOverWeek,
+    steps: [0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1],
+  },
+  'no activity': {
+    label: (x) => `no activity for ${x} days`,
+    rule: silentFor,
+    steps: [3, 4, 5, 6, 7, 10, 14, 21, 30],
+  },
+};
 
 export interface RuleScore {
   /** Fading accounts that used to be active before the fade (the recall denominator). */
@@ -242,6 +302,8 @@ export interface RuleScore {
   recall: number;
   /** Median weeks between first flag and zero, over eligible faders (missed ones count 0). */
   medianLeadWeeks: number;
+  /** Median lead (missed = 0) measured to the curve's zero (zeroDay) instead of the last event. */
+  medianLeadToCurveZero: number;
   /** Median lead over the flagged faders only. */
   medianLeadFlagged: number;
   /** Median lead (missed = 0) over the near-linear fades only (shape < 1.5). */
@@ -288,6 +350,7 @@ export function scoreRules(
   const out: Record<string, RuleScore> = {};
   for (const [name, rule] of Object.entries(rules)) {
     const leads: number[] = [];
+    const curveLeads: number[] = [];
     let fadingEligible = 0;
     let fadingExcluded = 0;
     let caught = 0;
@@ -308,15 +371,17 @@ export function scoreRules(
           return;
         }
         fadingEligible++;
-        const first = evalDays.find((now) => now > c.fadeStart! && now < c.zeroDay! && flag(now));
+        const first = evalDays.find((now) => now > c.fadeStart! && now < c.silentFrom! && flag(now));
         if (first !== undefined) {
           caught++;
-          const lead = (c.zeroDay! - first) / 7;
+          const lead = (c.silentFrom! - first) / 7;
           leads.push(lead);
+          curveLeads.push((c.zeroDay! - first) / 7);
           flaggedLeads.push(lead);
           if (c.fadeShape! < 1.5) linearLeads.push(lead);
         } else {
           leads.push(0);
+          curveLeads.push(0);
           if (c.fadeShape! < 1.5) linearLeads.push(0);
         }
         return;
@@ -338,6 +403,7 @@ export function scoreRules(
       fadingExcluded,
       recall: fadingEligible ? caught / fadingEligible : 0,
       medianLeadWeeks: median(leads),
+      medianLeadToCurveZero: median(curveLeads),
       medianLeadFlagged: median(flaggedLeads),
       medianLeadLinear: median(linearLeads),
       othersEligible,

@@ -9,8 +9,8 @@
  *   baseline = the BASELINE_DAYS (84) days before that (fewer for a young company).
  *   change   = recent daily rate / baseline daily rate - 1.
  *   `down` when change <= -25 % AND a one-sided count test says the drop is not chance
- *   (p < 0.5 %); `down sharply` when change <= -60 % with the same test. `up` and
- *   `up sharply` mirror it at +25 % and +100 %. Anything else is `steady`. A company first
+ *   (p < 1 %); `down sharply` when change <= -60 % with the same test. `up` and
+ *   `up sharply` mirror it at +25 % and +100 %, with the stricter p < 0.5 %. Anything else is `steady`. A company first
  *   seen fewer than NEW_BEFORE_DAYS (28) days ago is `new`.
  *
  * THE TEST (why small numbers never make a sharp trend)
@@ -40,12 +40,15 @@
  *
  * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in docs/trend.md)
  *   14 / 84 days: multiples of 7 cancel the weekday rhythm. 14 days halves the weekly
- *     swing against a 7-day window (7 days lost recall at equal false alarms); 84 days
+ *     swing against a 7-day window (7 days lost recall and lead at equal false alarms, and
+ *     so did flagging when either 7 or 14 days dropped); 84 days
  *     (12 weeks) makes the baseline steady enough that the test is decided by the recent
  *     window (56 days cost 2-6 points of recall).
- *   -25 % and p < 0.5 %: the test level that keeps false alarms near 3-4 % a quarter
- *     (dip-and-recover accounts included) with recall over 90 %; p < 1 % gains ~0.15 weeks
- *     of lead but takes false alarms from ~4 % to ~6 %.
+ *   -25 % and p < 1 % for a fall (p < 0.5 % for a rise): the loosest test level that keeps false alarms under 5 % a quarter on
+ *     every seed (dip-and-recover accounts included; 3.9 % median, 4.2 % worst); p < 0.5 %
+ *     gives ~1 day less lead and ~1 point less recall, p < 2 % breaks 5 % on some seeds.
+ *     No two-window setting reaches 3 weeks of lead under 5 % false alarms: the best are
+ *     ~2.1-2.3 weeks (docs/trend.md has the sweep).
  *   -60 % / +100 %: "sharply" means most of the activity gone, or doubled.
  *   MIN_BASELINE_PER_WEEK (50): `quiet` and the digest list an account only if it did at
  *     least 50 a week in its baseline (about two active people on key actions). Below
@@ -71,6 +74,12 @@ export const UP_MIN_CHANGE = 0.25;
 export const UP_SHARP_CHANGE = 1.0;
 /** One-sided test level. */
 export const TEST_ALPHA = 0.005;
+/**
+ * One-sided test level for a fall (the churn warning): looser than TEST_ALPHA, because a
+ * missed fade costs an account and the quarter's false alarms stay under 5 % at this level.
+ * Rises keep TEST_ALPHA, so a handful of events never makes an "up" (0 -> 5 stays steady).
+ */
+export const DOWN_TEST_ALPHA = 0.01;
 /** Assumed week-to-week coefficient of variation of an account's activity (overdispersion). */
 export const WEEKLY_SWING_CV = 0.2;
 /** Extra count dispersion: events come in bursts (sessions, one busy person), variance = this x Poisson. */
@@ -103,6 +112,8 @@ export interface TrendParams {
   upMin: number;
   upSharp: number;
   alpha: number;
+  /** Test level for a fall; `alpha` when absent. */
+  downAlpha?: number;
   cv: number;
   /** Extra count dispersion (events come in bursts): variance = d0 x Poisson. */
   d0: number;
@@ -118,6 +129,7 @@ export const DEFAULT_TREND_PARAMS: TrendParams = {
   upMin: UP_MIN_CHANGE,
   upSharp: UP_SHARP_CHANGE,
   alpha: TEST_ALPHA,
+  downAlpha: DOWN_TEST_ALPHA,
   cv: WEEKLY_SWING_CV,
   d0: COUNT_DISPERSION,
   newBeforeDays: NEW_BEFORE_DAYS,
@@ -167,7 +179,7 @@ export function trendLevel(w: TrendWindows, f: number, k: TrendParams = DEFAULT_
   const phi = k.d0 + k.cv ** 2 * (7 / R + 7 / bDays) * n * p * (1 - p);
   const ne = n / phi;
   const re = r / phi;
-  if (change <= k.downMin && binomCdf(re, ne, p) < k.alpha) {
+  if (change <= k.downMin && binomCdf(re, ne, p) < (k.downAlpha ?? k.alpha)) {
     return change <= k.downSharp ? -2 : -1;
   }
   if (change >= k.upMin && binomSf(re, ne, p) < k.alpha) {
@@ -240,7 +252,7 @@ export function describeTrendRule(): string {
     `Trend compares the last ${RECENT_DAYS} complete days with the ${BASELINE_DAYS} days before ` +
     `(daily rates): down when ${pct(DOWN_MIN_CHANGE)} lower or more (down sharply from ${pct(DOWN_SHARP_CHANGE)}), ` +
     `up when ${pct(UP_MIN_CHANGE)} higher or more (up sharply from ${pct(UP_SHARP_CHANGE)}), and only when a count test ` +
-    `that allows for ordinary week-to-week swings says it is not chance (p < ${TEST_ALPHA * 100} %), ` +
+    `that allows for ordinary week-to-week swings says it is not chance (p < ${DOWN_TEST_ALPHA * 100} % for a fall, ${TEST_ALPHA * 100} % for a rise), ` +
     `so a few events never make a trend; a move the whole book makes (a holiday week) is discounted; ` +
     `companies first seen under ${NEW_BEFORE_DAYS} days ago are new. ` +
     `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before.`
