@@ -5,6 +5,7 @@
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Reply, ReplyContext } from './app/reply.js';
+import { digestPreview as makeDigestPreview } from './app/digest.js';
 import type { Logger } from './log.js';
 import { startServer, type RunningServer } from './server.js';
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';
@@ -29,7 +30,9 @@ export function replyContext(config: Config, database: Database, digestPreview?:
     db: database.db,
     keyActions: config.keyActions,
     keyPath: config.groupKeyPath ? config.groupKeyPath.join('.') : null,
-    digestPreview,
+    digestPreview:
+      digestPreview ??
+      makeDigestPreview({ ctx: { db: database.db, keyActions: config.keyActions }, channel: config.digest.channel, cron: config.digest.cron, tz: config.digest.tz }),
   };
 }
 

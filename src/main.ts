@@ -6,6 +6,7 @@
 import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config } from './config.js';
 import { createLogger, registerSecrets, type Logger } from './log.js';
 import { startBot } from './compose.js';
+import { describeSchedule, startDigestSchedule } from './app/digest-schedule.js';
 import { pruneMessages } from './db/queries/maintenance.js';
 import { waitForDatabase } from './startup.js';
 
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     ingestion: config.writeKeys.length > 0 ? '/v1/{track,identify,group,page,screen,batch}' : 'off (401)',
     database: database.kind,
   });
+  log.info(describeSchedule(config));
+  const digest = config.digest.channel ? startDigestSchedule({ config, database, log }) : null;
 
   const prune = setInterval(() => {
     pruneMessages(database.db, new Date()).catch((error) => log.warn('could not prune old message ids', { error }));
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
     force.unref();
     clearInterval(prune);
     await server.stop().catch((error) => log.warn('server stop', { error }));
+    await digest?.stop().catch((error) => log.warn('digest schedule stop', { error }));
     await database.close().catch((error) => log.warn('database close', { error }));
     log.info('stopped');
     process.exit(0);

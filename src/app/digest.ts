@@ -1,0 +1,464 @@
+/**
+ * The weekly quiet-account digest: build it, and post it at most once per
+ * channel and week (the week as DIGEST_TZ counts it), whatever the number of
+ * firings, restarts or processes sharing the database. No scheduler here
+ * (src/app/digest-schedule.ts fires this), no Bolt client (src/slack/webapi.ts).
+ *
+ * Exactly once, step by step:
+ *  1. Claim: in one transaction, insert the (channel, week) row of digest_runs as
+ *     'claimed' by this run; on conflict read it FOR UPDATE: 'posted' -> nothing
+ *     to do; 'claimed' by a live run -> nothing to do; 'claimed' but stale (its run
+ *     died) -> take it over with this run's id.
+ *  2. Look before posting: `conversations.history` of the channel since the
+ *     week's start, for a message whose metadata says `leadmaps_digest` for this
+ *     week. Found -> mark posted with its ts, post nothing. (A post can have
+ *     landed without being marked: a crash between post and mark, or a 5xx or
+ *     network error after Slack took it.)
+ *  3. Post with `chat.postMessage`, tagged with metadata { week, run_id }.
+ *  4. Mark 'posted' with the message ts.
+ * A post that fails releases the claim (deletes the row), so a later firing tries
+ * again; a crash leaves a claim that goes stale and is taken over at step 1.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { rows, type Db } from '../db/client.js';
+import { DEFAULT_RANGE } from '../domain/command.js';
+import { zonedWeek } from '../domain/week.js';
+import type { Logger } from '../log.js';
+import { digestMessage, type DigestInput } from '../render/blocks.js';
+import { escapeMrkdwn, relativeTime } from '../render/format.js';
+import { digestText } from '../render/terminal.js';
+import type { CallOutcome, WebApi } from '../slack/webapi.js';
+import { companyRows, defaultMetric, growingRows, quietRows, reportCounts, type GroupsContext } from './groups.js';
+import type { Reply } from './reply.js';
+
+/** Message metadata event type that tags a digest post. */
+export const DIGEST_EVENT_TYPE = 'leadmaps_digest';
+/** A claim older than this belongs to a run that died: another run may take it over. */
+export const STALE_CLAIM_MS = 10 * 60_000;
+/** Waits between tries after a 5xx or a network error: 3 retries, then give up for this firing. */
+export const RETRY_DELAYS_MS: readonly number[] = [1000, 2000, 4000];
+/** At most this many 429 waits in one run. */
+export const MAX_RATE_LIMIT_WAITS = 5;
+/** conversations.history pages read looking for an earlier post (100 messages each). */
+export const HISTORY_MAX_PAGES = 20;
+
+export const CHANNEL_FIX = 'invite the bot to the channel with /invite @leadmaps, or check DIGEST_CHANNEL is a channel id (C…)';
+
+/** What to do about a Slack error, in words; null when there is nothing specific to say. */
+export function fixFor(error: string, needed?: unknown): string | null {
+  switch (error) {
+    case 'channel_not_found':
+    case 'not_in_channel':
+      return CHANNEL_FIX;
+    case 'is_archived':
+      return 'the channel is archived: unarchive it, or set DIGEST_CHANNEL to another channel id';
+    case 'missing_scope':
+      return `add the bot scope${typeof needed === 'string' ? ` ${needed}` : ''} under OAuth & Permissions and reinstall the app`;
+    case 'invalid_auth':
+    case 'not_authed':
+    case 'token_revoked':
+    case 'token_expired':
+    case 'account_inactive':
+      return 'check SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…) and that the app is still installed';
+    case 'restricted_action':
+    case 'ekm_access_denied':
+      return 'a workspace setting stops the bot from posting in this channel';
+    default:
+      return null;
+  }
+}
+
+export function digestWeek(now: Date, tz: string): { week: string; label: string } {
+  const w = zonedWeek(now, tz);
+  return { week: w.week, label: w.label };
+}
+
+export interface BuiltDigest {
+  week: string;
+  label: string;
+  reply: Reply;
+  input: DigestInput;
+}
+
+/** This week's digest: falling accounts over the 30-day range, the growing ones, the report counts. */
+export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: string }): Promise<BuiltDigest> {
+  const { week, label } = digestWeek(opts.now, opts.tz);
+  const metric = defaultMetric(ctx);
+  const all = await companyRows(ctx, { now: opts.now, range: DEFAULT_RANGE, metric });
+  const input: DigestInput = {
+    weekLabel: label,
+    falling: quietRows(all),
+    growing: growingRows(all),
+    counts: reportCounts(all),
+    metric,
+    now: opts.now,
+  };
+  return { week, label, input, reply: { message: digestMessage(input), terminal: digestText(input) } };
+}
+
+// ---------------------------------------------------------------------------
+// The claim row and the problem row
+
+type Claim =
+  | { kind: 'claimed'; takenOver: boolean; from?: string }
+  | { kind: 'posted'; ts: string | null }
+  | { kind: 'elsewhere'; runId: string };
+
+export async function claimWeek(db: Db, channel: string, week: string, runId: string, staleMs = STALE_CLAIM_MS): Promise<Claim> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const claim = await db.transaction(async (tx) => {
+      const t = tx as unknown as Db;
+      const inserted = await rows<{ run_id: string }>(
+        t,
+        sql`insert into digest_runs (channel, week, status, run_id, claimed_at)
+            values (${channel}, ${week}, 'claimed', ${runId}, now())
+            on conflict (channel, week) do nothing
+            returning run_id`,
+      );
+      if (inserted.length > 0) return { kind: 'claimed', takenOver: false } as Claim;
+      const [row] = await rows<{ status: string; run_id: string; message_ts: string | null; age_ms: number | string }>(
+        t,
+        sql`select status, run_id, message_ts, (extract(epoch from (now() - claimed_at)) * 1000)::float8 as age_ms
+            from digest_runs where channel = ${channel} and week = ${week} for update`,
+      );
+      if (!row) return null; // released between the insert and the read: try again
+      if (row.status === 'posted') return { kind: 'posted', ts: row.message_ts } as Claim;
+      if (row.run_id !== runId && Number(row.age_ms) < staleMs) return { kind: 'elsewhere', runId: row.run_id } as Claim;
+      await t.execute(sql`update digest_runs set run_id = ${runId}, claimed_at = now() where channel = ${channel} and week = ${week}`);
+      return { kind: 'claimed', takenOver: true, from: row.run_id } as Claim;
+    });
+    if (claim) return claim;
+  }
+  return { kind: 'elsewhere', runId: 'unknown' };
+}
+
+/** Still ours? Refreshes the claim's time so a long wait (429) never looks like a dead run. */
+async function touchClaim(db: Db, channel: string, week: string, runId: string): Promise<boolean> {
+  const r = await rows(
+    db,
+    sql`update digest_runs set claimed_at = now()
+        where channel = ${channel} and week = ${week} and run_id = ${runId} and status = 'claimed' returning run_id`,
+  );
+  return r.length > 0;
+}
+
+async function releaseClaim(db: Db, channel: string, week: string, runId: string): Promise<void> {
+  await db.execute(sql`delete from digest_runs where channel = ${channel} and week = ${week} and run_id = ${runId} and status = 'claimed'`);
+}
+
+async function markPosted(db: Db, channel: string, week: string, runId: string, ts: string | null): Promise<void> {
+  await db.execute(
+    sql`insert into digest_runs (channel, week, status, run_id, claimed_at, posted_at, message_ts)
+        values (${channel}, ${week}, 'posted', ${runId}, now(), now(), ${ts})
+        on conflict (channel, week) do update
+          set status = 'posted', posted_at = now(), message_ts = excluded.message_ts, run_id = excluded.run_id
+          where digest_runs.status <> 'posted'`,
+  );
+}
+
+export interface DigestProblem {
+  channel: string;
+  week: string;
+  error: string;
+  fix: string | null;
+  mayHavePosted: boolean;
+  at: Date;
+}
+
+async function recordProblem(db: Db, p: Omit<DigestProblem, 'at'>): Promise<void> {
+  await db.execute(
+    sql`insert into digest_problems (channel, week, error, fix, may_have_posted, at)
+        values (${p.channel}, ${p.week}, ${p.error}, ${p.fix}, ${p.mayHavePosted}, now())
+        on conflict (channel) do update
+          set week = excluded.week, error = excluded.error, fix = excluded.fix, at = excluded.at,
+              may_have_posted = excluded.may_have_posted
+                or (digest_problems.may_have_posted and digest_problems.week = excluded.week)`,
+  );
+}
+
+async function clearProblem(db: Db, channel: string): Promise<void> {
+  await db.execute(sql`delete from digest_problems where channel = ${channel}`);
+}
+
+export async function lastProblem(db: Db, channel: string): Promise<DigestProblem | null> {
+  const [r] = await rows<{ channel: string; week: string; error: string; fix: string | null; may_have_posted: boolean; at: Date | string }>(
+    db,
+    sql`select channel, week, error, fix, may_have_posted, at from digest_problems where channel = ${channel}`,
+  );
+  return r ? { channel: r.channel, week: r.week, error: r.error, fix: r.fix, mayHavePosted: r.may_have_posted, at: new Date(r.at) } : null;
+}
+
+export interface WeekStatus {
+  status: 'posted' | 'claimed' | 'none';
+  postedAt: Date | null;
+  messageTs: string | null;
+}
+
+export async function weekStatus(db: Db, channel: string, week: string): Promise<WeekStatus> {
+  const [r] = await rows<{ status: 'posted' | 'claimed'; posted_at: Date | string | null; message_ts: string | null }>(
+    db,
+    sql`select status, posted_at, message_ts from digest_runs where channel = ${channel} and week = ${week}`,
+  );
+  if (!r) return { status: 'none', postedAt: null, messageTs: null };
+  return { status: r.status, postedAt: r.posted_at ? new Date(r.posted_at) : null, messageTs: r.message_ts };
+}
+
+// ---------------------------------------------------------------------------
+// Running one firing
+
+export type DigestOutcome = 'posted' | 'already-posted' | 'claimed-elsewhere' | 'failed';
+
+export interface DigestDeps {
+  db: Db;
+  /** A Web API caller with no retries of its own. */
+  client: WebApi;
+  channel: string;
+  tz: string;
+  keyActions: readonly string[];
+  log: Logger;
+  now?: Date;
+  runId?: string;
+  /** Waits after a 5xx or network error (default 1 s, 2 s, 4 s). */
+  retryDelaysMs?: readonly number[];
+  staleClaimMs?: number;
+  /** Stop waiting and give up this firing (graceful stop). */
+  signal?: AbortSignal;
+  /** Test seams: a throw from `afterPost` stands for the process dying between the post and the mark. */
+  hooks?: { afterPost?: (ts: string | null) => void | Promise<void> };
+}
+
+type Delivery =
+  | { kind: 'posted'; ts: string | null }
+  | { kind: 'found'; ts: string }
+  | { kind: 'lost-claim' }
+  | { kind: 'failed'; error: string; fix: string | null; mayHavePosted: boolean };
+
+export async function runDigest(deps: DigestDeps): Promise<DigestOutcome> {
+  const { db, channel, log } = deps;
+  const now = deps.now ?? new Date();
+  const runId = deps.runId ?? randomUUID();
+  const week = zonedWeek(now, deps.tz);
+  const where = { channel, week: week.week, runId };
+
+  let claim: Claim;
+  try {
+    claim = await claimWeek(db, channel, week.week, runId, deps.staleClaimMs ?? STALE_CLAIM_MS);
+  } catch (error) {
+    log.error(`digest: could not claim ${week.week} for ${channel} (database): ${error instanceof Error ? error.message : String(error)}. A later firing tries again.`, { ...where, error });
+    return 'failed';
+  }
+  if (claim.kind === 'posted') {
+    log.info(`digest: ${week.week} already posted to ${channel}; nothing to do`, { ...where, ts: claim.ts });
+    return 'already-posted';
+  }
+  if (claim.kind === 'elsewhere') {
+    log.info(`digest: ${week.week} for ${channel} is being posted by another run; nothing to do`, { ...where, other: claim.runId });
+    return 'claimed-elsewhere';
+  }
+  if (claim.takenOver) log.warn(`digest: took over a stale claim on ${week.week} for ${channel} (its run stopped); looking for its post first`, { ...where, from: claim.from });
+
+  let delivery: Delivery;
+  try {
+    const built = await buildDigest({ db, keyActions: deps.keyActions }, { now, tz: deps.tz });
+    const problem = await lastProblem(db, channel);
+    const mustLook = claim.takenOver || Boolean(problem?.mayHavePosted && problem.week === week.week);
+    delivery = await deliver(deps, { week: week.week, weekStart: week.start, runId, message: built.reply.message, mustLook });
+  } catch (error) {
+    delivery = { kind: 'failed', error: error instanceof Error ? error.message : String(error), fix: null, mayHavePosted: false };
+  }
+
+  if (delivery.kind === 'lost-claim') {
+    log.warn(`digest: lost the claim on ${week.week} for ${channel} to another run; stopping this one`, where);
+    return 'claimed-elsewhere';
+  }
+  if (delivery.kind === 'failed') {
+    await releaseClaim(db, channel, week.week, runId).catch((error) => log.warn('digest: could not release the claim; it goes stale in 10 minutes', { ...where, error }));
+    await recordProblem(db, { channel, week: week.week, error: delivery.error, fix: delivery.fix, mayHavePosted: delivery.mayHavePosted }).catch(() => {});
+    const fix = delivery.fix ? ` Fix: ${delivery.fix}.` : ' A later firing tries again.';
+    log.error(`digest: could not post ${week.week} to ${channel}: ${delivery.error}.${fix}`, { ...where, error: delivery.error, ...(delivery.fix ? { fix: delivery.fix } : {}) });
+    return 'failed';
+  }
+  if (delivery.kind === 'found') {
+    await markPosted(db, channel, week.week, runId, delivery.ts);
+    await clearProblem(db, channel);
+    log.warn(`digest: ${week.week} was already in ${channel} (ts ${delivery.ts}) though not marked; marked it, posted nothing`, where);
+    return 'already-posted';
+  }
+  // Between the post and the mark: a crash here is what step 2 recovers from.
+  await deps.hooks?.afterPost?.(delivery.ts);
+  try {
+    await markPosted(db, channel, week.week, runId, delivery.ts);
+    await clearProblem(db, channel);
+  } catch (error) {
+    // The claim stays; once stale, the next run finds this post in the channel and marks it.
+    log.error(`digest: posted ${week.week} to ${channel} but could not mark it (database); the next run will find the post and mark it`, { ...where, error });
+    return 'posted';
+  }
+  log.info(`digest: posted ${week.week} to ${channel}`, { ...where, ts: delivery.ts });
+  return 'posted';
+}
+
+async function deliver(
+  deps: DigestDeps,
+  job: { week: string; weekStart: Date; runId: string; message: Reply['message']; mustLook: boolean },
+): Promise<Delivery> {
+  const { client, channel, db, log } = deps;
+  const delays = deps.retryDelaysMs ?? RETRY_DELAYS_MS;
+  let retriesLeft = delays.length;
+  let rateLimitWaits = 0;
+  /** Whether a post may have landed already: look for it before posting (again). */
+  let mustLook = job.mustLook;
+  let looked = false;
+  let lastError = '';
+
+  // One wait after a failed call, or the verdict that this firing is over.
+  const after = async (out: Exclude<CallOutcome, { kind: 'ok' }>, what: string): Promise<Delivery | null> => {
+    lastError = out.error;
+    if (out.kind === 'rate-limited') {
+      if (++rateLimitWaits > MAX_RATE_LIMIT_WAITS) return { kind: 'failed', error: `still rate-limited after ${MAX_RATE_LIMIT_WAITS} waits`, fix: null, mayHavePosted: mustLook };
+      log.warn(`digest: ${what} rate-limited; waiting ${out.retryAfterS} s as Slack asks`, { channel, week: job.week });
+      return (await sleep(out.retryAfterS * 1000, deps.signal)) ? null : { kind: 'failed', error: 'stopped while waiting', fix: null, mayHavePosted: mustLook };
+    }
+    if (out.kind === 'transient') {
+      if (retriesLeft === 0) return { kind: 'failed', error: `${out.error} (after ${delays.length + 1} tries)`, fix: null, mayHavePosted: mustLook };
+      const delay = delays[delays.length - retriesLeft--];
+      log.warn(`digest: ${what} failed (${out.error}); trying again in ${delay} ms`, { channel, week: job.week });
+      return (await sleep(delay, deps.signal)) ? null : { kind: 'failed', error: `stopped after ${out.error}`, fix: null, mayHavePosted: mustLook };
+    }
+    return { kind: 'failed', error: out.error, fix: fixFor(out.error, out.body.needed), mayHavePosted: mustLook };
+  };
+
+  for (;;) {
+    if (deps.signal?.aborted) return { kind: 'failed', error: lastError ? `stopped after ${lastError}` : 'stopped', fix: null, mayHavePosted: mustLook };
+    if (!(await touchClaim(db, channel, job.week, job.runId))) return { kind: 'lost-claim' };
+
+    if (!looked || mustLook) {
+      const found = await findEarlierPost(client, channel, job.week, job.weekStart);
+      if (found.kind === 'found') return { kind: 'found', ts: found.ts };
+      if (found.kind === 'error') {
+        if (found.out.kind === 'refused' && !mustLook) {
+          // Nothing suggests an earlier post: a missing channels:history scope must not stop the digest.
+          log.warn(`digest: could not look for an earlier post in ${channel} (${found.out.error}); posting, as no earlier run left one in doubt`, {
+            channel,
+            week: job.week,
+            fix: fixFor(found.out.error, found.out.body.needed) ?? undefined,
+          });
+        } else {
+          const verdict = await after(found.out, 'conversations.history');
+          if (verdict) return verdict;
+          continue;
+        }
+      }
+      looked = true;
+      mustLook = false;
+    }
+
+    const out = await client.postJson('chat.postMessage', {
+      channel,
+      text: job.message.text,
+      blocks: job.message.blocks,
+      metadata: { event_type: DIGEST_EVENT_TYPE, event_payload: { week: job.week, run_id: job.runId } },
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    if (out.kind === 'ok') return { kind: 'posted', ts: typeof out.body.ts === 'string' ? out.body.ts : null };
+    // A 5xx or a network error may hide a post that landed: look again before the next try.
+    if (out.kind === 'transient') mustLook = true;
+    const verdict = await after(out, 'chat.postMessage');
+    if (verdict) return verdict;
+  }
+}
+
+type Found = { kind: 'found'; ts: string } | { kind: 'none' } | { kind: 'error'; out: Exclude<CallOutcome, { kind: 'ok' }> };
+
+/** A message in the channel since the week's start whose metadata tags it as this week's digest. */
+export async function findEarlierPost(client: WebApi, channel: string, week: string, since: Date): Promise<Found> {
+  let cursor = '';
+  for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
+    const params: Record<string, string> = {
+      channel,
+      oldest: (Math.floor(since.getTime() / 1000) - 1).toString(),
+      include_all_metadata: 'true',
+      limit: '100',
+    };
+    if (cursor) params.cursor = cursor;
+    const out = await client.postForm('conversations.history', params);
+    if (out.kind !== 'ok') return { kind: 'error', out };
+    const messages = Array.isArray(out.body.messages) ? (out.body.messages as Record<string, unknown>[]) : [];
+    for (const m of messages) {
+      const meta = m.metadata as { event_type?: unknown; event_payload?: Record<string, unknown> } | undefined;
+      if (meta?.event_type === DIGEST_EVENT_TYPE && meta.event_payload?.week === week && typeof m.ts === 'string') return { kind: 'found', ts: m.ts };
+    }
+    const next = (out.body.response_metadata as { next_cursor?: unknown } | undefined)?.next_cursor;
+    if (!out.body.has_more || typeof next !== 'string' || next === '') return { kind: 'none' };
+    cursor = next;
+  }
+  return { kind: 'none' };
+}
+
+/** Resolves true after `ms`, or false at once when the signal aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// `/groups digest`: the preview, with where this week's post stands
+
+export interface PreviewDeps {
+  ctx: GroupsContext;
+  channel: string | undefined;
+  cron: string;
+  tz: string;
+}
+
+/** This week's digest as it would be posted, plus a line on whether it was, and the channel's last problem. */
+export function digestPreview(deps: PreviewDeps): (now: Date) => Promise<Reply> {
+  return async (now) => {
+    const built = await buildDigest(deps.ctx, { now, tz: deps.tz });
+    const notes: { mrkdwn: string; plain: string }[] = [];
+    if (!deps.channel) {
+      const s = 'Preview only: no digest is scheduled (DIGEST_CHANNEL is not set).';
+      notes.push({ mrkdwn: s, plain: s });
+    } else {
+      const [status, problem] = await Promise.all([weekStatus(deps.ctx.db, deps.channel, built.week), lastProblem(deps.ctx.db, deps.channel)]);
+      const ch = escapeMrkdwn(deps.channel);
+      const when = status.postedAt ? ` ${relativeTime(status.postedAt, now)}` : '';
+      const line =
+        status.status === 'posted'
+          ? { mrkdwn: `✅ This week's digest (${built.week}) was already posted to <#${ch}>${when}.`, plain: `This week's digest (${built.week}) was already posted to ${deps.channel}${when}.` }
+          : status.status === 'claimed'
+            ? { mrkdwn: `⏳ This week's digest (${built.week}) is being posted to <#${ch}> now.`, plain: `This week's digest (${built.week}) is being posted to ${deps.channel} now.` }
+            : {
+                mrkdwn: `Preview: this week's digest (${built.week}) has not been posted yet; it goes to <#${ch}> on \`${escapeMrkdwn(deps.cron)}\` (${escapeMrkdwn(deps.tz)}).`,
+                plain: `Preview: this week's digest (${built.week}) has not been posted yet; it goes to ${deps.channel} on '${deps.cron}' (${deps.tz}).`,
+              };
+      notes.push(line);
+      if (problem) {
+        const fix = problem.fix ? ` Fix: ${problem.fix}.` : '';
+        const text = `Last attempt to post to ${deps.channel} failed ${relativeTime(problem.at, now)}: ${problem.error}.${fix}`;
+        notes.push({ mrkdwn: `⚠️ ${escapeMrkdwn(text)}`, plain: `Problem: ${text}` });
+      }
+    }
+    const [head, ...rest] = built.reply.message.blocks;
+    const context = { type: 'context' as const, elements: notes.map((n) => ({ type: 'mrkdwn' as const, text: n.mrkdwn })) };
+    return {
+      message: {
+        text: [...notes.map((n) => n.mrkdwn), built.reply.message.text].join('\n'),
+        blocks: head ? [head, context, ...rest].slice(0, 50) : [context],
+      },
+      terminal: [...notes.map((n) => n.plain), '', built.reply.terminal].join('\n'),
+    };
+  };
+}
