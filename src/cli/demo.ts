@@ -27,7 +27,7 @@ async function main() {
       const parsed = parseRequest(body, { endpoint: 'batch', receivedAt: now, groupKeyPath: null });
       events += (await ingestEvents(database.db, parsed, { source: 'demo', keyActions: new Set(config.keyActions) })).stored;
     }
-    const ctx = replyContext(config, database, await digestPreviewFor(config, database));
+    const ctx = replyContext(config, database);
     const say = (s: string) => process.stdout.write(`${s}\n`);
     say(`leadmaps Groups demo: ${events.toLocaleString('en-US')} Segment calls of the worked example loaded into a fresh embedded database.`);
     say(`KEY_ACTIONS=${config.keyActions.join(',')}\n`);
@@ -42,13 +42,6 @@ async function main() {
     await database.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The digest preview, once the digest module is wired (it is optional here so the demo runs without it). */
-async function digestPreviewFor(config: ReturnType<typeof loadConfig>, database: Awaited<ReturnType<typeof openDatabase>>) {
-  void config;
-  void database;
-  return undefined;
 }
 
 main().catch((error) => {
