@@ -1,0 +1,107 @@
+/**
+ * Configuration: validated once, a bad value names the variable and what it
+ * expects (never the value), and `npm start` names each missing Slack setting.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, missingSlackSettings } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      databaseUrl: undefined,
+      pgliteDir: './.data/pglite',
+      port: 3000,
+      writeKeys: [],
+      keyActions: [],
+      digest: { channel: undefined, cron: '0 9 * * 1', tz: 'UTC' },
+      groupKeyPath: null,
+      slack: { apiUrl: 'https://slack.com/api/' },
+    });
+    expect(missingSlackSettings(c)).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/x',
+      PGLITE_DIR: '/tmp/x',
+      PORT: '8080',
+      SLACK_SIGNING_SECRET: 's',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_APP_TOKEN: 'xapp-1',
+      SLACK_API_URL: 'http://127.0.0.1:9/api',
+      INGEST_WRITE_KEYS: ' a, b ,,c ',
+      KEY_ACTIONS: 'Report Created, Invite Sent',
+      DIGEST_CHANNEL: 'C0123ABC',
+      DIGEST_CRON: '*/2 * * * * *',
+      DIGEST_TZ: 'Europe/Paris',
+      GROUP_KEY_PATH: 'properties.account_id',
+    });
+    expect(c.port).toBe(8080);
+    expect(c.writeKeys).toEqual(['a', 'b', 'c']);
+    expect(c.keyActions).toEqual(['Report Created', 'Invite Sent']);
+    expect(c.slack.apiUrl).toBe('http://127.0.0.1:9/api/');
+    expect(c.groupKeyPath).toEqual(['properties', 'account_id']);
+    expect(c.digest).toEqual({ channel: 'C0123ABC', cron: '*/2 * * * * *', tz: 'Europe/Paris' });
+    expect(missingSlackSettings(c)).toEqual([]);
+  });
+
+  it('Socket Mode needs no signing secret', () => {
+    expect(missingSlackSettings(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }))).toEqual([]);
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT: expected .*port/],
+    ['PORT', '70000', /PORT/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL: expected a PostgreSQL URL/],
+    ['SLACK_BOT_TOKEN', 'xoxp-secret-value', /SLACK_BOT_TOKEN: expected a bot token that starts with xoxb-/],
+    ['SLACK_APP_TOKEN', 'nope-secret-value', /SLACK_APP_TOKEN: expected an app-level token/],
+    ['SLACK_API_URL', 'not a url', /SLACK_API_URL: expected an http\(s\) URL/],
+    ['DIGEST_CHANNEL', '#general', /DIGEST_CHANNEL: expected a channel id/],
+    ['DIGEST_CRON', 'every monday', /DIGEST_CRON: expected a node-cron expression/],
+    ['DIGEST_TZ', 'Mars/Olympus', /DIGEST_TZ: expected an IANA time zone/],
+    ['GROUP_KEY_PATH', 'properties..x', /GROUP_KEY_PATH: expected a dotted path/],
+  ])('%s=%s is refused, naming the variable and never its value', (name, value, message) => {
+    let err: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain(value);
+  });
+
+  it('empty strings count as unset', () => {
+    expect(loadConfig({ PORT: '', DIGEST_CHANNEL: '', SLACK_BOT_TOKEN: '' }).port).toBe(3000);
+  });
+});
+
+describe('npm start without its settings', () => {
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+      cwd: process.cwd(),
+    });
+
+  it('exits non-zero naming each missing Slack variable, and points to the demo', () => {
+    const r = run({});
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('SLACK_BOT_TOKEN');
+    expect(r.stderr).toContain('SLACK_SIGNING_SECRET');
+    expect(r.stderr).toContain('npm run demo');
+  });
+
+  it('a bad value stops it, naming the variable, not printing the value', () => {
+    const r = run({ SLACK_BOT_TOKEN: 'xoxp-a-user-token-123', SLACK_SIGNING_SECRET: 's3cr3t', PORT: 'eighty' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/SLACK_BOT_TOKEN: expected/);
+    expect(r.stderr).toMatch(/PORT: expected/);
+    expect(r.stderr).not.toContain('xoxp-a-user-token-123');
+    expect(r.stderr).not.toContain('eighty');
+  });
+});
