@@ -230,3 +230,14 @@ export const digestProblems = pgTable('digest_problems', {
   mayHavePosted: boolean('may_have_posted').notNull().default(false),
   at: tz('at').notNull().default(sql`now()`),
 });
+
+/**
+ * Slack Events API deliveries already handled, by `event_id`: a retry
+ * (X-Slack-Retry-Num) of one of them is acknowledged and skipped, also when
+ * another process sharing the database handled the first delivery. Rows older
+ * than an hour are pruned (Slack retries within minutes).
+ */
+export const slackEventsSeen = pgTable('slack_events_seen', {
+  eventId: text('event_id').primaryKey(),
+  seenAt: tz('seen_at').notNull().default(sql`now()`),
+});
