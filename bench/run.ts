@@ -45,12 +45,13 @@ const timer = setTimeout(() => {
 }, LIMIT_MS);
 timer.unref();
 
-const onSignal = () => {
+const onSignal = (signal: string) => {
+  console.error(`bench: ${signal}; stopping its server and dropping its databases`);
   killChildren();
   void dropAll().finally(() => process.exit(130));
 };
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+process.on('SIGINT', () => onSignal('SIGINT'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
 
 main()
   .then(async () => {
