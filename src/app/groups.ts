@@ -5,19 +5,37 @@
 import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
+  bookCounts,
   bookWindows as bookWindowsQuery,
   companyPeople,
   companyRecord,
   companyStats,
   findCompanies,
   keyCoverage,
+  selectedCompanyStats,
   weeklySeries,
   type CompanyName,
   type CompanyStats,
+  type Selection,
+  type TrendConstants,
 } from '../db/queries/companies.js';
+import { isSummaryRange, type SummaryRange } from '../db/queries/summary.js';
 import { daysBetween } from '../domain/period.js';
 import { findSplits, looksLikeName } from '../domain/splits.js';
-import { compareByDrop, decideTrend, isFalling, isRising, trendChange, usedToBeActive } from '../domain/trend.js';
+import {
+  BASELINE_DAYS,
+  compareByDrop,
+  decideTrend,
+  DOWN_MIN_CHANGE,
+  isFalling,
+  isRising,
+  MIN_BASELINE_PER_WEEK,
+  NEW_BEFORE_DAYS,
+  RECENT_DAYS,
+  trendChange,
+  UP_MIN_CHANGE,
+  usedToBeActive,
+} from '../domain/trend.js';
 import type { CompanyDetail, CompanyRow, KeyHealth, Metric, Range, ReportCounts } from '../domain/types.js';
 
 export interface GroupsContext {
@@ -72,11 +90,13 @@ export function metricOf(row: CompanyRow, metric: Metric): number {
   return metric === 'key_actions' ? a.keyActions : metric === 'events' ? a.events : metric === 'sessions' ? a.sessions : a.people;
 }
 
-/** Most active first; ties by people, then name. Companies with no activity in the range are left out. */
+const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Most active first; ties by people, then name (code-point order, as PostgreSQL's "C" collation). Companies with no activity in the range are left out. */
 export function rankByActivity(rows: CompanyRow[], metric: Metric): CompanyRow[] {
   return rows
     .filter((r) => r.activity.events > 0 || r.activity.people > 0)
-    .sort((a, b) => metricOf(b, metric) - metricOf(a, metric) || b.activity.people - a.activity.people || (a.name ?? a.key).localeCompare(b.name ?? b.key));
+    .sort((a, b) => metricOf(b, metric) - metricOf(a, metric) || b.activity.people - a.activity.people || byCodePoint(a.name ?? a.key, b.name ?? b.key) || byCodePoint(a.key, b.key));
 }
 
 /** Going quiet: falling, and used to be active; biggest drop first. */
@@ -89,13 +109,45 @@ export function growingRows(rows: CompanyRow[]): CompanyRow[] {
   return rows.filter((r) => isRising(r.trend)).sort((a, b) => (b.change ?? Infinity) - (a.change ?? Infinity));
 }
 
-export async function top(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric; limit: number }) {
-  const ranked = rankByActivity(await companyRows(ctx, opts), opts.metric);
-  return { rows: ranked.slice(0, opts.limit), totalCompanies: ranked.length };
+/** The trend rule's thresholds, for the reads that let PostgreSQL pre-select candidates. */
+const TREND_CONSTANTS: TrendConstants = {
+  recentDays: RECENT_DAYS,
+  baselineDays: BASELINE_DAYS,
+  newBeforeDays: NEW_BEFORE_DAYS,
+  downMin: DOWN_MIN_CHANGE,
+  upMin: UP_MIN_CHANGE,
+  minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
+};
+
+type ListOptions = { now: Date; range: Range; metric: Metric };
+
+/** Rows of some companies, with trends decided against the whole book's move. */
+async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays: SummaryRange }, select: Selection): Promise<CompanyRow[]> {
+  const [stats, market] = await Promise.all([
+    selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, select, trend: TREND_CONSTANTS }),
+    bookWindows(ctx, opts),
+  ]);
+  return stats.map((s) => toRow(s, opts.now, market));
 }
 
-export async function quiet(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }) {
-  return quietRows(await companyRows(ctx, opts));
+/** `top`: the most active companies, and how many had any activity in the range. */
+export async function top(ctx: GroupsContext, opts: ListOptions & { limit: number }) {
+  const n = opts.range.days;
+  if (!isSummaryRange(n)) {
+    const ranked = rankByActivity(await companyRows(ctx, opts), opts.metric);
+    return { rows: ranked.slice(0, opts.limit), totalCompanies: ranked.length };
+  }
+  const [rows, counts] = await Promise.all([
+    selectedRows(ctx, { ...opts, rangeDays: n }, { kind: 'top', limit: opts.limit, rankBy: opts.metric }),
+    bookCounts(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS }),
+  ]);
+  return { rows: rankByActivity(rows, opts.metric), totalCompanies: counts.active };
+}
+
+export async function quiet(ctx: GroupsContext, opts: ListOptions) {
+  const n = opts.range.days;
+  if (!isSummaryRange(n)) return quietRows(await companyRows(ctx, opts));
+  return quietRows(await selectedRows(ctx, { ...opts, rangeDays: n }, { kind: 'falling' }));
 }
 
 /** Account-level counts: the honest unit to report. */
@@ -112,8 +164,25 @@ export function reportCounts(rows: CompanyRow[]): ReportCounts {
   return c;
 }
 
-export async function report(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }) {
-  return reportCounts(await companyRows(ctx, opts));
+export async function report(ctx: GroupsContext, opts: ListOptions): Promise<ReportCounts> {
+  const n = opts.range.days;
+  if (!isSummaryRange(n)) return reportCounts(await companyRows(ctx, opts));
+  // Every company that is old enough and not moving is steady; only the movers need the rule.
+  const [movers, book] = await Promise.all([
+    selectedRows(ctx, { ...opts, rangeDays: n }, { kind: 'moving' }),
+    bookCounts(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS }),
+  ]);
+  const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: book.goneQuiet, new: book.young, total: book.total };
+  let falling = 0;
+  for (const r of movers) {
+    if (isRising(r.trend)) counts.growing++;
+    if (isFalling(r.trend)) {
+      falling++;
+      if (usedToBeActive(r.windows) && r.windows.recent > 0) counts.atRisk++;
+    }
+  }
+  counts.steady = book.total - book.young - counts.growing - falling;
+  return counts;
 }
 
 export const PEOPLE_LISTED = 50;

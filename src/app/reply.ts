@@ -6,7 +6,7 @@ import { parseGroupsCommand } from '../domain/command.js';
 import type { GroupsCommand, Metric, Range, SlackMessage } from '../domain/types.js';
 import * as blocks from '../render/blocks.js';
 import * as terminal from '../render/terminal.js';
-import { companyRows, defaultMetric, keyHealth, quietRows, rankByActivity, reportCounts, show, type GroupsContext } from './groups.js';
+import { defaultMetric, keyHealth, quiet, report, show, top, type GroupsContext } from './groups.js';
 
 export interface Reply {
   message: SlackMessage;
@@ -34,17 +34,17 @@ export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date,
   switch (cmd.kind) {
     case 'top': {
       const metric = metricOr(cmd.metric);
-      const ranked = rankByActivity(await companyRows(ctx, { now, range: cmd.range, metric }), metric);
-      const input = { rows: ranked.slice(0, cmd.limit), metric, range: cmd.range, totalCompanies: ranked.length, keyActionsSet, now };
+      const found = await top(ctx, { now, range: cmd.range, metric, limit: cmd.limit });
+      const input = { rows: found.rows, metric, range: cmd.range, totalCompanies: found.totalCompanies, keyActionsSet, now };
       return { message: blocks.topMessage(input), terminal: terminal.topText(input) };
     }
     case 'quiet': {
       const metric = defaultMetric(ctx);
-      const input = { rows: quietRows(await companyRows(ctx, { now, range: cmd.range, metric })), range: cmd.range, metric, now };
+      const input = { rows: await quiet(ctx, { now, range: cmd.range, metric }), range: cmd.range, metric, now };
       return { message: blocks.quietMessage(input), terminal: terminal.quietText(input) };
     }
     case 'report': {
-      const input = { counts: reportCounts(await companyRows(ctx, { now, range: cmd.range, metric: defaultMetric(ctx) })), range: cmd.range, now };
+      const input = { counts: await report(ctx, { now, range: cmd.range, metric: defaultMetric(ctx) }), range: cmd.range, now };
       return { message: blocks.reportMessage(input), terminal: terminal.reportText(input) };
     }
     case 'show':

@@ -4,7 +4,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
-import { windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
+import { dayString, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
 import { rows, type Db } from '../client.js';
 import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
 
@@ -286,4 +286,104 @@ export async function keyCoverage(db: Db, now: Date, days: number): Promise<Cove
           (select count(*)::int from people where last_active_at >= ${`${w.rangeStart}T00:00:00Z`}::timestamptz and company_key is not null) as people_grouped`,
   );
   return { days, events: Number(r.events), eventsWithCompany: Number(r.grouped), people: Number(r.people), peopleWithCompany: Number(r.people_grouped) };
+}
+
+// ---------------------------------------------------------------------------
+// Reads that let PostgreSQL do the cutting (standard ranges, every company).
+// At 100,000 companies, shipping every row to decide every trend costs about a
+// second; these move tens or hundreds of rows. Each filter is a NECESSARY
+// condition of what the caller then decides exactly with domain/trend, so the
+// answers equal the full computation (test/summary-filters.test.ts).
+
+/** SQL fragments over `companies c` joined to `company_summary s`, for metric m as of `today`. */
+function trendTerms(m: Metric, today: string, t: TrendConstants) {
+  const r = `coalesce(s.recent_${m}, 0)::float8`;
+  const b = `coalesce(s.base_${m}, 0)::float8`;
+  const age = `(date '${today}' - (c.first_seen_at at time zone 'UTC')::date)`;
+  const bdays = `greatest(1, least(${t.baselineDays}, ${age} - ${t.recentDays}))::float8`;
+  // A hair wider than the rule's thresholds, so float rounding never drops a candidate.
+  const down = `(${r} * ${bdays} <= ${b} * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
+  const up = `(${r} * ${bdays} >= ${b} * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
+  const old = `(c.first_seen_at is not null and ${age} >= ${t.newBeforeDays})`;
+  const used = `(${old} and ${b} * 7 >= ${t.minBaselinePerWeek} * ${bdays})`;
+  return { r, b, old, used, moving: `(${old} and ((${b} = 0 and ${r} > 0) or (${b} > 0 and (${down} or ${up}))))`, falling: `(${used} and ${down})` };
+}
+
+export interface TrendConstants {
+  recentDays: number;
+  baselineDays: number;
+  newBeforeDays: number;
+  downMin: number;
+  upMin: number;
+  minBaselinePerWeek: number;
+}
+
+const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.name,
+  (extract(epoch from c.first_seen_at) * 1000)::float8 as first_seen, (extract(epoch from c.last_seen_at) * 1000)::float8 as last_seen,
+  coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
+  coalesce(s.key_actions_${n}, 0)::float8 as key_actions, coalesce(s.sessions_${n}, 0)::float8 as sessions,
+  coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline`;
+
+export type Selection =
+  /** The most active companies by `rankBy` over the range (ties: people, then name, in code-point order). */
+  | { kind: 'top'; limit: number; rankBy: Metric }
+  /** Companies whose own change could make any trend other than steady or new. */
+  | { kind: 'moving' }
+  /** Companies that could be falling and used to be active. */
+  | { kind: 'falling' };
+
+export async function selectedCompanyStats(
+  db: Db,
+  opts: { now: Date; rangeDays: SummaryRange; metric: Metric; select: Selection; trend: TrendConstants },
+): Promise<CompanyStats[]> {
+  const n = opts.rangeDays;
+  const m = checkedMetric(opts.metric);
+  await ensureSummaryFresh(db, opts.now);
+  const today = dayString(opts.now);
+  const t = trendTerms(m, today, opts.trend);
+  let tail: string;
+  if (opts.select.kind === 'top') {
+    const rankBy = checkedMetric(opts.select.rankBy);
+    const limit = Math.max(0, Math.min(1000, Math.floor(opts.select.limit)));
+    tail = `and (coalesce(s.events_${n}, 0) > 0 or coalesce(s.people_${n}, 0) > 0)
+            order by coalesce(s.${rankBy}_${n}, 0) desc, coalesce(s.people_${n}, 0) desc, coalesce(c.name, c.company_key) collate "C", c.company_key collate "C"
+            limit ${limit}`;
+  } else {
+    tail = `and ${opts.select.kind === 'moving' ? t.moving : t.falling}`;
+  }
+  const result = await rows<StatsRow>(
+    db,
+    sql.raw(`select ${STATS_COLUMNS(n, m)} from companies c left join company_summary s on s.company_key = c.company_key
+             where c.company_key <> '' ${tail}`),
+  );
+  return result.map(toStats);
+}
+
+export interface BookCounts {
+  total: number;
+  active: number;
+  /** No activity yet, or first seen too recently for a trend. */
+  young: number;
+  /** Used to be active, nothing in the recent window. */
+  goneQuiet: number;
+}
+
+export async function bookCounts(
+  db: Db,
+  opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants },
+): Promise<BookCounts> {
+  const n = opts.rangeDays;
+  const m = checkedMetric(opts.metric);
+  await ensureSummaryFresh(db, opts.now);
+  const t = trendTerms(m, dayString(opts.now), opts.trend);
+  const [r] = await rows<Record<keyof BookCounts, number | string>>(
+    db,
+    sql.raw(`select count(*)::float8 as total,
+               count(*) filter (where coalesce(s.events_${n}, 0) > 0 or coalesce(s.people_${n}, 0) > 0)::float8 as active,
+               count(*) filter (where not ${t.old})::float8 as young,
+               count(*) filter (where ${t.used} and ${t.r} = 0)::float8 as "goneQuiet"
+             from companies c left join company_summary s on s.company_key = c.company_key
+             where c.company_key <> ''`),
+  );
+  return { total: Number(r.total), active: Number(r.active), young: Number(r.young), goneQuiet: Number(r.goneQuiet) };
 }
