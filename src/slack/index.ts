@@ -4,6 +4,7 @@ import type { ReplyContext } from '../app/reply.js';
 import type { Logger } from '../log.js';
 import { registerActions, type ActionOptions } from './actions.js';
 import { registerCommands } from './commands.js';
+import { registerEventDedupe } from './dedupe.js';
 
 export interface SlackListenerOptions extends ActionOptions {
   ackBudgetMs?: number;
@@ -12,6 +13,8 @@ export interface SlackListenerOptions extends ActionOptions {
 }
 
 export function registerListeners(app: App, ctx: ReplyContext, log: Logger, opts: SlackListenerOptions = {}): void {
+  // Slack's retries of an event already handled (here or by another process) are skipped.
+  registerEventDedupe(app, ctx.db, log);
   const onViewAction = opts.home?.(app) ?? opts.onViewAction;
   registerCommands(app, ctx, log, { ackBudgetMs: opts.ackBudgetMs, now: opts.now });
   registerActions(app, ctx, log, { now: opts.now, onViewAction });
