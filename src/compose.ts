@@ -23,6 +23,8 @@ export interface BotOptions {
   digestPreview?: (now: Date) => Promise<Reply>;
   /** App Home (the Groups page); registered by default. */
   home?: SlackListenerOptions['home'];
+  /** The start-up server to take over (npm start). */
+  httpServer?: import('node:http').Server;
 }
 
 export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview']): ReplyContext {
@@ -43,6 +45,7 @@ export async function startBot(opts: BotOptions): Promise<RunningServer> {
       config: opts.config,
       database: opts.database,
       log: opts.log,
+      httpServer: opts.httpServer,
       listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home ?? ((boltApp) => registerHome(boltApp, ctx, opts.log, { now: opts.now })) }),
     },
     opts.port ?? opts.config.port,

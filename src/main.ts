@@ -6,9 +6,12 @@
 import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config } from './config.js';
 import { createLogger, registerSecrets, type Logger } from './log.js';
 import { startBot } from './compose.js';
-import { describeSchedule, startDigestSchedule } from './app/digest-schedule.js';
+import { describeSchedule, startDigestSchedule, type DigestSchedule } from './app/digest-schedule.js';
+import type { Database } from './db/client.js';
 import { pruneMessages } from './db/queries/maintenance.js';
-import { waitForDatabase } from './startup.js';
+import { startStartingServer, type RunningServer } from './server.js';
+import { pruneSeenEvents } from './slack/dedupe.js';
+import { databaseLabel, waitForDatabase } from './startup.js';
 
 function configOrExit(log: Logger): Config {
   readDotEnv();
@@ -42,20 +45,14 @@ async function main(): Promise<void> {
     log.warn('INGEST_WRITE_KEYS is not set: the ingestion API answers 401 to every request until it is');
   }
 
-  const database = await waitForDatabase(config, log);
-  const server = await startBot({ config, database, log });
-  log.info(`listening on port ${server.port}`, {
-    slack: config.slack.appToken ? 'Socket Mode' : 'HTTP at /slack/events',
-    ingestion: config.writeKeys.length > 0 ? '/v1/{track,identify,group,page,screen,batch}' : 'off (401)',
-    database: database.kind,
-  });
-  log.info(describeSchedule(config));
-  const digest = config.digest.channel ? startDigestSchedule({ config, database, log }) : null;
-
-  const prune = setInterval(() => {
-    pruneMessages(database.db, new Date()).catch((error) => log.warn('could not prune old message ids', { error }));
-  }, 3_600_000);
-  prune.unref();
+  // The port answers at once: /healthz 503 and every request 503 (clients retry) until the database does.
+  let waitingFor = `waiting for ${databaseLabel(config)}`;
+  const starting = await startStartingServer(config.port, () => waitingFor);
+  log.info(`listening on port ${starting.port}; answering 503 until the database is ready`);
+  let server: RunningServer | null = null;
+  let database: Database | null = null;
+  let digest: DigestSchedule | null = null;
+  let prune: NodeJS.Timeout | null = null;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -67,15 +64,38 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
-    clearInterval(prune);
-    await server.stop().catch((error) => log.warn('server stop', { error }));
-    await digest?.stop().catch((error) => log.warn('digest schedule stop', { error }));
-    await database.close().catch((error) => log.warn('database close', { error }));
+    if (prune) clearInterval(prune);
+    if (!server) await starting.close().catch(() => {});
+    // Stop taking requests and finish those in flight, and let a digest run in progress finish, together.
+    await Promise.all([
+      server?.stop().catch((error) => log.warn('server stop', { error })),
+      digest?.stop().catch((error) => log.warn('digest schedule stop', { error })),
+    ]);
+    await database?.close().catch((error) => log.warn('database close', { error }));
     log.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  database = await waitForDatabase(config, log);
+  if (stopping) return;
+  waitingFor = 'the database is ready; starting the server';
+  server = await startBot({ config, database, log, httpServer: starting.server });
+  log.info(`ready on port ${server.port}`, {
+    slack: config.slack.appToken ? 'Socket Mode' : 'HTTP at /slack/events',
+    ingestion: config.writeKeys.length > 0 ? '/v1/{track,identify,group,page,screen,batch}' : 'off (401)',
+    database: database.kind,
+  });
+  log.info(describeSchedule(config));
+  if (config.digest.channel) digest = startDigestSchedule({ config, database, log });
+
+  const db = database.db;
+  prune = setInterval(() => {
+    pruneMessages(db, new Date()).catch((error) => log.warn('could not prune old message ids', { error }));
+    pruneSeenEvents(db, new Date()).catch((error) => log.warn('could not prune old Slack event ids', { error }));
+  }, 3_600_000);
+  prune.unref();
 }
 
 main().catch((error) => {

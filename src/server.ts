@@ -23,6 +23,8 @@ export interface ServerDeps {
   log: Logger;
   /** Registers the Slack listeners (commands, actions, events) on the app. */
   listeners?: (app: BoltApp) => void;
+  /** An HTTP server already listening (the start-up server): taken over instead of listening anew. */
+  httpServer?: Server;
 }
 
 export interface RunningServer {
@@ -104,11 +106,20 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
   const customRoutes = routes(deps);
   const app = createSlackApp(deps, customRoutes);
   if (deps.config.slack.appToken) {
+    // Bolt's Socket Mode receiver serves the routes on its own server: free the port first.
+    if (deps.httpServer) await closeServer(deps.httpServer);
     await app.start();
     return { app, port, stop: () => app.stop() as Promise<void> };
   }
   const receiver = (app as unknown as { receiver: HTTPReceiver }).receiver;
-  const server: Server = createServer((req, res) => {
+  let stopping = false;
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) {
+      // A new request on a kept-alive connection after SIGTERM: refused so the client retries elsewhere.
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json', connection: 'close' }).end('{"ok":false,"error":"stopping; retry later"}');
+      return;
+    }
     if (!slackTimestampFresh(req)) {
       deps.log.warn('refused a Slack request signed outside the 5-minute window');
       req.resume();
@@ -122,22 +133,70 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
       if (!res.headersSent) res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       if (!(error instanceof Error && /path|route/i.test(error.message))) deps.log.warn('request failed', { error });
     }
+  };
+  let server: Server;
+  if (deps.httpServer) {
+    server = deps.httpServer;
+    server.removeAllListeners('request');
+    server.on('request', listener);
+  } else {
+    server = createServer(listener);
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, () => resolve());
+    });
+  }
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    app,
+    port: actual,
+    stop: () => {
+      stopping = true;
+      return closeServer(server);
+    },
+  };
+}
+
+/** Stop listening; resolves once the requests in flight are answered. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+export interface StartingServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The port, before the database answers: /healthz is 503 saying what start-up
+ * waits for, ingestion and Slack get 503 (Segment's SDKs and Slack retry), so
+ * nothing is refused for good and a load balancer sees the process at once.
+ * startServer takes this server over when the database is ready.
+ */
+export async function startStartingServer(port: number, waitingFor: () => string): Promise<StartingServer> {
+  const server = createServer((req, res) => {
+    req.resume();
+    const path = (req.url ?? '').split('?')[0];
+    const json = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'retry-after': '5' }).end(text);
+    };
+    if (path === '/healthz') return json(503, { ok: false, error: `starting: ${waitingFor()}` });
+    if (path.startsWith('/v1/')) return json(503, { success: false, error: 'starting: the database is not ready yet; retry later' });
+    if (path.startsWith('/slack/')) return json(503, { ok: false, error: 'starting; retry later' });
+    json(404, { error: 'not found' });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, () => resolve());
   });
-  const actual = (server.address() as AddressInfo).port;
-  return {
-    app,
-    port: actual,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  return { server, port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
 }
 
 /** Bolt refuses stale timestamps only; a far-future one is refused here too. */

@@ -5,7 +5,7 @@ import type { Logger } from './log.js';
 
 /** Open (and migrate) the database, retrying with backoff while it does not answer. */
 export async function waitForDatabase(config: Config, log: Logger, signal?: AbortSignal): Promise<Database> {
-  const where = config.databaseUrl ? `PostgreSQL at ${safeUrl(config.databaseUrl)}` : `the embedded database in ${config.pgliteDir}`;
+  const where = databaseLabel(config);
   for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 15_000)) {
     try {
       const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, migrate: true });
@@ -17,6 +17,11 @@ export async function waitForDatabase(config: Config, log: Logger, signal?: Abor
       await new Promise((r) => setTimeout(r, delay));
     }
   }
+}
+
+/** What the database is, in words fit for a log line or /healthz (no password). */
+export function databaseLabel(config: Config): string {
+  return config.databaseUrl ? `PostgreSQL at ${safeUrl(config.databaseUrl)}` : `the embedded database in ${config.pgliteDir}`;
 }
 
 /** A URL fit for a log line: no password. */

@@ -54,6 +54,10 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     onnotice: () => {},
     // Fail fast when the server is down, so ingestion answers 503 and the client retries.
     connect_timeout: 5,
+    // postgres.js waits up to 20 s between reconnects after failures (3^n/100 s) and queues
+    // queries behind that wait; a short cap keeps answers to clients a quick 503 during an
+    // outage and reconnects within a second once the server is back.
+    backoff: (attempt: number) => Math.min(0.05 * attempt, 1),
     idle_timeout: 30,
     connection: { application_name: 'leadmaps-groups' },
   });
