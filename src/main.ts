@@ -9,6 +9,7 @@ import { startBot } from './compose.js';
 import { describeSchedule, startDigestSchedule, type DigestSchedule } from './app/digest-schedule.js';
 import type { Database } from './db/client.js';
 import { pruneMessages } from './db/queries/maintenance.js';
+import { ensureSummaryFresh } from './db/queries/summary.js';
 import { startStartingServer, type RunningServer } from './server.js';
 import { pruneSeenEvents } from './slack/dedupe.js';
 import { databaseLabel, waitForDatabase } from './startup.js';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   let database: Database | null = null;
   let digest: DigestSchedule | null = null;
   let prune: NodeJS.Timeout | null = null;
+  let summaryKeeper: NodeJS.Timeout | null = null;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     if (prune) clearInterval(prune);
+    if (summaryKeeper) clearInterval(summaryKeeper);
     if (!server) await starting.close().catch(() => {});
     // Stop taking requests and finish those in flight, and let a digest run in progress finish, together.
     await Promise.all([
@@ -96,6 +99,16 @@ async function main(): Promise<void> {
     pruneSeenEvents(db, new Date()).catch((error) => log.warn('could not prune old Slack event ids', { error }));
   }, 3_600_000);
   prune.unref();
+
+  // Roll the company summary over to the new UTC day in the background (at start, then
+  // checked every minute), so the first reply of a day never waits for the rebuild.
+  const keepSummary = () =>
+    ensureSummaryFresh(db, new Date())
+      .then((rebuilt) => rebuilt && log.info('company summary rolled over to the new day'))
+      .catch((error) => log.warn('could not roll the company summary over; replies will do it', { error }));
+  void keepSummary();
+  summaryKeeper = setInterval(keepSummary, 60_000);
+  summaryKeeper.unref();
 }
 
 main().catch((error) => {

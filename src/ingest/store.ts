@@ -370,8 +370,11 @@ async function countSessions(
     t,
     sql`select s.person_id as p, s.session_key as k, s.started_at::text as s, s.ended_at::text as e, s.company_key as c, s.day::text as d
         from ${recordset(spans, 'q', 'p text, lo timestamptz, hi timestamptz')}
-        join person_sessions s on s.person_id = q.p and s.ended_at >= q.lo and s.started_at <= q.hi
-        where s.session_key like 'gap:%'`,
+        -- LATERAL: one index range scan per person on (person_id, ended_at), never a scan of every session.
+        cross join lateral (
+          select * from person_sessions s
+          where s.person_id = q.p and s.ended_at >= q.lo and s.started_at <= q.hi and s.session_key like 'gap:%'
+        ) s`,
   );
   const oldByPerson = new Map<string, Interval[]>();
   for (const r of existing) {
