@@ -2,13 +2,13 @@
  * Nothing counted twice, nothing lost: replays, concurrent batches, late and
  * out-of-order events, clock skew, and the database going away mid-run.
  */
-import { createServer, Socket, type Server } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, rows } from '../src/db/client.js';
 import { correctSkew, parseRequest } from '../src/ingest/segment.js';
 import { companyTotals } from './helpers/dbq.js';
 import { post, startTestApp, testDatabase, usingPostgres } from './harness.js';
+import { tcpProxy } from './helpers/proxy.js';
 
 const T0 = Date.parse('2026-11-10T08:00:00Z');
 const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
@@ -140,43 +140,12 @@ describe('clock skew (Segment: receivedAt - (sentAt - timestamp))', () => {
   });
 });
 
-/** A TCP proxy between the app and PostgreSQL that the test can cut and restore. */
-function pgProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  let server: Server;
-  const listen = (port = 0) =>
-    new Promise<number>((resolve) => {
-      server = createServer((client) => {
-        const upstream = new Socket();
-        upstream.connect(Number(target.port || 5432), target.hostname);
-        client.pipe(upstream).pipe(client);
-        const close = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', close);
-        upstream.on('error', close);
-        sockets.add(client).add(upstream);
-      });
-      server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-    });
-  return {
-    listen,
-    cut: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        sockets.clear();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe.skipIf(!usingPostgres)('the database going away mid-run', () => {
   it('answers 503 while it is down, stores everything acknowledged, and recovers by itself', async () => {
     const owned = await testDatabase();
     const target = new URL(owned.url!);
-    const proxy = pgProxy(target);
-    const port = await proxy.listen();
+    const proxy = tcpProxy(target);
+    const port = await proxy.open();
     const viaProxy = new URL(owned.url!);
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(port);
@@ -193,7 +162,7 @@ describe.skipIf(!usingPostgres)('the database going away mid-run', () => {
       expect(during[0].json?.error).toMatch(/retry/);
       const health = await fetch(`${app.url}/healthz`);
       expect(health.status).toBe(503);
-      await proxy.listen(port);
+      await proxy.open(port);
       // The client retries what got 503; the app reconnects by itself.
       for (let i = 10; i < 20; i++) {
         let r = await send(i);

@@ -12,22 +12,14 @@ import type { Metric } from '../src/domain/types.js';
 import { parseRequest } from '../src/ingest/segment.js';
 import { ingestEvents } from '../src/ingest/store.js';
 import { testDatabase, usingPostgres, type TestDatabase } from './harness.js';
+import { mulberry32 } from '../src/domain/simulate.js';
 
 const DAY = 86_400_000;
 const NOW0 = new Date('2026-11-10T15:30:00Z');
 const METRICS: Metric[] = ['events', 'key_actions', 'sessions', 'people'];
 const KEY_ACTIONS = new Set(['Buy']);
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Random Segment calls around `center` (mostly the last ~110 days, some in the future). */
 function randomCalls(rnd: () => number, n: number, center: number, tag: string): Record<string, unknown>[] {

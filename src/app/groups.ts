@@ -5,8 +5,9 @@
 import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
-  bookCounts,
+  bookStats,
   bookWindows as bookWindowsQuery,
+  movingWindows,
   companyPeople,
   companyRecord,
   companyStats,
@@ -122,12 +123,12 @@ const TREND_CONSTANTS: TrendConstants = {
 type ListOptions = { now: Date; range: Range; metric: Metric };
 
 /** Rows of some companies, with trends decided against the whole book's move. */
-async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays: SummaryRange }, select: Selection): Promise<CompanyRow[]> {
-  const [stats, market] = await Promise.all([
-    selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, select, trend: TREND_CONSTANTS }),
-    bookWindows(ctx, opts),
+async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays: SummaryRange }, select: Selection) {
+  const [stats, book] = await Promise.all([
+    selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, select }),
+    bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: TREND_CONSTANTS }),
   ]);
-  return stats.map((s) => toRow(s, opts.now, market));
+  return { rows: stats.map((s) => toRow(s, opts.now, book)), book };
 }
 
 /** `top`: the most active companies, and how many had any activity in the range. */
@@ -137,17 +138,30 @@ export async function top(ctx: GroupsContext, opts: ListOptions & { limit: numbe
     const ranked = rankByActivity(await companyRows(ctx, opts), opts.metric);
     return { rows: ranked.slice(0, opts.limit), totalCompanies: ranked.length };
   }
-  const [rows, counts] = await Promise.all([
-    selectedRows(ctx, { ...opts, rangeDays: n }, { kind: 'top', limit: opts.limit, rankBy: opts.metric }),
-    bookCounts(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS }),
-  ]);
-  return { rows: rankByActivity(rows, opts.metric), totalCompanies: counts.active };
+  const { rows, book } = await selectedRows(ctx, { ...opts, rangeDays: n }, { kind: 'top', limit: opts.limit, rankBy: opts.metric });
+  return { rows: rankByActivity(rows, opts.metric).slice(0, opts.limit), totalCompanies: book.active };
 }
 
-export async function quiet(ctx: GroupsContext, opts: ListOptions) {
+/** How many falling companies `quiet` reads in detail; the rest are counted ("and N more"). */
+export const QUIET_DETAILED = 200;
+
+/** `quiet`: the falling companies that used to be active, biggest drop first (the first QUIET_DETAILED in detail). */
+export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ rows: CompanyRow[]; total: number }> {
   const n = opts.range.days;
-  if (!isSummaryRange(n)) return quietRows(await companyRows(ctx, opts));
-  return quietRows(await selectedRows(ctx, { ...opts, rangeDays: n }, { kind: 'falling' }));
+  if (!isSummaryRange(n)) {
+    const all = quietRows(await companyRows(ctx, opts));
+    return { rows: all.slice(0, QUIET_DETAILED), total: all.length };
+  }
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
+  const [candidates, book] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q)]);
+  const falling = candidates
+    .map((w) => ({ key: w.key, windows: w, change: trendChange(w), trend: decideTrend(w, book) }))
+    .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows))
+    .sort(compareByDrop);
+  const first = falling.slice(0, QUIET_DETAILED);
+  const stats = await selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, select: { kind: 'keys', keys: first.map((c) => c.key) } });
+  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book)]));
+  return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: falling.length };
 }
 
 /** Account-level counts: the honest unit to report. */
@@ -168,17 +182,16 @@ export async function report(ctx: GroupsContext, opts: ListOptions): Promise<Rep
   const n = opts.range.days;
   if (!isSummaryRange(n)) return reportCounts(await companyRows(ctx, opts));
   // Every company that is old enough and not moving is steady; only the movers need the rule.
-  const [movers, book] = await Promise.all([
-    selectedRows(ctx, { ...opts, rangeDays: n }, { kind: 'moving' }),
-    bookCounts(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS }),
-  ]);
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
+  const [movers, book] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q)]);
   const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: book.goneQuiet, new: book.young, total: book.total };
   let falling = 0;
-  for (const r of movers) {
-    if (isRising(r.trend)) counts.growing++;
-    if (isFalling(r.trend)) {
+  for (const w of movers) {
+    const trend = decideTrend(w, book);
+    if (isRising(trend)) counts.growing++;
+    if (isFalling(trend)) {
       falling++;
-      if (usedToBeActive(r.windows) && r.windows.recent > 0) counts.atRisk++;
+      if (usedToBeActive(w) && w.recent > 0) counts.atRisk++;
     }
   }
   counts.steady = book.total - book.young - counts.growing - falling;

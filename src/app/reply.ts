@@ -40,7 +40,8 @@ export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date,
     }
     case 'quiet': {
       const metric = defaultMetric(ctx);
-      const input = { rows: await quiet(ctx, { now, range: cmd.range, metric }), range: cmd.range, metric, now };
+      const found = await quiet(ctx, { now, range: cmd.range, metric });
+      const input = { rows: found.rows, total: found.total, range: cmd.range, metric, now };
       return { message: blocks.quietMessage(input), terminal: terminal.quietText(input) };
     }
     case 'report': {

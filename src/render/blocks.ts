@@ -298,6 +298,8 @@ export function topMessage(input: TopInput): SlackMessage {
 export interface QuietInput {
   /** Falling companies that used to be active, biggest drop first (sorted and filtered by the caller). */
   rows: CompanyRow[];
+  /** How many are falling in all, when `rows` holds only the first of them. */
+  total?: number;
   range: Range;
   metric: Metric;
   now: Date;
@@ -324,6 +326,7 @@ export function quietMessage(input: QuietInput): SlackMessage {
   const list = listBlocks(
     rows.map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i) })),
     MAX_BLOCKS - blocks.length,
+    Math.max(input.total ?? rows.length, rows.length),
   );
   blocks.push(...list.blocks);
   text.push(...list.lines);

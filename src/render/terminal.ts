@@ -140,7 +140,8 @@ export function quietText(input: QuietInput): string {
   const { rows, range, metric } = input;
   const title = `Quiet companies · ${rangeText(range)} · by ${metricLabel(metric, 2)}`;
   if (rows.length === 0) return join([title, '', 'All clear: no company that used to be active is trending down.']);
-  return join([title, FALLING_NOTE, '', fallingTable(rows, metric)]);
+  const more = (input.total ?? rows.length) - rows.length;
+  return join([title, FALLING_NOTE, '', fallingTable(rows, metric), ...(more > 0 ? [`and ${formatNumber(more)} more`] : [])]);
 }
 
 export function showText(input: ShowInput): string {

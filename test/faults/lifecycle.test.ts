@@ -4,7 +4,7 @@
  */
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket, type Server } from 'node:net';
+import { tcpProxy } from '../helpers/proxy.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -84,32 +84,8 @@ describe(`graceful stop on SIGTERM (${ADMIN_URL ? 'PostgreSQL' : 'PGlite'})`, ()
 
 /** A port that refuses connections until `open()`, then forwards to PostgreSQL. */
 function lateDatabase(port: number, target: URL) {
-  let server: Server | null = null;
-  const sockets = new Set<Socket>();
-  return {
-    open: () =>
-      new Promise<void>((resolve) => {
-        server = createServer((client) => {
-          const upstream = new Socket();
-          upstream.connect(Number(target.port || 5432), target.hostname);
-          client.pipe(upstream).pipe(client);
-          const close = () => {
-            client.destroy();
-            upstream.destroy();
-          };
-          client.on('error', close);
-          upstream.on('error', close);
-          sockets.add(client).add(upstream);
-        });
-        server.listen(port, '127.0.0.1', () => resolve());
-      }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        if (server) server.close(() => resolve());
-        else resolve();
-      }),
-  };
+  const proxy = tcpProxy(target);
+  return { open: () => proxy.open(port).then(() => undefined), close: () => proxy.cut() };
 }
 
 describe.skipIf(!ADMIN_URL)('start-up with the database down', () => {

@@ -295,18 +295,30 @@ export async function keyCoverage(db: Db, now: Date, days: number): Promise<Cove
 // condition of what the caller then decides exactly with domain/trend, so the
 // answers equal the full computation (test/summary-filters.test.ts).
 
-/** SQL fragments over `companies c` joined to `company_summary s`, for metric m as of `today`. */
-function trendTerms(m: Metric, today: string, t: TrendConstants) {
-  const r = `coalesce(s.recent_${m}, 0)::float8`;
-  const b = `coalesce(s.base_${m}, 0)::float8`;
-  const age = `(date '${today}' - (c.first_seen_at at time zone 'UTC')::date)`;
-  const bdays = `greatest(1, least(${t.baselineDays}, ${age} - ${t.recentDays}))::float8`;
+/**
+ * Every company with its summary for range n and metric m as one derived table `w`
+ * (key, name, people, events, key_actions, sessions, r = recent, b = baseline,
+ * age = whole days since first activity). `offset 0` keeps PostgreSQL from folding
+ * it into the outer query, so each row's age is computed once, not per use.
+ */
+function windowed(n: SummaryRange, m: Metric, today: string): string {
+  return `(select c.company_key as key, c.name,
+             coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
+             coalesce(s.recent_${m}, 0)::float8 as r, coalesce(s.base_${m}, 0)::float8 as b,
+             (date '${today}' - (c.first_seen_at at time zone 'UTC')::date) as age
+           from companies c left join company_summary s on s.company_key = c.company_key
+           where c.company_key <> '' offset 0) w`;
+}
+
+/** Conditions over `w` (see windowed) that are NECESSARY for the rule's verdicts. */
+function trendTerms(t: TrendConstants) {
+  const bdays = `greatest(1, least(${t.baselineDays}, w.age - ${t.recentDays}))::float8`;
   // A hair wider than the rule's thresholds, so float rounding never drops a candidate.
-  const down = `(${r} * ${bdays} <= ${b} * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
-  const up = `(${r} * ${bdays} >= ${b} * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
-  const old = `(c.first_seen_at is not null and ${age} >= ${t.newBeforeDays})`;
-  const used = `(${old} and ${b} * 7 >= ${t.minBaselinePerWeek} * ${bdays})`;
-  return { r, b, old, used, moving: `(${old} and ((${b} = 0 and ${r} > 0) or (${b} > 0 and (${down} or ${up}))))`, falling: `(${used} and ${down})` };
+  const down = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
+  const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
+  const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
+  const used = `(${old} and w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays})`;
+  return { old, used, moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, falling: `(${used} and ${down})` };
 }
 
 export interface TrendConstants {
@@ -327,63 +339,99 @@ const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.n
 export type Selection =
   /** The most active companies by `rankBy` over the range (ties: people, then name, in code-point order). */
   | { kind: 'top'; limit: number; rankBy: Metric }
-  /** Companies whose own change could make any trend other than steady or new. */
-  | { kind: 'moving' }
-  /** Companies that could be falling and used to be active. */
-  | { kind: 'falling' };
+  /** These companies. */
+  | { kind: 'keys'; keys: string[] };
 
 export async function selectedCompanyStats(
   db: Db,
-  opts: { now: Date; rangeDays: SummaryRange; metric: Metric; select: Selection; trend: TrendConstants },
+  opts: { now: Date; rangeDays: SummaryRange; metric: Metric; select: Selection },
 ): Promise<CompanyStats[]> {
   const n = opts.rangeDays;
   const m = checkedMetric(opts.metric);
   await ensureSummaryFresh(db, opts.now);
-  const today = dayString(opts.now);
-  const t = trendTerms(m, today, opts.trend);
-  let tail: string;
   if (opts.select.kind === 'top') {
     const rankBy = checkedMetric(opts.select.rankBy);
     const limit = Math.max(0, Math.min(1000, Math.floor(opts.select.limit)));
-    tail = `and (coalesce(s.events_${n}, 0) > 0 or coalesce(s.people_${n}, 0) > 0)
-            order by coalesce(s.${rankBy}_${n}, 0) desc, coalesce(s.people_${n}, 0) desc, coalesce(c.name, c.company_key) collate "C", c.company_key collate "C"
-            limit ${limit}`;
-  } else {
-    tail = `and ${opts.select.kind === 'moving' ? t.moving : t.falling}`;
+    // The top of the summary first (one scan, no join), with every row tied with the
+    // last on the metric and people, so the caller's tie-break by name cuts exactly.
+    const query = `with t as (
+               select * from company_summary s
+               where s.company_key <> '' and (s.events_${n} > 0 or s.people_${n} > 0)
+               order by s.${rankBy}_${n} desc, s.people_${n} desc
+               fetch first ${limit} rows with ties
+             )
+             select ${STATS_COLUMNS(n, m)} from t s join companies c on c.company_key = s.company_key`;
+    return (await rows<StatsRow>(db, sql.raw(query))).map(toStats);
   }
+  const keys = JSON.stringify(opts.select.keys);
   const result = await rows<StatsRow>(
     db,
-    sql.raw(`select ${STATS_COLUMNS(n, m)} from companies c left join company_summary s on s.company_key = c.company_key
-             where c.company_key <> '' ${tail}`),
+    sql`select ${sql.raw(STATS_COLUMNS(n, m))} from companies c left join company_summary s on s.company_key = c.company_key
+        where c.company_key in (select jsonb_array_elements_text(${keys}::jsonb))`,
   );
   return result.map(toStats);
 }
 
-export interface BookCounts {
+export interface BookStats {
   total: number;
+  /** Any activity in the range. */
   active: number;
   /** No activity yet, or first seen too recently for a trend. */
   young: number;
   /** Used to be active, nothing in the recent window. */
   goneQuiet: number;
+  /** The trend windows of the metric summed over every company: the book's move. */
+  recent: number;
+  baseline: number;
 }
 
-export async function bookCounts(
+/** Counts and window sums over every company, in one scan. */
+export async function bookStats(
   db: Db,
   opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants },
-): Promise<BookCounts> {
+): Promise<BookStats> {
   const n = opts.rangeDays;
   const m = checkedMetric(opts.metric);
   await ensureSummaryFresh(db, opts.now);
-  const t = trendTerms(m, dayString(opts.now), opts.trend);
-  const [r] = await rows<Record<keyof BookCounts, number | string>>(
+  const t = trendTerms(opts.trend);
+  const [r] = await rows<Record<keyof BookStats, number | string>>(
     db,
     sql.raw(`select count(*)::float8 as total,
-               count(*) filter (where coalesce(s.events_${n}, 0) > 0 or coalesce(s.people_${n}, 0) > 0)::float8 as active,
+               count(*) filter (where w.events > 0 or w.people > 0)::float8 as active,
                count(*) filter (where not ${t.old})::float8 as young,
-               count(*) filter (where ${t.used} and ${t.r} = 0)::float8 as "goneQuiet"
-             from companies c left join company_summary s on s.company_key = c.company_key
-             where c.company_key <> ''`),
+               count(*) filter (where ${t.used} and w.r = 0)::float8 as "goneQuiet",
+               coalesce(sum(w.r), 0)::float8 as recent, coalesce(sum(w.b), 0)::float8 as baseline
+             from ${windowed(n, m, dayString(opts.now))}`),
   );
-  return { total: Number(r.total), active: Number(r.active), young: Number(r.young), goneQuiet: Number(r.goneQuiet) };
+  const num = (k: keyof BookStats) => Number(r?.[k] ?? 0);
+  return { total: num('total'), active: num('active'), young: num('young'), goneQuiet: num('goneQuiet'), recent: num('recent'), baseline: num('baseline') };
+}
+
+/**
+ * Only the key, trend windows and age of the companies that could be moving (or,
+ * with `falling`, falling): tens of thousands of rows at 100,000 companies, so a
+ * few values each. `report` needs only their trend words; `quiet` sorts them and
+ * reads the details of the first few.
+ */
+export async function movingWindows(
+  db: Db,
+  opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants; falling?: boolean },
+): Promise<{ key: string; recent: number; baseline: number; ageDays: number }[]> {
+  const m = checkedMetric(opts.metric);
+  await ensureSummaryFresh(db, opts.now);
+  const t = trendTerms(opts.trend);
+  // Numbers travel as one text value (a driver's per-row cost dominates at this many rows);
+  // keys as a JSON array, so any key survives. One aggregate node feeds both in the same order.
+  const [agg] = await rows<{ keys: string | string[] | null; nums: string | null }>(
+    db,
+    sql.raw(`select json_agg(w.key)::text as keys, string_agg(concat_ws(',', w.r, w.b, w.age), ';') as nums
+             from ${windowed(opts.rangeDays, m, dayString(opts.now))}
+             where ${opts.falling ? t.falling : t.moving}`),
+  );
+  if (!agg?.nums || !agg.keys) return [];
+  const keys: string[] = typeof agg.keys === 'string' ? JSON.parse(agg.keys) : agg.keys;
+  return agg.nums.split(';').map((triple, i) => {
+    const [r, b, a] = triple.split(',');
+    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a) };
+  });
 }
