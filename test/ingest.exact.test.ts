@@ -78,6 +78,9 @@ describe('exactly once', () => {
       { day: '2026-11-07', events: 1, sessions: 1 },
       { day: '2026-11-10', events: 3, sessions: 1 },
     ]);
+    // The person's first sighting moved back with the late event.
+    const [p] = await rows<{ first: string }>(app.database.db, sql`select first_seen_at::text as first from people where person_id = 'late'`);
+    expect(new Date(p.first).toISOString()).toBe(at(-3 * 24 * 60));
   });
 
   it('a sent session id counts once per person, whatever the gaps', async () => {

@@ -93,14 +93,23 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
         if (had === undefined || ms < had) firstSeen.set(e.personId, ms);
       }
       const personRows = [...firstSeen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, ms]) => ({ p, t: new Date(ms).toISOString() }));
+      // New people are created; then every person of the request is locked, in key order
+      // (a tuple lock, not a new row version: the one write per person comes at the end).
+      const personSet = recordset(personRows, 'x', 'p text, t timestamptz');
+      await t.execute(sql`insert into people (person_id, first_seen_at) select p, t from ${personSet} order by p on conflict (person_id) do nothing`);
       const locked = await rows<PersonState>(
         t,
-        sql`insert into people (person_id, first_seen_at)
-            select p, t from ${recordset(personRows, 'x', 'p text, t timestamptz')} order by p
-            on conflict (person_id) do update set first_seen_at = least(people.first_seen_at, excluded.first_seen_at)
-            returning person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text`,
+        sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text
+            from people where person_id in (select p from ${personSet}) order by person_id for update`,
       );
-      const persons = new Map(locked.map((p) => [p.person_id, { ...p, dirty: false }]));
+      const persons = new Map(
+        locked.map((p) => {
+          // A late event can move a known person's first sighting earlier.
+          const first = firstSeen.get(p.person_id)!;
+          const earlier = first < Date.parse(p.first_seen_at);
+          return [p.person_id, { ...p, first_seen_at: earlier ? new Date(first).toISOString() : p.first_seen_at, dirty: earlier }];
+        }),
+      );
 
       // 3. Walk the request in order: resolve each event's company, keep traits.
       const companyUpdates = new Map<string, { name: string | null; traits: Record<string, unknown>; at: number }>();
@@ -305,11 +314,11 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       if (dirty.length > 0) {
         await t.execute(
           sql`update people set company_key = x.c, company_at = x.ca, name = x.n, email = x.e, traits = x.t,
-                traits_at = x.ta, last_active_at = x.la
+                traits_at = x.ta, last_active_at = x.la, first_seen_at = x.fs
               from ${recordset(
-                dirty.map((p) => ({ p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, ta: p.traits_at, la: p.last_active_at })),
+                dirty.map((p) => ({ p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, ta: p.traits_at, la: p.last_active_at, fs: p.first_seen_at })),
                 'x',
-                'p text, c text, ca timestamptz, n text, e text, t jsonb, ta timestamptz, la timestamptz',
+                'p text, c text, ca timestamptz, n text, e text, t jsonb, ta timestamptz, la timestamptz, fs timestamptz',
               )}
               where people.person_id = x.p`,
         );
