@@ -69,7 +69,7 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): B
   const common = {
     token: config.slack.botToken,
     logger,
-    // Start-up must not depend on reaching Slack; main.ts checks the token and warns.
+    // Start-up must not depend on reaching Slack: a bad token shows in the first reply's log, not as a crash.
     tokenVerificationEnabled: false,
     ignoreSelf: false,
     clientOptions: {
