@@ -38,7 +38,7 @@
  *   account collapses by 90 %, the total ratio is ~0.75 and would call the flat account
  *   `up`; milder-of-two keeps it `steady` (see the worked example test).
  *
- * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in docs/trend.md)
+ * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in the README, "Trend")
  *   14 / 84 days: multiples of 7 cancel the weekday rhythm. 14 days halves the weekly
  *     swing against a 7-day window (7 days lost recall and lead at equal false alarms, and
  *     so did flagging when either 7 or 14 days dropped); 84 days
@@ -48,7 +48,7 @@
  *     every seed (dip-and-recover accounts included; 3.9 % median, 4.2 % worst); p < 0.5 %
  *     gives ~1 day less lead and ~1 point less recall, p < 2 % breaks 5 % on some seeds.
  *     No two-window setting reaches 3 weeks of lead under 5 % false alarms: the best are
- *     ~2.1-2.3 weeks (docs/trend.md has the sweep).
+ *     ~2.1-2.3 weeks (the README's "Trend" section has the sweep).
  *   -60 % / +100 %: "sharply" means most of the activity gone, or doubled.
  *   MIN_BASELINE_PER_WEEK (50): `quiet` and the digest list an account only if it did at
  *     least 50 a week in its baseline (about two active people on key actions). Below
