@@ -3,7 +3,7 @@
  * databases that are dropped afterwards, a deterministic PRNG, small tables.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+export { freePort } from '../test/helpers/net.js';
 import postgres from 'postgres';
 import { mulberry32 } from '../src/domain/simulate.js';
 
@@ -59,16 +59,6 @@ export async function dropAll(): Promise<void> {
   for (const name of [...created]) await dropDatabase(name).catch(() => {});
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** mulberry32 (src/domain/simulate.ts): the same workload on every run. */
 export const prng = mulberry32;

@@ -117,3 +117,12 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   }
   return { status: res.status, json: json as { success?: boolean; error?: string } | null, text };
 }
+
+/** Send the product brief's worked example through the ingestion API; every batch must be stored. */
+export async function loadWorkedExample(appUrl: string, now = new Date()): Promise<void> {
+  const { workedExampleBatches } = await import('../src/demo/example.js');
+  for (const body of workedExampleBatches(now)) {
+    const r = await post(`${appUrl}/v1/batch`, body);
+    if (r.status !== 200) throw new Error(`the worked example was refused: ${r.status} ${r.text}`);
+  }
+}

@@ -4,8 +4,8 @@
  * recorded by a fake Slack Web API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../src/demo/example.js';
-import { post, startTestApp } from './harness.js';
+import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
+import { loadWorkedExample, post, startTestApp } from './harness.js';
 import { blockAction, eventCallback, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 import {
   allText,
@@ -121,10 +121,7 @@ describe('App Home with the worked example', () => {
   beforeAll(async () => {
     slack = await startFakeSlack();
     app = await startTestApp({ env: { KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(','), SLACK_API_URL: slack.apiUrl } });
-    for (const body of workedExampleBatches(new Date())) {
-      const r = await post(`${app.url}/v1/batch`, body);
-      expect(r.status).toBe(200);
-    }
+    await loadWorkedExample(app.url);
   }, 180_000);
   afterAll(async () => {
     await app?.stop();

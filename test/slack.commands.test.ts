@@ -3,8 +3,8 @@
  * from the HTTP acknowledgement or from a local response_url server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../src/demo/example.js';
-import { post, startTestApp } from './harness.js';
+import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
+import { loadWorkedExample, post, startTestApp } from './harness.js';
 import { blockAction, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 const HOSTILE = ['<!channel>', '<@U123>', '<https://evil.example|click me>', 'Tom &amp; Jerry'];
@@ -15,7 +15,7 @@ describe('/groups over HTTP', () => {
   beforeAll(async () => {
     slack = await startFakeSlack();
     app = await startTestApp({ env: { KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(','), SLACK_API_URL: slack.apiUrl } });
-    for (const body of workedExampleBatches(new Date())) expect((await post(`${app.url}/v1/batch`, body)).status).toBe(200);
+    await loadWorkedExample(app.url);
     // Companies and people named to make Slack say what it should not.
     const t = new Date(Date.now() - 3_600_000).toISOString();
     const hostile = HOSTILE.flatMap((name, i) => [

@@ -5,8 +5,8 @@
  * down sharply), in that order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../src/demo/example.js';
-import { post, startTestApp } from './harness.js';
+import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
+import { loadWorkedExample, startTestApp } from './harness.js';
 import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 describe('the worked example', () => {
@@ -15,10 +15,7 @@ describe('the worked example', () => {
   beforeAll(async () => {
     slack = await startFakeSlack();
     app = await startTestApp({ env: { KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(','), SLACK_API_URL: slack.apiUrl } });
-    for (const body of workedExampleBatches(new Date())) {
-      const r = await post(`${app.url}/v1/batch`, body);
-      expect(r.status).toBe(200);
-    }
+    await loadWorkedExample(app.url);
   });
   afterAll(async () => {
     await app?.stop();

@@ -8,7 +8,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+export { freePort } from '../helpers/net.js';
 import { fileURLToPath } from 'node:url';
 import { Analytics, FetchHTTPClient, type HTTPClientRequest } from '@segment/analytics-node';
 import postgres from 'postgres';
@@ -26,17 +26,6 @@ export const SECRETS = {
   writeKey: 'wk_fault_4d8e2b7a9c',
 };
 
-/** A TCP port nothing listens on (just released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
