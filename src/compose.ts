@@ -19,7 +19,7 @@ export interface BotOptions {
   now?: () => Date;
   ackBudgetMs?: number;
   port?: number;
-  /** `/groups digest` (wired when the digest module is). */
+  /** `/groups digest`: this week's digest preview (default: built from config by replyContext). */
   digestPreview?: (now: Date) => Promise<Reply>;
   /** App Home (the Groups page); registered by default. */
   home?: SlackListenerOptions['home'];
