@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
   bookStats,
-  bookWindows as bookWindowsQuery,
+  bookWindows,
   movingWindows,
   companyPeople,
   companyRecord,
@@ -21,6 +21,7 @@ import {
   type TrendConstants,
 } from '../db/queries/companies.js';
 import { isSummaryRange, type SummaryRange } from '../db/queries/summary.js';
+import { metricTotal } from '../domain/metric.js';
 import { daysBetween } from '../domain/period.js';
 import { findSplits, looksLikeName } from '../domain/splits.js';
 import {
@@ -49,13 +50,11 @@ export function defaultMetric(ctx: GroupsContext): Metric {
   return ctx.keyActions.length > 0 ? 'key_actions' : 'events';
 }
 
-const total = (s: CompanyStats, metric: Metric) =>
-  metric === 'key_actions' ? s.keyActions : metric === 'events' ? s.events : metric === 'sessions' ? s.sessions : s.people;
-
 /** Every company as a row: activity over the range and trend of the metric (against the book's move). */
 export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric; only?: string[] }): Promise<CompanyRow[]> {
   const stats = await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric, only: opts.only });
-  const market = opts.only ? await bookWindows(ctx, opts) : sumWindows(stats);
+  // One company's detail reads the book's sums from the company summary; a full list adds them up.
+  const market = opts.only ? await bookWindows(ctx.db, { now: opts.now, metric: opts.metric }) : sumWindows(stats);
   return stats.map((s) => toRow(s, opts.now, market));
 }
 
@@ -67,11 +66,6 @@ function sumWindows(stats: CompanyStats[]) {
     baseline += s.baseline;
   }
   return { recent, baseline };
-}
-
-/** The same sums as sumWindows over every company, read from the company summary (one company's detail). */
-async function bookWindows(ctx: GroupsContext, opts: { now: Date; metric: Metric }) {
-  return bookWindowsQuery(ctx.db, { now: opts.now, metric: opts.metric });
 }
 
 function toRow(s: CompanyStats, now: Date, market: { recent: number; baseline: number }): CompanyRow {
@@ -86,18 +80,13 @@ function toRow(s: CompanyStats, now: Date, market: { recent: number; baseline: n
   };
 }
 
-export function metricOf(row: CompanyRow, metric: Metric): number {
-  const a = row.activity;
-  return metric === 'key_actions' ? a.keyActions : metric === 'events' ? a.events : metric === 'sessions' ? a.sessions : a.people;
-}
-
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Most active first; ties by people, then name (code-point order, as PostgreSQL's "C" collation). Companies with no activity in the range are left out. */
 export function rankByActivity(rows: CompanyRow[], metric: Metric): CompanyRow[] {
   return rows
     .filter((r) => r.activity.events > 0 || r.activity.people > 0)
-    .sort((a, b) => metricOf(b, metric) - metricOf(a, metric) || b.activity.people - a.activity.people || byCodePoint(a.name ?? a.key, b.name ?? b.key) || byCodePoint(a.key, b.key));
+    .sort((a, b) => metricTotal(b.activity, metric) - metricTotal(a.activity, metric) || b.activity.people - a.activity.people || byCodePoint(a.name ?? a.key, b.name ?? b.key) || byCodePoint(a.key, b.key));
 }
 
 /** Going quiet: falling, and used to be active; biggest drop first. */

@@ -37,6 +37,9 @@ import {
   sparkline,
   truncate,
 } from './format.js';
+import { metricTotal } from '../domain/metric.js';
+
+export { metricTotal };
 
 // ---------------------------------------------------------------------------
 // Slack's limits and our own caps
@@ -119,19 +122,6 @@ export function companyName(c: { key: string; name: string | null }): string {
   return c.name !== null && c.name.trim() !== '' ? c.name : c.key;
 }
 
-/** The metric's total in an activity. */
-export function metricTotal(a: Activity, metric: Metric): number {
-  switch (metric) {
-    case 'key_actions':
-      return a.keyActions;
-    case 'events':
-      return a.events;
-    case 'sessions':
-      return a.sessions;
-    case 'people':
-      return a.people;
-  }
-}
 
 /** `⇊ down sharply`. */
 export function trendText(t: Trend): string {
