@@ -3,8 +3,20 @@
  * (src/domain/simulate.ts), beside two naive rules, over three seeds.
  * Usage: npm run bench:trend [-- --companies 2000 --seeds 1,2,3]
  */
-import { NAIVE_FAMILIES, RULES, scoreRules, simulateBook, type RuleScore, type SimBook } from '../src/domain/simulate.js';
-import { MIN_BASELINE_PER_WEEK, describeTrendRule } from '../src/domain/trend.js';
+import {
+  NAIVE_FAMILIES,
+  RULES,
+  fadeEvidence,
+  leadIfFlaggedAfter,
+  scoreRules,
+  simulateBook,
+  trendRule,
+  type FlagRule,
+  type RuleScore,
+  type SimBook,
+} from '../src/domain/simulate.js';
+import { DEFAULT_TREND_PARAMS, DOWN_TEST_ALPHA, MIN_BASELINE_PER_WEEK, describeTrendRule } from '../src/domain/trend.js';
+import { ownNoiseRule, slopeRule } from './trend-alternatives.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -85,9 +97,55 @@ for (const fam of Object.values(NAIVE_FAMILIES)) {
 }
 console.log(table([header, ...fair.map(([n, s]) => row(n, s))]));
 const fairNaive = fair.slice(1).map(([, s]) => s);
+
+// ---- What a 3-week lead would take ----
+const medOf = (f: (b: SimBook) => number) => med(books.map(f));
+console.log(`\nwhat a median lead of 3 weeks would take:`);
+console.log('  a rule told the day each fade begins, flagging at the first week end at least N days later:');
+// The latest N that still gives 3 weeks: a rule must see the median fade by then.
+let latest = 0;
+for (let n = 0; n <= 21; n++) {
+  const lead = medOf((b) => leadIfFlaggedAfter(b, n));
+  if (lead >= 3) latest = n;
+  if ([0, 7, 14, 21].includes(n) || (lead >= 3 && n > 7)) console.log(`    N = ${String(n).padStart(2)}: median lead ${wk(lead)}`);
+}
+const ev = books.map((b) => fadeEvidence(b, latest));
+const evMed = (k: keyof (typeof ev)[0]) => pct(med(ev.map((e) => e[k])));
+const dipShare = med(all[productName].map((s) => s.dipEligible / s.othersEligible));
+console.log(
+  `  so the median fading account must be flagged within ${latest} days of its start; by that week end it has lost ` +
+    `${evMed('loss7')} of its last 7 days (${evMed('loss14')} of its last 14, median).\n` +
+    `  A dip-and-recover account loses 30-70 % for 1-2 weeks, and dips are ${pct(dipShare)} of the accounts that false ` +
+    `alarms are counted on;\n  a steady account above the minimum swings ${evMed('weeklyCv')} week to week ` +
+    `(${evMed('fortnightCv')} for two-week totals, median).`,
+);
+const frontier: [string, FlagRule][] = [
+  ...[0.005, 0.01, 0.02, 0.05, 0.1, 0.2].map(
+    (a) => [`product rule, fall test p < ${a * 100} %${a === DOWN_TEST_ALPHA ? ' (the product)' : ''}`, trendRule({ ...DEFAULT_TREND_PARAMS, downAlpha: a })] as [string, FlagRule],
+  ),
+  ...[3.5, 3, 2.5, 2].map((c) => [`own weekly noise, t < -${c}`, ownNoiseRule(c)] as [string, FlagRule]),
+  ...[2.5, 2, 1.5].map((c) => [`slope of 4 weeks, t < -${c}`, slopeRule(c)] as [string, FlagRule]),
+];
+console.log('  three families of rules, each from strict to loose (median over seeds; worst seed\'s false alarms):');
+const fRows: string[][] = [['rule', 'recall', 'median lead', 'false alarms', '(worst)', '(dips)', '(others)']];
+let cheapest: { name: string; fa: number } | null = null;
+for (const [name, rule] of frontier) {
+  const ss = books.map((b) => scoreRules(b, { r: rule }).r);
+  const s = medScore(ss);
+  const worst = Math.max(...ss.map((x) => x.falseAlarms));
+  fRows.push([`    ${name}`, pct(s.recall), wk(s.medianLeadWeeks), pct(s.falseAlarms), pct(worst), pct(s.falseAlarmsDip), pct(s.falseAlarmsRest)]);
+  if (s.medianLeadWeeks >= 3 && (!cheapest || s.falseAlarms < cheapest.fa)) cheapest = { name, fa: s.falseAlarms };
+}
+console.log(table(fRows));
+console.log(
+  cheapest
+    ? `  the fewest false alarms with a median lead >= 3 weeks: ${pct(cheapest.fa)} (${cheapest.name})`
+    : '  none of these reaches a median lead of 3 weeks',
+);
+
 const goals: [string, boolean][] = [
   ['recall >= 90 %', product.recall >= 0.9],
-  ['median lead >= 3 weeks', product.medianLeadWeeks >= 3],
+  ['median lead >= 3 weeks (see "what a median lead of 3 weeks would take")', product.medianLeadWeeks >= 3],
   [`false alarms <= 5 % on every seed (worst ${pct(worstFa)})`, worstFa <= BUDGET],
   ['at <= 5 % false alarms: recall above both naive rules', fairNaive.every((s) => product.recall > s.recall)],
   ['at <= 5 % false alarms: median lead at least both naive rules\'', fairNaive.every((s) => product.medianLeadWeeks >= s.medianLeadWeeks)],

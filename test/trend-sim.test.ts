@@ -1,5 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { RULES, scoreRules, silentFor, simulateBook, weekOverWeek } from '../src/domain/simulate.js';
+import {
+  RULES,
+  fadeEvidence,
+  leadIfFlaggedAfter,
+  scoreRules,
+  silentFor,
+  simulateBook,
+  trendRule,
+  weekOverWeek,
+} from '../src/domain/simulate.js';
+import { DEFAULT_TREND_PARAMS } from '../src/domain/trend.js';
 
 /**
  * A smaller run of `npm run bench:trend` (one seed the bench does not use), so that a
@@ -56,5 +66,33 @@ describe('trend rule on a simulated book (3,000 companies, seed 7)', () => {
       expect(product.recall).toBeGreaterThan(s.recall + 0.5);
       expect(product.medianLeadWeeks).toBeGreaterThan(s.medianLeadWeeks);
     }
+  });
+
+  // The README's claim that a 3-week median lead is out of reach at <= 5 % false alarms in
+  // this book: if a change to the simulation or the rule makes it reachable, this fails and
+  // the claim (and the goal's status) must be revisited.
+  it('shows why a 3-week lead costs far more than 5 % false alarms here', () => {
+    // Even knowing the day each fade begins, a flag must come within about two weeks of it
+    // (this seed: 15 days gives 3.0 weeks, 16 days 2.7; seeds 1-3 of the bench: 13 days).
+    expect(leadIfFlaggedAfter(book, 15)).toBeGreaterThanOrEqual(3);
+    expect(leadIfFlaggedAfter(book, 16)).toBeLessThan(3);
+    // By then the median fade has lost about as much of its last week as a dip (30-70 %).
+    const ev = fadeEvidence(book, 15);
+    expect(ev.loss7).toBeGreaterThan(0.3);
+    expect(ev.loss7).toBeLessThan(0.6);
+    expect(ev.weeklyCv).toBeGreaterThan(0.1);
+    // Loosening the product's own test buys lead only with false alarms.
+    // (This seed: p < 2 %: 2.5 weeks at 6.0 %; p < 5 %: 2.7 at 13.7 %; p < 20 %: 2.9 at 25.4 %.)
+    let previous = product;
+    for (const downAlpha of [0.005, 0.02, 0.05, 0.2]) {
+      const s = scoreRules(book, { r: trendRule({ ...DEFAULT_TREND_PARAMS, downAlpha }) }).r;
+      if (s.falseAlarms <= 0.05) expect(s.medianLeadWeeks).toBeLessThan(3);
+      if (downAlpha > 0.01) {
+        expect(s.falseAlarms).toBeGreaterThan(previous.falseAlarms);
+        previous = s;
+      }
+    }
+    expect(previous.falseAlarms).toBeGreaterThan(0.2);
+    expect(previous.medianLeadWeeks).toBeLessThan(3);
   });
 });

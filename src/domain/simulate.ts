@@ -217,7 +217,7 @@ export function simulateBook(opts: SimOptions): SimBook {
 }
 
 /** Prefix sums for fast window sums. */
-function prefix(daily: number[]): number[] {
+export function prefix(daily: number[]): number[] {
   const p = new Array(daily.length + 1);
   p[0] = 0;
   for (let i = 0; i < daily.length; i++) p[i + 1] = p[i] + daily[i];
@@ -225,7 +225,7 @@ function prefix(daily: number[]): number[] {
 }
 
 /** Sum over days [from, to) (clamped to the data). */
-function sumRange(p: number[], from: number, to: number): number {
+export function sumRange(p: number[], from: number, to: number): number {
   const a = Math.max(0, Math.min(p.length - 1, from));
   const b = Math.max(0, Math.min(p.length - 1, to));
   return b > a ? p[b] - p[a] : 0;
@@ -246,8 +246,11 @@ export function windowsAt(
   };
 }
 
-/** A warning rule: does it flag this company at `now`? */
-export type FlagRule = (ctx: { p: number[]; firstDay: number; now: number; market: MarketOf }) => boolean;
+/**
+ * A warning rule: does it flag this company at `now`? `p` and `total` are prefix sums of the
+ * company's and the whole book's daily counts (only days before `now` may be read).
+ */
+export type FlagRule = (ctx: { p: number[]; firstDay: number; now: number; market: MarketOf; total: number[] }) => boolean;
 /** The book's window sums at `now` for given window lengths. */
 export type MarketOf = (R: number, B: number) => { recent: number; baseline: number };
 
@@ -363,10 +366,9 @@ export function scoreRules(
     book.companies.forEach((c, i) => {
       const p = prefixes[i];
       const firstDay = firstDays[i];
-      const flag = (now: number) => rule({ p, firstDay, now, market: marketAt(now) });
+      const flag = (now: number) => rule({ p, firstDay, now, market: marketAt(now), total });
       if (c.kind === 'fading') {
-        const before = Math.floor(c.fadeStart! / 7) * 7;
-        if (!active(p, firstDay, before)) {
+        if (!fadeEligible(c, p, firstDay, gate)) {
           fadingExcluded++;
           return;
         }
@@ -415,6 +417,87 @@ export function scoreRules(
     };
   }
   return out;
+}
+
+/**
+ * Is this fading account scored for recall: did it do the product's minimum a week in its
+ * baseline as of the week end before its fade began? (`quiet` never lists one below it.)
+ */
+function fadeEligible(c: SimCompany, p: number[], firstDay: number, gate: TrendParams): boolean {
+  const before = Math.floor(c.fadeStart! / 7) * 7;
+  return usedToBeActiveWith(windowsAt(p, firstDay, before, gate.recentDays, gate.baselineDays), gate);
+}
+
+/** The fading accounts that recall is scored on (see fadeEligible). */
+export function eligibleFades(book: SimBook, gate: TrendParams = DEFAULT_TREND_PARAMS): SimCompany[] {
+  return book.companies.filter(
+    (c) => c.kind === 'fading' && fadeEligible(c, prefix(c.daily), c.daily.findIndex((x) => x > 0), gate),
+  );
+}
+
+/** The first week end (evaluated day) at or after `day`. */
+const weekEndFrom = (day: number) => Math.max(FIRST_EVAL_DAY, Math.ceil(day / 7) * 7);
+
+/**
+ * The best median lead any rule can have if it needs `afterDays` of a fade to see it: every
+ * eligible fading account flagged at the first week end at least `afterDays` after its fade
+ * began (if that is before its activity reached zero). Weeks to zero, missed = 0, as in
+ * scoreRules. A rule is told nothing of the fade's start, so it can only do worse.
+ */
+export function leadIfFlaggedAfter(book: SimBook, afterDays: number, gate: TrendParams = DEFAULT_TREND_PARAMS): number {
+  return median(
+    eligibleFades(book, gate).map((c) => {
+      const at = weekEndFrom(c.fadeStart! + afterDays);
+      return at < c.silentFrom! ? (c.silentFrom! - at) / 7 : 0;
+    }),
+  );
+}
+
+/** The expected share of a fading account's activity its fade removed from the `days` days before `now`. */
+export function fadeLoss(c: SimCompany, now: number, days: number): number {
+  const len = c.zeroDay! - c.fadeStart!;
+  let kept = 0;
+  for (let d = now - days; d < now; d++) {
+    kept += d < c.fadeStart! ? 1 : Math.pow(Math.max(0, 1 - (d - c.fadeStart! + 0.5) / len), c.fadeShape!);
+  }
+  return 1 - kept / days;
+}
+
+export interface FadeEvidence {
+  /** Median expected loss of the last 7 / 14 days, at the first week end >= afterDays into the fade. */
+  loss7: number;
+  loss14: number;
+  /**
+   * The ordinary swing it must stand out from: median coefficient of variation of weekly
+   * (and two-week) totals of the steady accounts above the minimum, over weeks 1-11
+   * (before the holiday).
+   */
+  weeklyCv: number;
+  fortnightCv: number;
+}
+
+export function fadeEvidence(book: SimBook, afterDays: number, gate: TrendParams = DEFAULT_TREND_PARAMS): FadeEvidence {
+  const fades = eligibleFades(book, gate);
+  const at = (c: SimCompany) => weekEndFrom(c.fadeStart! + afterDays);
+  const cv = (xs: number[]) => {
+    const mu = xs.reduce((a, b) => a + b, 0) / xs.length;
+    return Math.sqrt(xs.reduce((a, b) => a + (b - mu) ** 2, 0) / (xs.length - 1)) / mu;
+  };
+  const weekly: number[] = [];
+  const fortnightly: number[] = [];
+  for (const c of book.companies) {
+    if (c.kind !== 'steady') continue;
+    const weeks = Array.from({ length: 11 }, (_, i) => c.daily.slice(7 * (i + 1), 7 * (i + 2)).reduce((a, b) => a + b, 0));
+    if (weeks.reduce((a, b) => a + b, 0) / weeks.length < gate.minBaselinePerWeek) continue;
+    weekly.push(cv(weeks));
+    fortnightly.push(cv(Array.from({ length: 5 }, (_, i) => weeks[2 * i] + weeks[2 * i + 1])));
+  }
+  return {
+    loss7: median(fades.map((c) => fadeLoss(c, at(c), 7))),
+    loss14: median(fades.map((c) => fadeLoss(c, at(c), 14))),
+    weeklyCv: median(weekly),
+    fortnightCv: median(fortnightly),
+  };
 }
 
 export const RULES: Record<string, FlagRule> = {

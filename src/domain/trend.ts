@@ -47,8 +47,11 @@
  *   -25 % and p < 1 % for a fall (p < 0.5 % for a rise): the loosest test level that keeps false alarms under 5 % a quarter on
  *     every seed (dip-and-recover accounts included; 3.9 % median, 4.2 % worst); p < 0.5 %
  *     gives ~1 day less lead and ~1 point less recall, p < 2 % breaks 5 % on some seeds.
- *     No two-window setting reaches 3 weeks of lead under 5 % false alarms: the best are
- *     ~2.1-2.3 weeks (the README's "Trend" section has the sweep).
+ *     No setting reaches 3 weeks of lead under 5 % false alarms: the best are ~2.1-2.4
+ *     weeks, and neither weekly totals with each account's own noise nor a slope does
+ *     better (bench/trend-alternatives.ts). In this book a flag must come within 13 days of
+ *     a fade beginning for 3 weeks, when a fade still looks like a dip or a bad week
+ *     (README, "Why a 3-week lead is out of reach").
  *   -60 % / +100 %: "sharply" means most of the activity gone, or doubled.
  *   MIN_BASELINE_PER_WEEK (50): `quiet` and the digest list an account only if it did at
  *     least 50 a week in its baseline (about two active people on key actions). Below
