@@ -184,6 +184,27 @@ describe('App Home with the worked example', () => {
     expect(quietNames(again)).toEqual(['Globex']);
   });
 
+  it("a click publishes with the clicked view's hash; hash_conflict (a newer page is up) is dropped, not retried", async () => {
+    const { view: list } = await openHome(app, slack);
+    expect(slack.callsTo('views.publish').at(-1)!.body.hash).toBeUndefined(); // opening the tab always shows the list
+    const details = listParts(list).rankedButtons[0];
+    // The first click's page is up; the second click on the same (now old) view is refused as Slack would.
+    slack.respond.set('views.publish', (call) => (call.body.hash === '1700000000.abc' ? { body: { ok: false, error: 'hash_conflict' } } : undefined));
+    try {
+      const logsBefore = app.logs.length;
+      const published = await clickIn(app, slack, list, press(details));
+      expect((published as unknown as { hash?: string }).hash).toBe('1700000000.abc');
+      const count = slack.callsTo('views.publish').length;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(slack.callsTo('views.publish')).toHaveLength(count); // not retried
+      const logs = app.logs.slice(logsBefore).join('\n');
+      expect(logs).toContain('a newer Groups page was published since this click');
+      expect(logs).not.toContain('views.publish failed');
+    } finally {
+      slack.respond.delete('views.publish');
+    }
+  });
+
   it('Details under "Going quiet" opens that company', async () => {
     const { view: list } = await openHome(app, slack);
     const { view } = await clickIn(app, slack, list, press(listParts(list).quietButtons[0]));

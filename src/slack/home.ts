@@ -4,6 +4,10 @@
  * selectors re-publish the view in place. The view's state comes back in its
  * `private_metadata`; every payload is validated with zod, and a stale view or
  * a company that is gone gets the list again with a short note.
+ *
+ * A click re-publishes with the clicked view's `hash`, so of two quick clicks on the same
+ * view only the first one's page is shown: Slack refuses the second with `hash_conflict`
+ * (the view changed since), which is expected and dropped, not retried.
  */
 import type { App } from '@slack/bolt';
 import type { HomeView } from '@slack/types';
@@ -41,11 +45,11 @@ const homeOpened = z.object({
 const viewAction = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().min(1).max(64) }).loose(),
-  view: z.object({ type: z.literal('home'), private_metadata: z.string().optional() }).loose(),
+  view: z.object({ type: z.literal('home'), private_metadata: z.string().optional(), hash: z.string().max(200).optional() }).loose(),
 });
 
 interface ViewsClient {
-  views: { publish(args: { user_id: string; view: HomeView }): Promise<unknown> };
+  views: { publish(args: { user_id: string; view: HomeView; hash?: string }): Promise<unknown> };
 }
 
 function isViewsClient(c: unknown): c is ViewsClient {
@@ -81,7 +85,7 @@ export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: Ho
     return homeDetailView({ detail, metric: state.metric, range: state.range, now, back, keyActionsSet });
   }
 
-  async function publish(client: unknown, userId: string, render: () => Promise<HomeView>): Promise<void> {
+  async function publish(client: unknown, userId: string, render: () => Promise<HomeView>, hash?: string): Promise<void> {
     const c = isViewsClient(client) ? client : (app.client as unknown as ViewsClient);
     let view: HomeView;
     try {
@@ -91,8 +95,12 @@ export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: Ho
       view = failedView();
     }
     try {
-      await c.views.publish({ user_id: userId, view });
+      await c.views.publish({ user_id: userId, view, ...(hash ? { hash } : {}) });
     } catch (error) {
+      if (slackError(error) === 'hash_conflict') {
+        log.info('a newer Groups page was published since this click; this one is dropped');
+        return;
+      }
       log.error('views.publish failed', { error });
     }
   }
@@ -125,7 +133,7 @@ export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: Ho
     const previous = parseHomeState(b.data.view.private_metadata);
     const state = previous ?? defaultHomeState(defaultMetric(ctx));
     const user = b.data.user.id;
-    await publish(client, user, async () => {
+    const render = async (): Promise<HomeView> => {
       switch (a.kind) {
         case 'show':
           return detailView(a.key, state, now);
@@ -141,8 +149,15 @@ export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: Ho
           return listView({ ...next, view: 'list', page: 1 }, now);
         }
       }
-    });
+    };
+    await publish(client, user, render, b.data.view.hash);
   };
+}
+
+/** The Web API's error code (`hash_conflict`, …) of a failed call, if it has one. */
+function slackError(error: unknown): string | undefined {
+  const e = (error as { data?: { error?: unknown } } | null)?.data?.error;
+  return typeof e === 'string' ? e : undefined;
 }
 
 /** When the data cannot be read: a short apology and a button that tries again. */
