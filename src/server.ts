@@ -63,7 +63,7 @@ export function routes(deps: ServerDeps): CustomRoute[] {
   ];
 }
 
-export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): BoltApp {
+export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[], port = deps.config.port): BoltApp {
   const { config, log } = deps;
   const logger = boltLogger(log);
   const common = {
@@ -83,7 +83,8 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): B
         appToken: config.slack.appToken,
         logger,
         customRoutes,
-        installerOptions: { port: config.port },
+        // The routes' port; and apps.connections.open goes to SLACK_API_URL like every other Web API call.
+        installerOptions: { port, clientOptions: { slackApiUrl: config.slack.apiUrl } },
       })
     : new HTTPReceiver({
         signingSecret: config.slack.signingSecret ?? '',
@@ -104,12 +105,25 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): B
 /** Start serving. In HTTP mode the server is ours, so the replay window is checked both ways. */
 export async function startServer(deps: ServerDeps, port = deps.config.port): Promise<RunningServer> {
   const customRoutes = routes(deps);
-  const app = createSlackApp(deps, customRoutes);
+  const app = createSlackApp(deps, customRoutes, port);
   if (deps.config.slack.appToken) {
     // Bolt's Socket Mode receiver serves the routes on its own server: free the port first.
     if (deps.httpServer) await closeServer(deps.httpServer);
     await app.start();
-    return { app, port, stop: () => app.stop() as Promise<void> };
+    const routesServer = (app as unknown as { receiver: { httpServer: Server } }).receiver.httpServer;
+    return {
+      app,
+      port: (routesServer.address() as AddressInfo).port,
+      // Bolt's stop() closes the routes' server without waiting: wait for the requests in flight,
+      // closing each kept-alive connection once its request is answered.
+      stop: async () => {
+        const closed = routesServer.listening ? new Promise<void>((resolve) => routesServer.once('close', () => resolve())) : undefined;
+        await app.stop();
+        const idle = setInterval(() => routesServer.closeIdleConnections(), 50);
+        await closed;
+        clearInterval(idle);
+      },
+    };
   }
   const receiver = (app as unknown as { receiver: HTTPReceiver }).receiver;
   let stopping = false;
