@@ -29,6 +29,9 @@ describe('ingestion through @segment/analytics-node', () => {
     analytics.group({ userId: 'u2', groupId: 'acme', traits: { name: 'Acme Inc', plan: 'enterprise' }, timestamp: at(0) });
     analytics.identify({ userId: 'u2', traits: { email: 'bob@acme.test' }, timestamp: at(0) });
     analytics.group({ userId: 'u3', groupId: 'globex', traits: { name: 'Globex' }, timestamp: at(0) });
+    // The SDK may send batches concurrently, so a later batch can be stored first; the
+    // tracks below rely on u2's group call being stored already (README, the group key).
+    await analytics.flush({ timeout: 10_000 });
     // u1: two sessions (gap of 45 minutes), 3 events, 2 key actions.
     analytics.track({ userId: 'u1', event: 'Report Exported', timestamp: at(1) });
     analytics.page({ userId: 'u1', name: 'Dashboard', timestamp: at(10) });
