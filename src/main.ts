@@ -112,6 +112,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`leadmaps-groups could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const hint =
+    code === 'EADDRINUSE'
+      ? ' (another process is listening on that port: stop it, or set PORT to a free port)'
+      : code === 'EACCES'
+        ? ' (this user may not listen on that port: set PORT to 1024 or above)'
+        : '';
+  process.stderr.write(`leadmaps-groups could not start: ${error instanceof Error ? error.message : String(error)}${hint}\n`);
   process.exit(1);
 });

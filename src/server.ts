@@ -2,7 +2,7 @@
  * The one HTTP server: Slack's requests at /slack/events (Bolt's HTTPReceiver),
  * the Segment Tracking API and /healthz as Bolt customRoutes. With
  * SLACK_APP_TOKEN, Slack's traffic goes over Socket Mode instead while the
- * routes stay on PORT.
+ * routes stay on the same server on PORT.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,7 +63,7 @@ export function routes(deps: ServerDeps): CustomRoute[] {
   ];
 }
 
-export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[], port = deps.config.port): BoltApp {
+export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): BoltApp {
   const { config, log } = deps;
   const logger = boltLogger(log);
   const common = {
@@ -82,9 +82,9 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[], po
     ? new SocketModeReceiver({
         appToken: config.slack.appToken,
         logger,
-        customRoutes,
-        // The routes' port; and apps.connections.open goes to SLACK_API_URL like every other Web API call.
-        installerOptions: { port, clientOptions: { slackApiUrl: config.slack.apiUrl } },
+        // No customRoutes: the routes stay on our own server (startServer), so Bolt opens none.
+        // apps.connections.open goes to SLACK_API_URL like every other Web API call.
+        installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl } },
       })
     : new HTTPReceiver({
         signingSecret: config.slack.signingSecret ?? '',
@@ -102,30 +102,54 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[], po
   return app;
 }
 
-/** Start serving. In HTTP mode the server is ours, so the replay window is checked both ways. */
+/** The routes alone, for Socket Mode (no /slack/events): an unknown path or method gets 404, as in HTTP mode. */
+function routesListener(customRoutes: CustomRoute[], log: Logger) {
+  const table = new Map(customRoutes.flatMap((r) => [r.method].flat().map((m) => [`${m.toUpperCase()} ${r.path}`, r.handler] as const)));
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const handler = table.get(`${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`);
+    if (!handler) {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    Promise.resolve(handler(req as Parameters<typeof handler>[0], res)).catch((error: unknown) => {
+      log.error('request failed', { error });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+    });
+  };
+}
+
+/**
+ * Start serving on one server of ours (the start-up server taken over, or a new one), in
+ * both modes: so the replay window is checked both ways, and a stop refuses new requests
+ * and finishes the ones in flight. In Socket Mode the server has the routes only, and
+ * Slack's traffic comes over the WebSocket Bolt opens.
+ */
 export async function startServer(deps: ServerDeps, port = deps.config.port): Promise<RunningServer> {
   const customRoutes = routes(deps);
-  const app = createSlackApp(deps, customRoutes, port);
-  if (deps.config.slack.appToken) {
-    // Bolt's Socket Mode receiver serves the routes on its own server: free the port first.
-    if (deps.httpServer) await closeServer(deps.httpServer);
-    await app.start();
-    const routesServer = (app as unknown as { receiver: { httpServer: Server } }).receiver.httpServer;
-    return {
-      app,
-      port: (routesServer.address() as AddressInfo).port,
-      // Bolt's stop() closes the routes' server without waiting: wait for the requests in flight,
-      // closing each kept-alive connection once its request is answered.
-      stop: async () => {
-        const closed = routesServer.listening ? new Promise<void>((resolve) => routesServer.once('close', () => resolve())) : undefined;
-        await app.stop();
-        const idle = setInterval(() => routesServer.closeIdleConnections(), 50);
-        await closed;
-        clearInterval(idle);
-      },
+  const app = createSlackApp(deps, customRoutes);
+  const socketMode = Boolean(deps.config.slack.appToken);
+  let serve: (req: IncomingMessage, res: ServerResponse) => void;
+  if (socketMode) {
+    serve = routesListener(customRoutes, deps.log);
+  } else {
+    const receiver = (app as unknown as { receiver: HTTPReceiver }).receiver;
+    serve = (req, res) => {
+      if (!slackTimestampFresh(req)) {
+        deps.log.warn('refused a Slack request signed outside the 5-minute window');
+        req.resume();
+        res.writeHead(401).end();
+        return;
+      }
+      try {
+        receiver.requestListener(req, res);
+      } catch (error) {
+        // An unknown path: Bolt throws; answer 404 like any server would.
+        if (!res.headersSent) res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+        if (!(error instanceof Error && /path|route/i.test(error.message))) deps.log.warn('request failed', { error });
+      }
     };
   }
-  const receiver = (app as unknown as { receiver: HTTPReceiver }).receiver;
   let stopping = false;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     if (stopping) {
@@ -134,19 +158,7 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close' }).end('{"ok":false,"error":"stopping; retry later"}');
       return;
     }
-    if (!slackTimestampFresh(req)) {
-      deps.log.warn('refused a Slack request signed outside the 5-minute window');
-      req.resume();
-      res.writeHead(401).end();
-      return;
-    }
-    try {
-      receiver.requestListener(req, res);
-    } catch (error) {
-      // An unknown path: Bolt throws; answer 404 like any server would.
-      if (!res.headersSent) res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-      if (!(error instanceof Error && /path|route/i.test(error.message))) deps.log.warn('request failed', { error });
-    }
+    serve(req, res);
   };
   let server: Server;
   if (deps.httpServer) {
@@ -161,21 +173,38 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
       server.listen(port, () => resolve());
     });
   }
+  if (socketMode) {
+    try {
+      await app.start();
+    } catch (error) {
+      await closeServer(server);
+      throw error;
+    }
+  }
   const actual = (server.address() as AddressInfo).port;
   return {
     app,
     port: actual,
-    stop: () => {
+    stop: async () => {
       stopping = true;
-      return closeServer(server);
+      // Socket Mode: close the WebSocket first, so no new Slack work comes in.
+      if (socketMode) await app.stop();
+      await closeServer(server);
     },
   };
 }
 
-/** Stop listening; resolves once the requests in flight are answered. */
+/**
+ * Stop listening; resolves once the requests in flight are answered. A kept-alive
+ * connection is closed as soon as its request is answered (not after the 65 s idle timeout).
+ */
 function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve) => {
-    server.close(() => resolve());
+    const idle = setInterval(() => server.closeIdleConnections(), 50);
+    server.close(() => {
+      clearInterval(idle);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

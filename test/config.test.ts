@@ -2,7 +2,9 @@
  * Configuration: validated once, a bad value names the variable and what it
  * expects (never the value), and `npm start` names each missing Slack setting.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, missingSlackSettings } from '../src/config.js';
 
@@ -104,4 +106,29 @@ describe('npm start without its settings', () => {
     expect(r.stderr).not.toContain('xoxp-a-user-token-123');
     expect(r.stderr).not.toContain('eighty');
   });
+
+  it('a port already in use stops it with the fix, in both modes', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, () => resolve()));
+    const port = String((blocker.address() as AddressInfo).port);
+    try {
+      for (const slack of [{ SLACK_SIGNING_SECRET: 's3cr3t' }, { SLACK_APP_TOKEN: 'xapp-1-A1-1-abc' }]) {
+        const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+            env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLACK_BOT_TOKEN: 'xoxb-1', PORT: port, ...slack },
+            cwd: process.cwd(),
+          });
+          let stderr = '';
+          child.stderr.on('data', (d) => (stderr += d));
+          child.on('exit', (status) => resolve({ status, stderr }));
+        });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain(`EADDRINUSE`);
+        expect(r.stderr).toContain('set PORT to a free port');
+        expect(r.stderr).not.toContain('    at '); // a sentence, not a stack trace
+      }
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
 });
