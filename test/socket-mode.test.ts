@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
 import { basic, loadWorkedExample, post, startTestApp, WRITE_KEY } from './harness.js';
-import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { slashCommand, slashCommandFields, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 const APP_TOKEN = 'xapp-1-A1-1234-socketmodetesttoken';
 
@@ -97,21 +97,7 @@ function slashEnvelope(text: string, responseUrl: string): Omit<Envelope, 'envel
   return {
     type: 'slash_commands',
     accepts_response_payload: true,
-    payload: {
-      token: 'legacy-verification-token',
-      team_id: 'T1',
-      team_domain: 'acme',
-      channel_id: 'C1',
-      channel_name: 'general',
-      user_id: 'U1',
-      user_name: 'ada',
-      command: '/groups',
-      text,
-      api_app_id: 'A1',
-      is_enterprise_install: 'false',
-      response_url: responseUrl,
-      trigger_id: '1.2.3',
-    },
+    payload: slashCommandFields(text, responseUrl),
   };
 }
 

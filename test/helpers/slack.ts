@@ -125,9 +125,9 @@ export async function sendSigned(appUrl: string, body: string, contentType: stri
   return { status: res.status, text, json };
 }
 
-/** A slash command as Slack sends it (form-encoded). */
-export function slashCommand(appUrl: string, text: string, responseUrl: string, opts: SignedOptions = {}) {
-  const form = new URLSearchParams({
+/** The fields of a `/groups` slash command, as Slack sends them (over HTTP form-encoded; in Socket Mode as the payload). */
+export function slashCommandFields(text: string, responseUrl: string): Record<string, string> {
+  return {
     token: 'legacy-verification-token',
     team_id: 'T1',
     team_domain: 'acme',
@@ -141,7 +141,12 @@ export function slashCommand(appUrl: string, text: string, responseUrl: string, 
     is_enterprise_install: 'false',
     response_url: responseUrl,
     trigger_id: '1.2.3',
-  }).toString();
+  };
+}
+
+/** A slash command as Slack sends it (form-encoded). */
+export function slashCommand(appUrl: string, text: string, responseUrl: string, opts: SignedOptions = {}) {
+  const form = new URLSearchParams(slashCommandFields(text, responseUrl)).toString();
   return sendSigned(appUrl, form, 'application/x-www-form-urlencoded', opts);
 }
 
