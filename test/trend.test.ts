@@ -9,7 +9,9 @@ import {
   describeTrendRule,
   isFalling,
   isRising,
+  marketFactor,
   trendChange,
+  trendLevel,
   trendSign,
   usedToBeActive,
 } from '../src/domain/trend.js';
@@ -125,6 +127,20 @@ describe('decideTrend: rhythm and the book', () => {
     expect(decideTrend(rates(100, 100), market)).toBe('steady');
     expect(decideTrend(rates(100, 150), market)).toBe('steady'); // up on its own, lagging the book
     expect(decideTrend(rates(100, 10), market)).toBe('down sharply');
+  });
+
+  it("a company's own fall is not explained away by the book it is part of", () => {
+    // A book of two: one flat, one halved. The whole book fell 25 %, all of it this company's
+    // fall; only the rest of the book (flat) may discount it.
+    const flat = rates(8, 8);
+    const halved = rates(8, 4);
+    const book = { recent: flat.recent + halved.recent, baseline: flat.baseline + halved.baseline };
+    expect(decideTrend(halved)).toBe('down');
+    expect(decideTrend(halved, book)).toBe('down');
+    expect(decideTrend(flat, book)).toBe('steady');
+    // Had the whole book's factor (0.75) been used, the halving would read steady.
+    expect(marketFactor(book)).toBeCloseTo(0.75, 6);
+    expect(trendLevel(halved, marketFactor(book))).toBe(0);
   });
 
   it('without a market (or an empty one) the factor is 1', () => {

@@ -29,7 +29,8 @@
  *   So 2 -> 1 or 1 -> 0 is `steady`: a drop to zero needs ~75 baseline events.
  *
  * THE BOOK'S FACTOR (holiday weeks)
- *   `market` is the same two sums over all companies. Its rate ratio f (clamped to
+ *   `market` is the same two sums over all companies; the company's own sums are taken
+ *   out of it, so f is the move of the REST of the book. Its rate ratio f (clamped to
  *   [MARKET_FACTOR_MIN, MARKET_FACTOR_MAX]) is the move the whole book made, e.g. 0.65 when
  *   the recent window holds a holiday week. The trend is decided twice, against the
  *   company's own past (f = 1) and against its past scaled by f, and the MILDER verdict
@@ -151,7 +152,9 @@ export function decideTrendWith(
 ): Trend {
   if (w.ageDays < k.newBeforeDays) return 'new';
   const own = trendLevel(w, 1, k);
-  const f = marketFactor(market, k);
+  // The rest of the book: the company's own move must not explain itself away (in a small
+  // book, one account's collapse is most of the book's move).
+  const f = marketFactor(market && { recent: market.recent - w.recent, baseline: market.baseline - w.baseline }, k);
   if (f === 1) return LEVEL_TREND[own];
   const scaled = trendLevel(w, f, k);
   if (Math.sign(own) !== Math.sign(scaled)) return 'steady';
