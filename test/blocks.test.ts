@@ -516,16 +516,21 @@ describe('digestMessage', () => {
     expect(m.text).not.toMatch(/and \d+ more/);
   });
 
-  it('is a one-line all-clear with nothing falling', () => {
-    const m = digestMessage({ ...base, falling: [], growing: [] });
-    expect(m.text).toContain('All clear: no company that used to be active is trending down this week.');
+  it('is a one-line all-clear with nothing falling, and nothing else', () => {
+    const m = digestMessage({ ...base, falling: [], growing: [row({ key: 'g1', name: 'Acme Inc', trend: 'up sharply', change: 1.5 })] });
+    expect(m.text).toBe('✅ All clear for the week of Jun 2, 2025: no company that used to be active is trending down.');
+    expect(m.text).not.toContain('\n');
+    expect(m.blocks).toHaveLength(1);
+    expect(JSON.stringify(m.blocks)).not.toContain('Acme');
     expect(buttons(m)).toHaveLength(0);
     expectValid(m);
+    // The week label is escaped like any text.
+    expect(digestMessage({ ...base, weekLabel: 'week of <!here>', falling: [], growing: [] }).text).toContain('&lt;!here&gt;');
   });
 
   it('names at most three growing, escaped', () => {
     const growing = NASTY_NAMES.map((n, i) => row({ key: `g${i}`, name: n, trend: 'up sharply', change: 2 - i * 0.1 }));
-    const m = digestMessage({ ...base, falling: [], growing });
+    const m = digestMessage({ ...base, falling: [falling('k1', 'Globex', 10, 1000)], growing });
     expect(m.text).toContain('Growing most: &lt;!channel&gt; (+200 %), &lt;@U123&gt; (+190 %), &lt;https://x|y&gt; (+180 %) and 3 more.');
     expectValid(m);
   });

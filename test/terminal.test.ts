@@ -180,7 +180,7 @@ describe('digestText', () => {
     expect(t).toContain('and 5 more');
   });
   it('is an all-clear with nothing falling', () => {
-    expect(digestText({ ...base, falling: [], growing: [] })).toContain('All clear: no company that used to be active is trending down this week.');
+    expect(digestText({ ...base, falling: [], growing: [] })).toBe('All clear for the week of Jun 2, 2025: no company that used to be active is trending down.');
   });
 });
 

@@ -681,7 +681,10 @@ export interface DigestInput {
   maxListed?: number;
 }
 
-export const DIGEST_ALL_CLEAR = 'All clear: no company that used to be active is trending down this week.';
+/** The whole digest of a week with nothing falling: one line (`weekLabel` as the caller gives it, unescaped). */
+export function digestAllClear(weekLabel: string): string {
+  return `All clear for the ${weekLabel}: no company that used to be active is trending down.`;
+}
 
 /** One line on the good news (names passed through `escape`). */
 export function growingLine(growing: CompanyRow[], escape: (s: string) => string): string {
@@ -702,25 +705,24 @@ export function countsLine(c: ReportCounts): string {
 export function digestMessage(input: DigestInput): SlackMessage {
   const { falling, growing, counts, metric } = input;
   const maxListed = Math.max(1, Math.min(input.maxListed ?? DIGEST_MAX_LISTED, 40));
+  if (falling.length === 0) {
+    // With none, the post is a one-line all-clear and nothing else.
+    const line = `✅ ${escapeMrkdwn(digestAllClear(truncate(input.weekLabel, 200)))}`;
+    return message([line], [section(line)]);
+  }
   const title = `Weekly digest · ${input.weekLabel}`;
   const blocks: KnownBlock[] = [header(title)];
   const text = [esc(title, 300)];
-
-  if (falling.length === 0) {
-    blocks.push(section(`✅ ${DIGEST_ALL_CLEAR}`));
-    text.push(DIGEST_ALL_CLEAR);
-  } else {
-    const intro = `*${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling*. ${quietNote()}`;
-    blocks.push(section(intro));
-    text.push(intro);
-    const items = falling
-      .slice(0, maxListed)
-      .map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i, 'Open') }));
-    // the listed ones each get a section and a button; the rest are "and N more"
-    const list = listBlocks(items, maxListed + 2, falling.length);
-    blocks.push(...list.blocks);
-    text.push(...list.lines);
-  }
+  const intro = `*${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling*. ${quietNote()}`;
+  blocks.push(section(intro));
+  text.push(intro);
+  const items = falling
+    .slice(0, maxListed)
+    .map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i, 'Open') }));
+  // the listed ones each get a section and a button; the rest are "and N more"
+  const list = listBlocks(items, maxListed + 2, falling.length);
+  blocks.push(...list.blocks);
+  text.push(...list.lines);
 
   blocks.push({ type: 'divider' });
   const good = `📈 ${growingLine(growing, (s) => esc(s))}`;

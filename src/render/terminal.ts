@@ -9,7 +9,7 @@ import { BASELINE_DAYS, RECENT_DAYS } from '../domain/trend.js';
 import {
   companyName,
   countsLine,
-  DIGEST_ALL_CLEAR,
+  digestAllClear,
   DIGEST_MAX_LISTED,
   GROUP_KEY_SNIPPET,
   growingLine,
@@ -286,17 +286,15 @@ export function helpText(input: HelpInput): string {
 export function digestText(input: DigestInput): string {
   const { falling, growing, counts, metric } = input;
   const maxListed = Math.max(1, Math.min(input.maxListed ?? DIGEST_MAX_LISTED, 40));
+  if (falling.length === 0) return digestAllClear(clean(input.weekLabel, 150));
   const out: (string | false)[] = [`Weekly digest · ${clean(input.weekLabel, 150)}`, ''];
-  if (falling.length === 0) out.push(DIGEST_ALL_CLEAR);
-  else {
-    const shown = falling.slice(0, maxListed);
-    out.push(
-      `${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling. ${FALLING_NOTE}`,
-      '',
-      fallingTable(shown, metric),
-      ...more(falling.length, shown.length),
-    );
-  }
+  const shown = falling.slice(0, maxListed);
+  out.push(
+    `${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling. ${FALLING_NOTE}`,
+    '',
+    fallingTable(shown, metric),
+    ...more(falling.length, shown.length),
+  );
   out.push('', growingLine(growing, (s) => clean(s)), countsLine(counts));
   return join(out);
 }
