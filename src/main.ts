@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 
   // The port answers at once: /healthz 503 and every request 503 (clients retry) until the database does.
   let waitingFor = `waiting for ${databaseLabel(config)}`;
-  const starting = await startStartingServer(config.port, () => waitingFor);
+  const starting = await startStartingServer(config.port, () => waitingFor, { signingSecret: config.slack.appToken ? undefined : config.slack.signingSecret });
   log.info(`listening on port ${starting.port}; answering 503 until the database is ready`);
   let server: RunningServer | null = null;
   let database: Database | null = null;

@@ -4,6 +4,7 @@
  * SLACK_APP_TOKEN, Slack's traffic goes over Socket Mode instead while the
  * routes stay on the same server on PORT.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
@@ -221,17 +222,28 @@ export interface StartingServer {
  * nothing is refused for good and a load balancer sees the process at once.
  * startServer takes this server over when the database is ready.
  */
-export async function startStartingServer(port: number, waitingFor: () => string): Promise<StartingServer> {
+export async function startStartingServer(
+  port: number,
+  waitingFor: () => string,
+  opts: { signingSecret?: string } = {},
+): Promise<StartingServer> {
   const server = createServer((req, res) => {
-    req.resume();
     const path = (req.url ?? '').split('?')[0];
     const json = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'retry-after': '5' }).end(text);
     };
+    if (path.startsWith('/slack/') && opts.signingSecret) {
+      // Signed by Slack: 503, so Slack retries; anything else is refused as it will be once started.
+      void readSmallBody(req, SLACK_BODY_LIMIT).then((body) => {
+        if (body !== null && slackSignatureValid(opts.signingSecret!, req.headers, body)) json(503, { ok: false, error: 'starting; retry later' });
+        else res.writeHead(401).end();
+      });
+      return;
+    }
+    req.resume();
     if (path === '/healthz') return json(503, { ok: false, error: `starting: ${waitingFor()}` });
     if (path.startsWith('/v1/')) return json(503, { success: false, error: 'starting: the database is not ready yet; retry later' });
-    if (path.startsWith('/slack/')) return json(503, { ok: false, error: 'starting; retry later' });
     json(404, { error: 'not found' });
   });
   server.keepAliveTimeout = 65_000;
@@ -240,6 +252,34 @@ export async function startStartingServer(port: number, waitingFor: () => string
     server.listen(port, () => resolve());
   });
   return { server, port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
+}
+
+/** Slack's requests are small (a slash command, an interaction, an event); more is not Slack. */
+const SLACK_BODY_LIMIT = 1024 * 1024;
+
+/** The body, or null when it is over `limit` bytes or the request fails. */
+function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+    });
+    req.on('end', () => resolve(size <= limit ? Buffer.concat(chunks) : null));
+    req.on('error', () => resolve(null));
+  });
+}
+
+/** Slack's v0 request signature (HMAC-SHA256 of `v0:timestamp:body`), within the replay window. */
+export function slackSignatureValid(secret: string, headers: IncomingMessage['headers'], body: Buffer): boolean {
+  const ts = Number(headers['x-slack-request-timestamp']);
+  const sig = headers['x-slack-signature'];
+  if (!Number.isFinite(ts) || typeof sig !== 'string') return false;
+  if (Math.abs(Math.floor(Date.now() / 1000) - ts) > SLACK_SIGNATURE_WINDOW_S) return false;
+  const expected = Buffer.from(`v0=${createHmac('sha256', secret).update(`v0:${ts}:`).update(body).digest('hex')}`);
+  const given = Buffer.from(sig);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Bolt refuses stale timestamps only; a far-future one is refused here too. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { rows } from '../../src/db/client.js';
-import { startFakeSlack } from '../helpers/slack.js';
+import { sendSigned, startFakeSlack } from '../helpers/slack.js';
 import { ADMIN_URL, appEnv, freePort, freshPgDatabase, kill, openForReading, SECRETS, sleep, startApp, until } from './helpers.js';
 
 const auth = `Basic ${Buffer.from(`${SECRETS.writeKey}:`).toString('base64')}`;
@@ -104,8 +104,13 @@ describe.skipIf(!ADMIN_URL)('start-up with the database down', () => {
       const ingest = await fetch(`${app.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ userId: 'u', event: 'E', messageId: 'late-1' }) });
       expect(ingest.status).toBe(503);
       expect(await ingest.json()).toMatchObject({ success: false, error: expect.stringMatching(/retry/) });
-      const slackReq = await fetch(`${app.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      expect(slackReq.status).toBe(503);
+      // Slack's own (signed) requests get 503 so that Slack retries; an unsigned or forged one 401, as always.
+      const signed = await sendSigned(app.url, '{"type":"url_verification","challenge":"c"}', 'application/json', { secret: SECRETS.signingSecret });
+      expect(signed.status).toBe(503);
+      const unsigned = await fetch(`${app.url}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(unsigned.status).toBe(401);
+      const forged = await sendSigned(app.url, '{}', 'application/json', { secret: 'not-the-secret' });
+      expect(forged.status).toBe(401);
 
       // It says what it waits for, and backs off.
       await app.waitForOutput(/waiting for PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/lm_fault_\w+ \(attempt 2\); retrying in 1 s/, 20_000);
