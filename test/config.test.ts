@@ -3,7 +3,10 @@
  * expects (never the value), and `npm start` names each missing Slack setting.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, missingSlackSettings } from '../src/config.js';
@@ -106,6 +109,39 @@ describe('npm start without its settings', () => {
     expect(r.stderr).not.toContain('xoxp-a-user-token-123');
     expect(r.stderr).not.toContain('eighty');
   });
+
+  it('npm start: a SIGTERM sent to npm (as docker stop does) stops the bot, gracefully', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lm-npm-start-'));
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, () => resolve()));
+    const port = (blocker.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    const child = spawn('npm', ['start', '--silent'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's3cr3t', PORT: String(port), PGLITE_DIR: dir },
+      cwd: process.cwd(),
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 45_000;
+      for (;;) {
+        const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error(`the bot did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('"msg":"stopped"');
+      const after = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused');
+      expect(after).toBe('refused');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('a port already in use stops it with the fix, in both modes', async () => {
     const blocker = createServer();
