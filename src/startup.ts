@@ -1,10 +1,16 @@
 /** Start-up steps shared by `npm start` and the command-line tools. */
+/** How many times a command-line tool tries the database before it gives up (0.5 + 1 + 2 s of waiting). */
+export const CLI_DB_ATTEMPTS = 4;
 import type { Config } from './config.js';
-import { openDatabase, type Database } from './db/client.js';
+import { DatabaseInUseError, openDatabase, type Database } from './db/client.js';
 import type { Logger } from './log.js';
 
-/** Open (and migrate) the database, retrying with backoff while it does not answer. */
-export async function waitForDatabase(config: Config, log: Logger, signal?: AbortSignal): Promise<Database> {
+/**
+ * Open (and migrate) the database, retrying with backoff while it does not answer: for ever
+ * (the bot), or `maxAttempts` times (a command-line tool, which must end). An embedded
+ * database held by another process is not waited for.
+ */
+export async function waitForDatabase(config: Config, log: Logger, opts: { signal?: AbortSignal; maxAttempts?: number } = {}): Promise<Database> {
   const where = databaseLabel(config);
   for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 15_000)) {
     try {
@@ -12,7 +18,11 @@ export async function waitForDatabase(config: Config, log: Logger, signal?: Abor
       log.info('database ready; migrations applied', { database: where });
       return database;
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (opts.signal?.aborted || error instanceof DatabaseInUseError) throw error;
+      if (opts.maxAttempts !== undefined && attempt >= opts.maxAttempts) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new Error(`could not open ${where} (${attempt} attempts; last: ${why}). Check DATABASE_URL, and that the database is running.`);
+      }
       log.warn(`waiting for ${where} (attempt ${attempt}); retrying in ${Math.round(delay / 1000)} s`, { error });
       await new Promise((r) => setTimeout(r, delay));
     }

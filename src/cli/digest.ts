@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, readDotEnv, type Config } from '../config.js';
 import { buildDigest, runDigest } from '../app/digest.js';
 import { createLogger, registerSecrets } from '../log.js';
 import { createWebApi } from '../slack/webapi.js';
-import { waitForDatabase } from '../startup.js';
+import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';
 
 const USAGE = 'usage: npm run digest -- [--dry-run]\n  --dry-run   print this week\'s digest; post nothing\n';
 
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   }
 
   const log = createLogger({ level: args.dryRun ? 'warn' : 'info' });
-  const database = await waitForDatabase(config, log);
+  const database = await waitForDatabase(config, log, { maxAttempts: CLI_DB_ATTEMPTS });
   try {
     const now = new Date();
     if (args.dryRun) {

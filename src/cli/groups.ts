@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, readDotEnv } from '../config.js';
 import { groupsReply } from '../app/reply.js';
 import { replyContext } from '../compose.js';
 import { createLogger } from '../log.js';
-import { waitForDatabase } from '../startup.js';
+import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';
 
 async function main() {
   readDotEnv();
@@ -21,7 +21,7 @@ async function main() {
     throw err;
   }
   const log = createLogger({ level: 'warn' });
-  const database = await waitForDatabase(config, log);
+  const database = await waitForDatabase(config, log, { maxAttempts: CLI_DB_ATTEMPTS });
   try {
     const ctx = replyContext(config, database);
     const reply = await groupsReply(ctx, process.argv.slice(2).join(' '), new Date());

@@ -4,7 +4,8 @@
  * PgDatabase and read rows through `rows()`, which evens out the two drivers'
  * result shapes.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -71,18 +72,78 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
+/**
+ * The embedded database is one process's files: a second process opening them (the bot and
+ * `npm run groups` at once) reads stale pages and can corrupt them. So whoever opens a
+ * directory holds a lock file with its pid; a lock whose process is gone is taken over.
+ */
+export class DatabaseInUseError extends Error {}
+
+const LOCK_FILE = 'leadmaps.lock';
+
+function lockPglite(dir: string): () => void {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (readFileSync(path, 'utf8') === String(process.pid)) unlinkSync(path);
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(path, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new DatabaseInUseError(
+          `the embedded database in ${dir} is in use by process ${pid} (npm start?). Only one process can open it: ` +
+            `stop that process first, or set DATABASE_URL so that the bot and the command-line tools share PostgreSQL ` +
+            `(if process ${pid} is not the bot, delete ${path}).`,
+        );
+      }
+      unlinkSync(path); // its process is gone: take it over
+    }
+  }
+  throw new DatabaseInUseError(`could not lock the embedded database in ${dir}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function openPglite(dir: string | undefined): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
-  if (dir && !dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
-  const client = new PGlite(dir ?? 'memory://');
-  await client.waitReady;
+  const onDisk = Boolean(dir && !dir.startsWith('memory://'));
+  if (onDisk) mkdirSync(dir!, { recursive: true });
+  const unlock = onDisk ? lockPglite(dir!) : () => {};
+  let client: InstanceType<typeof PGlite>;
+  try {
+    client = new PGlite(dir ?? 'memory://');
+    await client.waitReady;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const db = drizzle(client, { schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',
     ping: () => pingWith(db),
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 

@@ -1,0 +1,134 @@
+/**
+ * `npm run groups` and `npm run digest` as an operator runs them: real processes against the
+ * configured database (PostgreSQL, or the embedded one in PGLITE_DIR), holding the worked
+ * example sent through the ingestion API.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/client.js';
+import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
+import { freePort } from './helpers/net.js';
+import { loadWorkedExample, startTestApp, testDatabase, usingPostgres, type TestDatabase } from './harness.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(script: 'groups' | 'digest', args: string[], env: Record<string, string>): Promise<Run> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(','), ...env },
+      cwd: process.cwd(),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0 }));
+  });
+}
+
+describe('npm run groups / npm run digest', () => {
+  let pg: TestDatabase | null = null;
+  let dir = '';
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lm-cli-'));
+    // The bot loads the example, then stops (the embedded database is one process's at a time).
+    pg = usingPostgres ? await testDatabase() : null;
+    const database = pg?.database ?? (await openDatabase({ pgliteDir: dir, migrate: true }));
+    const app = await startTestApp({ database, env: { KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(',') } });
+    await loadWorkedExample(app.url);
+    await app.stop();
+    if (!pg) await database.close();
+    env = pg ? { DATABASE_URL: pg.url! } : { PGLITE_DIR: dir };
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('groups top prints the worked example: Acme Inc, Northwind Ltd, Globex', async () => {
+    const r = await run('groups', ['top'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const acme = r.stdout.indexOf('Acme Inc');
+    const northwind = r.stdout.indexOf('Northwind Ltd');
+    const globex = r.stdout.indexOf('Globex');
+    expect(acme).toBeGreaterThan(-1);
+    expect(northwind).toBeGreaterThan(acme);
+    expect(globex).toBeGreaterThan(northwind);
+    // A table: rank, name, people, key actions, trend.
+    expect(r.stdout).toMatch(/^1 +Acme Inc +14 +1,200 +↑ up$/m);
+    expect(r.stdout).toMatch(/^2 +Northwind Ltd +9 +800 +→ steady$/m);
+    expect(r.stdout).toMatch(/^3 +Globex +11 +120 +⇊ down sharply$/m);
+  }, 60_000);
+
+  it('groups quiet and show, and an unknown word is named', async () => {
+    const quiet = await run('groups', ['quiet'], env);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toContain('Globex');
+    expect(quiet.stdout).not.toContain('Acme Inc');
+    const show = await run('groups', ['show', 'acme'], env);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain('Acme Inc');
+    expect(show.stdout).toContain('1,200');
+    const unknown = await run('groups', ['frobnicate'], env);
+    expect(unknown.code).toBe(0);
+    expect(unknown.stdout).toContain('frobnicate');
+  }, 60_000);
+
+  it('digest --dry-run prints this week’s digest and posts nothing', async () => {
+    const r = await run('digest', ['--dry-run'], { ...env, SLACK_API_URL: 'http://127.0.0.1:9/api/' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Globex');
+    expect(r.stdout).toMatch(/1 company is falling/);
+  }, 60_000);
+
+  it('gives up on a database that does not answer, naming it, within seconds', async () => {
+    const port = await freePort();
+    const r = await run('groups', ['top'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/nowhere` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`could not open PostgreSQL at postgres://postgres@127.0.0.1:${port}/nowhere`);
+    expect(r.ms).toBeLessThan(20_000);
+  }, 30_000);
+
+  describe.skipIf(usingPostgres)('the embedded database', () => {
+    it('is refused while another process has it open, and works once it is closed', async () => {
+      const held = await openDatabase({ pgliteDir: dir });
+      try {
+        expect(readFileSync(join(dir, 'leadmaps.lock'), 'utf8')).toBe(String(process.pid));
+        for (const script of ['groups', 'digest'] as const) {
+          const r = await run(script, script === 'groups' ? ['top'] : ['--dry-run'], env);
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain(`is in use by process ${process.pid}`);
+          expect(r.stderr).toContain('DATABASE_URL');
+        }
+      } finally {
+        await held.close();
+      }
+      const r = await run('groups', ['top'], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('Acme Inc');
+    }, 60_000);
+
+    it('takes over the lock of a process that is gone', async () => {
+      const gone = await new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, ['-e', '0']);
+        child.on('exit', () => resolve(child.pid!));
+      });
+      writeFileSync(join(dir, 'leadmaps.lock'), String(gone));
+      const r = await run('groups', ['top'], env);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('Acme Inc');
+    }, 60_000);
+  });
+});
