@@ -103,8 +103,11 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(public readonly problems: string[]) {
-    super(`Configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  public readonly problems: string[];
+  constructor(problems: string[]) {
+    const unique = [...new Set(problems)]; // one check failing twice (a URL that is neither) is one problem
+    super(`Configuration is not valid:\n${unique.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = unique;
     this.name = 'ConfigError';
   }
 }

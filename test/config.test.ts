@@ -79,6 +79,15 @@ describe('loadConfig', () => {
     expect((err as Error).message).not.toContain(value);
   });
 
+  it('names each problem once', () => {
+    try {
+      loadConfig({ SLACK_API_URL: 'notaurl' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual(['SLACK_API_URL: expected an http(s) URL such as https://slack.com/api/']);
+    }
+  });
+
   it('empty strings count as unset', () => {
     expect(loadConfig({ PORT: '', DIGEST_CHANNEL: '', SLACK_BOT_TOKEN: '' }).port).toBe(3000);
   });
