@@ -24,6 +24,9 @@ describe('/groups over HTTP', () => {
       { type: 'track', userId: `h${i}`, event: 'Report Created', timestamp: t },
     ]);
     expect((await post(`${app.url}/v1/batch`, { batch: hostile })).status).toBe(200);
+    // An anonymous visitor of a company of its own.
+    const anon = { type: 'page', anonymousId: 'visitor-77', name: 'Pricing', context: { groupId: 'acct_visited' }, timestamp: t };
+    expect((await post(`${app.url}/v1/batch`, { batch: [anon] })).status).toBe(200);
   });
   afterAll(async () => {
     await app?.stop();
@@ -90,6 +93,12 @@ describe('/groups over HTTP', () => {
     const none = (await slashCommand(app.url, 'show Acne', slack.responseUrl)).json.text;
     expect(none).toMatch(/No company matches/);
     expect(none).toContain('Acme Inc');
+  });
+
+  it('show names an anonymous visitor by its anonymousId', async () => {
+    const r = (await slashCommand(app.url, 'show acct_visited', slack.responseUrl)).json;
+    expect(r.text).toMatch(/^1\. visitor-77 · 0 key actions · last seen/m);
+    expect(r.text).not.toContain('anon:');
   });
 
   it('escapes every piece of data and of the command text, in blocks and fallback', async () => {

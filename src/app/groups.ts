@@ -220,7 +220,8 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
     weeks: weeks.map((w) => ({ start: new Date(`${w.start}T00:00:00Z`), value: w.value })),
     people: people.map((p) => ({
       id: p.id,
-      displayName: p.name ?? p.email ?? p.id,
+      // An anonymous visitor is stored as `anon:` + anonymousId and shown as its anonymousId.
+      displayName: p.name ?? p.email ?? (p.id.startsWith('anon:') ? p.id.slice('anon:'.length) : p.id),
       activity: { people: 1, events: p.events, keyActions: p.keyActions, sessions: p.sessions },
       lastSeen: p.lastSeen,
     })),
