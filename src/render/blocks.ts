@@ -23,7 +23,7 @@ import type {
   SlackMessage,
   Trend,
 } from '../domain/types.js';
-import { BASELINE_DAYS, baselineDays, RECENT_DAYS, trendSign } from '../domain/trend.js';
+import { BASELINE_DAYS, baselineDays, MIN_BASELINE_PER_WEEK, RECENT_DAYS, trendSign } from '../domain/trend.js';
 import { encodeAction, MAX_ACTION_VALUE } from './actions.js';
 import {
   escapeMrkdwn,
@@ -490,8 +490,8 @@ export function reportLines(counts: ReportCounts, range: Range): [label: string,
     ['Active', counts.active, `at least one event in the ${rangeText(range)}`],
     ['Growing', counts.growing, 'trending up or up sharply'],
     ['Steady', counts.steady, 'trending steady'],
-    ['At risk', counts.atRisk, 'trending down or down sharply after being active'],
-    ['Gone quiet', counts.goneQuiet, `active before, nothing in the last ${RECENT_DAYS} days`],
+    ['At risk', counts.atRisk, `trending down or down sharply, after at least ${MIN_BASELINE_PER_WEEK} a week`],
+    ['Gone quiet', counts.goneQuiet, `nothing in the last ${RECENT_DAYS} days, after at least ${MIN_BASELINE_PER_WEEK} a week`],
     ['New', counts.new, 'first seen too recently for a trend'],
     ['Total', counts.total, 'every company ever seen'],
   ];
