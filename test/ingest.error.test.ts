@@ -56,6 +56,8 @@ describe('ingestion refusals', () => {
     ['a context that is not an object', '/v1/batch', { batch: [track({ context: 'x' })] }, /batch\[0\]\.context/],
     ['traits that are not an object', '/v1/identify', { userId: 'u', traits: [1] }, /traits/],
     ['a NUL in an id', '/v1/track', track({ userId: 'a\u0000b' }), /userId/],
+    ['an alias with no previousId', '/v1/batch', { batch: [track(), { type: 'alias', userId: 'u1' }] }, /batch\[1\]\.previousId/],
+    ['an alias with no userId', '/v1/alias', { previousId: 'a1' }, /userId/],
   ])('400 for %s, naming the event and field; nothing stored', async (_name, path, body, message) => {
     const r = await post(`${app.url}${path}`, body);
     expect(r.status).toBe(400);
@@ -127,10 +129,23 @@ describe('ingestion refusals', () => {
       ['/v1/page', { userId: 'e1', name: 'Home', messageId: 'ep-3' }],
       ['/v1/screen', { userId: 'e1', name: 'Home', messageId: 'ep-4' }],
       ['/v1/track', { userId: 'e1', event: 'X', messageId: 'ep-5' }],
+      ['/v1/alias', { userId: 'e1', previousId: 'anon-e1', messageId: 'ep-6' }],
     ] as const) {
       const r = await post(`${app.url}${path}`, body);
       expect({ path, status: r.status, json: r.json }).toEqual({ path, status: 200, json: { success: true } });
     }
+  });
+
+  it('an alias alone (or a batch of aliases) is accepted and stores nothing', async () => {
+    const before = await tableCounts(app.database.db);
+    for (const [path, body] of [
+      ['/v1/alias', { userId: 'al-9', previousId: 'anon-al-9' }],
+      ['/v1/batch', { batch: [{ type: 'alias', userId: 'al-9', previousId: 'anon-al-9' }] }],
+    ] as const) {
+      const r = await post(`${app.url}${path}`, body);
+      expect(r.status).toBe(200);
+    }
+    expect(await tableCounts(app.database.db)).toEqual(before);
   });
 });
 

@@ -56,4 +56,21 @@ describe('ingestion through @segment/analytics-node', () => {
     expect(await person(app.database.db, 'u1')).toMatchObject({ company_key: 'acme', name: 'Ada Lovelace', email: 'ada@acme.test' });
     expect(await person(app.database.db, 'u2')).toMatchObject({ company_key: 'acme', name: null, email: 'bob@acme.test' });
   });
+
+  it('an alias in a batch is accepted and changes nothing; the batch around it is stored', async () => {
+    const analytics = new Analytics({ writeKey: WRITE_KEY, host: app.url, path: '/v1/batch', flushAt: 3, flushInterval: 50, maxRetries: 3 });
+    const errors: unknown[] = [];
+    analytics.on('error', (e) => errors.push(e));
+    const before = await companyTotals(app.database.db);
+    const t = new Date(Date.parse('2026-11-21T10:00:00Z'));
+    analytics.track({ userId: 'al1', event: 'Viewed Chart', context: { groupId: 'initech' }, timestamp: t });
+    analytics.alias({ userId: 'al1', previousId: 'anon-al1', timestamp: t });
+    analytics.track({ userId: 'al1', event: 'Viewed Chart', context: { groupId: 'initech' }, timestamp: new Date(t.getTime() + 60_000) });
+    await analytics.closeAndFlush({ timeout: 10_000 });
+    expect(errors).toEqual([]);
+    const after = await companyTotals(app.database.db);
+    expect(after.find((r) => r.company_key === 'initech')).toEqual({ company_key: 'initech', events: 2, key_actions: 0, sessions: 1, person_days: 1 });
+    expect(after.filter((r) => r.company_key !== 'initech')).toEqual(before);
+    expect(await person(app.database.db, 'anon-al1')).toBeUndefined();
+  });
 });

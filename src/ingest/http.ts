@@ -25,7 +25,7 @@ export interface IngestDeps {
   now?: () => Date;
 }
 
-export const INGEST_PATHS: readonly (CallType | 'batch')[] = ['track', 'identify', 'group', 'page', 'screen', 'batch'];
+export const INGEST_PATHS: readonly (CallType | 'alias' | 'batch')[] = ['track', 'identify', 'group', 'page', 'screen', 'alias', 'batch'];
 
 class HttpError extends Error {
   constructor(
@@ -38,7 +38,7 @@ class HttpError extends Error {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function createIngestHandler(endpoint: CallType | 'batch', deps: IngestDeps) {
+export function createIngestHandler(endpoint: CallType | 'alias' | 'batch', deps: IngestDeps) {
   const keyDigests = deps.writeKeys.map((k) => ({ d: digest(k), source: digest(`leadmaps:${k}`).toString('hex').slice(0, 24) }));
   const keyActions = new Set(deps.keyActions);
   const limit = endpoint === 'batch' ? LIMITS.batchBytes : LIMITS.eventBytes;

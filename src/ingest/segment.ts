@@ -45,7 +45,7 @@ export class SpecError extends Error {
 
 export interface ParseOptions {
   /** The URL's call type; 'batch' for /v1/batch. */
-  endpoint: CallType | 'batch';
+  endpoint: CallType | 'alias' | 'batch';
   receivedAt: Date;
   /** GROUP_KEY_PATH, split on dots. */
   groupKeyPath: string[] | null;
@@ -84,6 +84,10 @@ export function valueAtPath(o: unknown, path: readonly string[]): unknown {
  */
 export function parseRequest(body: unknown, opts: ParseOptions): SegmentEvent[] {
   if (!isObject(body)) throw new SpecError('the body must be a JSON object');
+  if (opts.endpoint === 'alias') {
+    checkAlias(body, '');
+    return [];
+  }
   if (opts.endpoint !== 'batch') {
     return [parseEvent(body, opts.endpoint, '', opts, undefined, own(body, 'sentAt'))];
   }
@@ -92,16 +96,32 @@ export function parseRequest(body: unknown, opts: ParseOptions): SegmentEvent[] 
   const sharedContext = own(body, 'context');
   if (sharedContext !== undefined && !isObject(sharedContext)) throw new SpecError('context: must be an object');
   const sentAt = own(body, 'sentAt');
-  return batch.map((item, i) => {
+  const events: SegmentEvent[] = [];
+  batch.forEach((item, i) => {
     if (!isObject(item)) throw new SpecError(`batch[${i}]: must be an object`);
     const type = own(item, 'type');
+    if (type === 'alias') {
+      checkAlias(item, `batch[${i}].`);
+      return;
+    }
     if (typeof type !== 'string' || !(CALL_TYPES as readonly string[]).includes(type)) {
       throw new SpecError(
-        `batch[${i}].type: must be one of ${CALL_TYPES.join(', ')}${typeof type === 'string' ? ` (got "${clip(type)}")` : ''}`,
+        `batch[${i}].type: must be one of ${[...CALL_TYPES, 'alias'].join(', ')}${typeof type === 'string' ? ` (got "${clip(type)}")` : ''}`,
       );
     }
-    return parseEvent(item, type as CallType, `batch[${i}].`, opts, sharedContext as Json | undefined, sentAt);
+    events.push(parseEvent(item, type as CallType, `batch[${i}].`, opts, sharedContext as Json | undefined, sentAt));
   });
+  return events;
+}
+
+/**
+ * An `alias` (previousId -> userId) is a valid Segment call that SDKs put in batches; a 400
+ * for it would make them drop the whole batch. It is checked and accepted, and changes
+ * nothing: counts are per person id as sent, and identities are not merged.
+ */
+function checkAlias(raw: Json, at: string): void {
+  if (id(raw, 'userId', at) === null) throw new SpecError(`${at}userId: an alias needs the userId`);
+  if (id(raw, 'previousId', at) === null) throw new SpecError(`${at}previousId: an alias needs the previousId`);
 }
 
 function parseEvent(
