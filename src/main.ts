@@ -85,6 +85,11 @@ async function main(): Promise<void> {
   if (stopping) return;
   waitingFor = 'the database is ready; starting the server';
   server = await startBot({ config, database, log, httpServer: starting.server });
+  if (stopping) {
+    // A signal came while the server was starting (Socket Mode connects first): stop() saw no server.
+    await server.stop().catch(() => {});
+    return;
+  }
   log.info(`ready on port ${server.port}`, {
     slack: config.slack.appToken ? 'Socket Mode' : 'HTTP at /slack/events',
     ingestion: config.writeKeys.length > 0 ? '/v1/{track,identify,group,page,screen,batch}' : 'off (401)',

@@ -174,6 +174,8 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
       server.listen(port, () => resolve());
     });
   }
+  // Read before connecting to Slack: a stop while Socket Mode connects may close the server.
+  const actual = (server.address() as AddressInfo).port;
   if (socketMode) {
     try {
       await app.start();
@@ -182,15 +184,18 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
       throw error;
     }
   }
-  const actual = (server.address() as AddressInfo).port;
   return {
     app,
     port: actual,
     stop: async () => {
       stopping = true;
-      // Socket Mode: close the WebSocket first, so no new Slack work comes in.
-      if (socketMode) await app.stop();
-      await closeServer(server);
+      try {
+        // Socket Mode: disconnect first, so no new Slack work comes in (Bolt does not wait for
+        // the WebSocket to close, nor for listeners still running).
+        if (socketMode) await app.stop();
+      } finally {
+        await closeServer(server);
+      }
     },
   };
 }

@@ -7,8 +7,8 @@ import type { Logger } from './log.js';
 
 /**
  * Open (and migrate) the database, retrying with backoff while it does not answer: for ever
- * (the bot), or `maxAttempts` times (a command-line tool, which must end). An embedded
- * database held by another process is not waited for.
+ * (the bot), or `maxAttempts` times (a command-line tool, which must end, and which gives up
+ * at once on an embedded database held by another process).
  */
 export async function waitForDatabase(config: Config, log: Logger, opts: { signal?: AbortSignal; maxAttempts?: number } = {}): Promise<Database> {
   const where = databaseLabel(config);
@@ -18,7 +18,8 @@ export async function waitForDatabase(config: Config, log: Logger, opts: { signa
       log.info('database ready; migrations applied', { database: where });
       return database;
     } catch (error) {
-      if (opts.signal?.aborted || error instanceof DatabaseInUseError) throw error;
+      // A tool must end: a database in use is no reason to wait. The bot waits (a tool holds it for seconds).
+      if (opts.signal?.aborted || (error instanceof DatabaseInUseError && opts.maxAttempts !== undefined)) throw error;
       if (opts.maxAttempts !== undefined && attempt >= opts.maxAttempts) {
         const why = error instanceof Error ? error.message : String(error);
         throw new Error(`could not open ${where} (${attempt} attempts; last: ${why}). Check DATABASE_URL, and that the database is running.`);

@@ -125,9 +125,11 @@ describe('npm start without its settings', () => {
     await new Promise<void>((resolve) => blocker.listen(0, () => resolve()));
     const port = (blocker.address() as AddressInfo).port;
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    // Its own process group, so that whatever happens the finally below leaves nothing running.
     const child = spawn('npm', ['start', '--silent'], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's3cr3t', PORT: String(port), PGLITE_DIR: dir },
       cwd: process.cwd(),
+      detached: true,
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -141,13 +143,18 @@ describe('npm start without its settings', () => {
         if (Date.now() > deadline) throw new Error(`the bot did not start:\n${out}`);
         await new Promise((r) => setTimeout(r, 250));
       }
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      child.kill('SIGTERM'); // to npm only, as docker stop does
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+      expect(code).toBe(0);
       expect(out).toContain('"msg":"stopped"');
       const after = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused');
       expect(after).toBe('refused');
     } finally {
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* the group is gone: nothing left */
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
@@ -165,7 +172,12 @@ describe('npm start without its settings', () => {
           });
           let stderr = '';
           child.stderr.on('data', (d) => (stderr += d));
-          child.on('exit', (status) => resolve({ status, stderr }));
+          // It must exit by itself; if it does not, it is killed (and the test fails on the status).
+          const guard = setTimeout(() => child.kill('SIGKILL'), 25_000);
+          child.on('exit', (status) => {
+            clearTimeout(guard);
+            resolve({ status, stderr });
+          });
         });
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`EADDRINUSE`);

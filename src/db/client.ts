@@ -4,7 +4,8 @@
  * PgDatabase and read rows through `rows()`, which evens out the two drivers'
  * result shapes.
  */
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
@@ -43,7 +44,14 @@ export interface OpenOptions {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const database = opts.databaseUrl ? await openPostgres(opts.databaseUrl, opts.max ?? 10) : await openPglite(opts.pgliteDir);
-  if (opts.migrate ?? true) await migrateDatabase(database);
+  if (opts.migrate ?? true) {
+    try {
+      await migrateDatabase(database);
+    } catch (error) {
+      await database.close().catch(() => {}); // a retry must not find our own connection (or lock) still open
+      throw error;
+    }
+  }
   return database;
 }
 
@@ -83,19 +91,25 @@ const LOCK_FILE = 'leadmaps.lock';
 
 function lockPglite(dir: string): () => void {
   const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, String(process.pid), { flag: 'wx' });
-      return () => {
-        try {
-          if (readFileSync(path, 'utf8') === String(process.pid)) unlinkSync(path);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(path, 'utf8'));
+  const mine = String(process.pid);
+  // The lock appears with its content already in it: written aside, then hard-linked into place.
+  const tmp = join(dir, `${LOCK_FILE}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  writeFileSync(tmp, mine);
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        linkSync(tmp, path);
+        return () => {
+          try {
+            if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
+          } catch {
+            /* already gone */
+          }
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const pid = Number(readText(path));
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new DatabaseInUseError(
           `the embedded database in ${dir} is in use by process ${pid} (npm start?). Only one process can open it: ` +
@@ -103,10 +117,36 @@ function lockPglite(dir: string): () => void {
             `(if process ${pid} is not the bot, delete ${path}).`,
         );
       }
-      unlinkSync(path); // its process is gone: take it over
+      if (!(Number.isInteger(pid) && pid > 0)) continue; // unreadable: gone since, or another process's; look again
+      // Its process is gone: move it aside (atomic; of two processes doing so, one gets it), then check
+      // that what was moved is the dead lock seen, not a live one taken in between.
+      const aside = `${tmp}.stale`;
+      try {
+        renameSync(path, aside);
+      } catch {
+        continue;
+      }
+      if (readText(aside) !== String(pid)) {
+        try {
+          linkSync(aside, path); // put a live lock back
+        } catch {
+          /* another process holds the lock now */
+        }
+      }
+      unlinkSync(aside);
     }
+    throw new DatabaseInUseError(`could not lock the embedded database in ${dir}; try again`);
+  } finally {
+    unlinkSync(tmp);
   }
-  throw new DatabaseInUseError(`could not lock the embedded database in ${dir}`);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function processAlive(pid: number): boolean {
