@@ -1,7 +1,7 @@
 /**
  * `npm run bench:trend`: the trend rule's warning quality on a simulated book
  * (src/domain/simulate.ts), beside two naive rules, over three seeds.
- * Usage: npm run bench:trend [-- --companies 2000 --seeds 1,2,3]
+ * Usage: npm run bench:trend [-- --companies 2000 --seeds 1,2,3 --fade-weeks 4-8]
  */
 import {
   NAIVE_FAMILIES,
@@ -25,6 +25,8 @@ function arg(name: string, dflt: string): string {
 
 const companies = Number(arg('companies', '4000'));
 const seeds = arg('seeds', '1,2,3').split(',').map(Number);
+// --fade-weeks 6-10: what the figures would be if fades were slower than the issue's 4-8 weeks.
+const fadeWeeks = arg('fade-weeks', '4-8').split('-').map(Number) as [number, number];
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const wk = (x: number) => `${x.toFixed(1)} wk`;
 
@@ -54,7 +56,7 @@ const all: Record<string, RuleScore[]> = {};
 const books: SimBook[] = [];
 for (const seed of seeds) {
   const t0 = performance.now();
-  const book = simulateBook({ companies, seed });
+  const book = simulateBook({ companies, seed, fadeWeeks });
   books.push(book);
   const scores = scoreRules(book, RULES);
   const ms = performance.now() - t0;

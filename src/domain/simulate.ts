@@ -68,6 +68,8 @@ export interface SimOptions {
   companies: number;
   weeks?: number;
   seed: number;
+  /** Fade lengths in whole weeks, shortest and longest (default 4 to 8, the issue's). */
+  fadeWeeks?: [number, number];
 }
 
 /** mulberry32: a small, fast, seeded PRNG returning [0, 1). */
@@ -154,6 +156,10 @@ export function simulateBook(opts: SimOptions): SimBook {
   const weeks = opts.weeks ?? 26;
   const days = weeks * 7;
   const rand = mulberry32(opts.seed);
+  const [fadeMin, fadeMax] = opts.fadeWeeks ?? [4, 8];
+  if (!(fadeMin >= 1 && fadeMax >= fadeMin && FIRST_EVAL_DAY + 7 + 7 * fadeMax < days)) {
+    throw new Error(`fades of ${fadeMin}-${fadeMax} weeks do not fit in ${weeks} weeks after the first evaluated week`);
+  }
   const quarterStart = days - (QUARTER_WEEKS - 1) * 7 - QUARTER_LOOKBACK; // 14 days before the quarter's first week end
   const holidayStart = 7 * (Math.ceil(quarterStart / 7) + 1 + Math.floor(rand() * 6));
   const companies: SimCompany[] = [];
@@ -180,7 +186,7 @@ export function simulateBook(opts: SimOptions): SimBook {
     const growth = kind === 'growing' ? 1.3 + rand() * 1.7 : 1;
     const c: SimCompany = { id, kind, tiny, people, daily: new Array(days).fill(0) };
     if (kind === 'fading') {
-      const len = 7 * (4 + Math.floor(rand() * 5));
+      const len = 7 * (fadeMin + Math.floor(rand() * (fadeMax - fadeMin + 1)));
       const lo = FIRST_EVAL_DAY + 7;
       c.fadeStart = lo + Math.floor(rand() * (days - len - lo));
       c.zeroDay = c.fadeStart + len;
