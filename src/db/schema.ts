@@ -185,6 +185,9 @@ export const summaryState = pgTable('summary_state', {
 /**
  * Message ids already stored, per write key (kept as a SHA-256 digest, never the
  * key itself), so a client's retry never counts twice. Pruned after DEDUP_DAYS.
+ * Rows arrive in received_at order, so a BRIN index (a few pages, updated once per
+ * block range) serves the prune's range; a B-tree cost every ingested event an
+ * index insert.
  */
 export const messages = pgTable(
   'messages',
@@ -193,7 +196,7 @@ export const messages = pgTable(
     messageId: text('message_id').notNull(),
     receivedAt: tz('received_at').notNull().default(sql`now()`),
   },
-  (t) => [primaryKey({ columns: [t.messageId, t.source] }), index('messages_received_idx').on(t.receivedAt)],
+  (t) => [primaryKey({ columns: [t.messageId, t.source] }), index('messages_received_idx').using('brin', t.receivedAt)],
 );
 
 /**

@@ -1,21 +1,35 @@
 /**
  * Ingest a request's events into the per-company rollups, in one transaction:
  * all of a request is stored, or none of it. Set-based: a fixed number of
- * statements per request, whatever its size.
+ * statements per request, whatever its size, sent in two groups, each in one
+ * round trip on PostgreSQL (statements.ts):
+ *   1. store the new message ids and create the new people; lock every other
+ *      person of the request (in key order); read their gap sessions near the
+ *      request's events and the sent session ids already stored; read the
+ *      summary's day A (FOR SHARE);
+ *   2. every write, with COMMIT right behind: sessions; the rollups in one
+ *      statement (company_person_days, company_days, company_people and the
+ *      summary, which follow from one another inside it); people; companies.
+ *      Rows many requests share (a company's) are written last, so they stay
+ *      locked only until the commit that follows.
  *
  * Exactness:
  * - a messageId already stored for the same write key is skipped (retries count once);
  * - people rows are locked (in key order) for the transaction, so two requests about
- *   one person serialise, while two requests about one company only add to counters;
+ *   one person serialise, while two requests about one company only add to counters.
+ *   Everything read about a person (state, sessions, session ids, person-days, last
+ *   seen) is read after the lock, so no other transaction writes it until this one
+ *   commits; a person this transaction creates is its own until then;
  * - sessions: a sent session id counts once per person; otherwise a person's events
  *   with no gap over SESSION_GAP_MS form one session, kept as intervals that are
  *   merged exactly when events arrive late or out of order.
  */
-import { sql } from 'drizzle-orm';
-import { rows, type Db } from '../db/client.js';
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
 import { recordset, withRetry } from '../db/sqlutil.js';
-import { addToSummary, type LastSeenMove } from '../db/queries/summary.js';
+import { summaryAddSql, summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
+import { statementRunner } from './statements.js';
 
 export const SESSION_GAP_MS = 30 * 60 * 1000;
 /** Pseudo-company for activity with no company: counted for `/groups key`, never listed. */
@@ -32,18 +46,31 @@ export interface IngestResult {
   duplicates: number;
 }
 
-const dayOf = (d: Date) => d.toISOString().slice(0, 10);
+/** An event with its time in the forms the walk needs, computed once. */
+interface Timed {
+  e: SegmentEvent;
+  ms: number;
+  iso: string;
+  day: string;
+}
 
+/** A locked person; `dirty` when it must be written back. Times as text, and as epoch ms to compare. */
 interface PersonState {
   person_id: string;
   company_key: string | null;
   company_at: string | null;
+  company_at_ms: number | null;
   name: string | null;
   email: string | null;
   traits: Record<string, unknown>;
   traits_at: string | null;
+  traits_at_ms: number | null;
   first_seen_at: string;
+  first_seen_ms: number;
   last_active_at: string | null;
+  last_active_ms: number | null;
+  dirty?: boolean;
+  traitsChanged?: boolean;
 }
 
 interface Counts {
@@ -60,69 +87,223 @@ interface Interval {
   old: boolean;
 }
 
+type SessionRow = { p: string; k: string; s: string; e: string; c: string; d: string };
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const iso = (ms: number) => new Date(ms).toISOString();
+const isActivity = (e: SegmentEvent) => ACTIVITY_TYPES.has(e.type);
+
+/** A person as the table's defaults make a new row, first seen at `first` (epoch ms). */
+function newPerson(id: string, first: number, firstIso: string): PersonState {
+  return {
+    person_id: id,
+    company_key: null,
+    company_at: null,
+    company_at_ms: null,
+    name: null,
+    email: null,
+    traits: {},
+    traits_at: null,
+    traits_at_ms: null,
+    first_seen_at: firstIso,
+    first_seen_ms: first,
+    last_active_at: null,
+    last_active_ms: null,
+  };
+}
+
+/** What one event does to its person's row (company as last set, traits, last activity); marks it dirty. */
+function applyToPerson(p: PersonState, x: Timed): void {
+  const { e, ms } = x;
+  if (e.companyKey !== null && (p.company_at_ms === null || ms >= p.company_at_ms)) {
+    p.company_key = e.companyKey;
+    p.company_at = x.iso;
+    p.company_at_ms = ms;
+    p.dirty = true;
+  }
+  if (e.personTraits !== null) {
+    const newer = p.traits_at_ms === null || ms >= p.traits_at_ms;
+    p.traits = newer ? { ...p.traits, ...e.personTraits } : { ...e.personTraits, ...p.traits };
+    if (newer) {
+      p.traits_at = x.iso;
+      p.traits_at_ms = ms;
+    }
+    p.name = typeof p.traits.name === 'string' && p.traits.name.trim() ? p.traits.name.trim() : null;
+    p.email = typeof p.traits.email === 'string' && p.traits.email.trim() ? p.traits.email.trim() : null;
+    p.dirty = true;
+    p.traitsChanged = true;
+  }
+  if (isActivity(e) && (p.last_active_ms === null || ms > p.last_active_ms)) {
+    p.last_active_at = x.iso;
+    p.last_active_ms = ms;
+    p.dirty = true;
+  }
+}
+
 export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOptions): Promise<IngestResult> {
   // A message id repeated inside one request counts once too.
   const seen = new Set<string>();
   const events = input.filter((e) => e.messageId === null || (!seen.has(e.messageId) && seen.add(e.messageId)));
   if (events.length === 0) return { stored: 0, duplicates: input.length };
 
-  return withRetry(() =>
-    db.transaction(async (tx) => {
-      const t = tx as unknown as Db;
-      // 1. Dedup against earlier requests. A concurrent request with the same id waits on ours.
-      let fresh = events;
-      const ids = events.filter((e) => e.messageId !== null).map((e) => e.messageId as string);
-      if (ids.length > 0) {
-        const inserted = await rows<{ message_id: string }>(
-          t,
-          sql`insert into messages (source, message_id)
-              select ${opts.source}, m from jsonb_array_elements_text(${JSON.stringify(ids.sort())}::jsonb) as m
-              on conflict do nothing returning message_id`,
-        );
-        const isNew = new Set(inserted.map((r) => r.message_id));
-        fresh = events.filter((e) => e.messageId === null || isNew.has(e.messageId));
+  // What group 1 needs comes from the request alone (all its events: which are new is known after).
+  const timed: Timed[] = events.map((e) => {
+    const ms = e.time.getTime();
+    const at = e.time.toISOString();
+    return { e, ms, iso: at, day: at.slice(0, 10) };
+  });
+  // Times written back are mostly event times: their ISO text is made once.
+  const isoOf = new Map<number, string>();
+  for (const x of timed) isoOf.set(x.ms, x.iso);
+  const at = (ms: number) => isoOf.get(ms) ?? iso(ms);
+  const personIds = [...new Set(events.map((e) => e.personId))].sort(byText);
+  const spanOf = new Map<string, { lo: number; hi: number }>();
+  const sessionIdKeys = new Map<string, { p: string; k: string }>();
+  for (const x of timed) {
+    if (!isActivity(x.e)) continue;
+    if (x.e.sessionId !== null) {
+      const k = `id:${x.e.sessionId}`;
+      sessionIdKeys.set(`${x.e.personId}\u0000${k}`, { p: x.e.personId, k });
+    } else {
+      const s = spanOf.get(x.e.personId);
+      if (!s) spanOf.set(x.e.personId, { lo: x.ms, hi: x.ms });
+      else {
+        if (x.ms < s.lo) s.lo = x.ms;
+        if (x.ms > s.hi) s.hi = x.ms;
       }
+    }
+  }
+  // People with an identify or group call are often new: for them, the row as this request
+  // leaves it if they are (applyToPerson over their events, from the defaults, as the walk
+  // below does). A new person all of whose events are new is created with it and needs no
+  // other write; anyone else new is created with the defaults and written in group 2 like
+  // everyone else. (A draft's first sighting is not used: the insert takes the new events'.)
+  const drafts = new Map<string, PersonState>();
+  for (const x of timed) if (!isActivity(x.e) && !drafts.has(x.e.personId)) drafts.set(x.e.personId, newPerson(x.e.personId, x.ms, x.iso));
+  for (const x of timed) {
+    const p = drafts.get(x.e.personId);
+    if (p) applyToPerson(p, x);
+  }
+  const group1 = [
+    // New message ids are stored; the people of the new events are created where new, each with
+    // its draft when every one of its events is new (then the walk ends where the draft does).
+    sql`with x as (select * from ${recordset(
+      timed.map((x) => ({ m: x.e.messageId, p: x.e.personId, t: x.iso })),
+      'x',
+      'm text, p text, t timestamptz',
+    )}),
+    stored as (
+      insert into messages (source, message_id)
+      select ${opts.source}, m from x where m is not null order by m
+      on conflict do nothing
+      returning message_id
+    ),
+    d as (select * from ${recordset(
+      [...drafts.values()].map((p) => ({ p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, ta: p.traits_at, la: p.last_active_at })),
+      'd',
+      'p text, c text, ca timestamptz, n text, e text, t jsonb, ta timestamptz, la timestamptz',
+    )}),
+    f as (
+      select p, min(t) filter (where fresh) as first, bool_and(fresh) as whole
+      from (select p, t, m is null or m in (select message_id from stored) as fresh from x) y
+      group by p having bool_or(fresh)
+    ),
+    created as (
+      insert into people (person_id, company_key, company_at, name, email, traits, traits_at, first_seen_at, last_active_at)
+      select f.p, d.c, d.ca, d.n, d.e, coalesce(d.t, '{}'::jsonb), d.ta, f.first, d.la
+      from f left join d on d.p = f.p and f.whole
+      order by f.p
+      on conflict (person_id) do nothing
+      returning person_id
+    )
+    select message_id as m, null as p from stored union all select null, person_id from created`,
+    // Every other person of the request is locked, in key order (a tuple lock, not a new row
+    // version: the one write per person comes in group 2); the ones this transaction just
+    // created are its own already. Statements after this one see what any transaction we
+    // waited for committed. Times come as text (written back unchanged) and as epoch ms
+    // (compared), so none is parsed here.
+    sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text,
+               floor(extract(epoch from company_at) * 1000)::float8 as company_at_ms,
+               floor(extract(epoch from traits_at) * 1000)::float8 as traits_at_ms,
+               floor(extract(epoch from first_seen_at) * 1000)::float8 as first_seen_ms,
+               floor(extract(epoch from last_active_at) * 1000)::float8 as last_active_ms
+        from people where person_id in (select jsonb_array_elements_text(${JSON.stringify(personIds)}::jsonb))
+          and xmin <> pg_current_xact_id()::xid
+        order by person_id for update`,
+    spanOf.size === 0
+      ? null
+      : sql`select s.person_id as p, s.session_key as k, s.started_at::text as s, s.ended_at::text as e, s.company_key as c, s.day::text as d
+            from ${recordset(
+              [...spanOf].map(([p, s]) => ({ p, lo: iso(s.lo - SESSION_GAP_MS), hi: iso(s.hi + SESSION_GAP_MS) })),
+              'q',
+              'p text, lo timestamptz, hi timestamptz',
+            )}
+            -- LATERAL, kept apart by OFFSET 0: one index range scan per person on (person_id, ended_at),
+            -- never a scan of every session (which the planner picks for a flattened join).
+            cross join lateral (
+              select * from person_sessions s
+              where s.person_id = q.p and s.ended_at >= q.lo and s.started_at <= q.hi and s.session_key like 'gap:%'
+              offset 0
+            ) s`,
+    sessionIdKeys.size === 0
+      ? null
+      : sql`select s.person_id as p, s.session_key as k
+            from ${recordset([...sessionIdKeys.values()], 'q', 'p text, k text')}
+            cross join lateral (select * from person_sessions s where s.person_id = q.p and s.session_key = q.k offset 0) s`,
+    summaryStateForShare(),
+  ];
+
+  return withRetry(async () => {
+    const { result, written } = await db.transaction(async (tx) => {
+      const run = statementRunner(tx as unknown as Db);
+      // 1. Dedup (a concurrent request with the same id waits on ours), people, locks, reads.
+      const [storedRows, locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      const isNew = new Set<string>();
+      const createdPeople: string[] = [];
+      for (const r of storedRows as { m: string | null; p: string | null }[]) {
+        if (r.m !== null) isNew.add(r.m);
+        else createdPeople.push(r.p!);
+      }
+      const fresh = timed.filter((x) => x.e.messageId === null || isNew.has(x.e.messageId));
       const duplicates = input.length - fresh.length;
-      if (fresh.length === 0) return { stored: 0, duplicates };
+      if (fresh.length === 0) return { result: { stored: 0, duplicates }, written: Promise.resolve() };
+      const asOf = (stateRows as { as_of: string }[])[0]?.as_of ?? null;
 
-      // 2. Lock (creating where new) every person of the request, in key order.
       const firstSeen = new Map<string, number>();
-      for (const e of fresh) {
-        const ms = e.time.getTime();
-        const had = firstSeen.get(e.personId);
-        if (had === undefined || ms < had) firstSeen.set(e.personId, ms);
+      for (const x of fresh) {
+        const had = firstSeen.get(x.e.personId);
+        if (had === undefined || x.ms < had) firstSeen.set(x.e.personId, x.ms);
       }
-      const personRows = [...firstSeen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([p, ms]) => ({ p, t: new Date(ms).toISOString() }));
-      // New people are created; then every person of the request is locked, in key order
-      // (a tuple lock, not a new row version: the one write per person comes at the end).
-      const personSet = recordset(personRows, 'x', 'p text, t timestamptz');
-      await t.execute(sql`insert into people (person_id, first_seen_at) select p, t from ${personSet} order by p on conflict (person_id) do nothing`);
-      const locked = await rows<PersonState>(
-        t,
-        sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text
-            from people where person_id in (select p from ${personSet}) order by person_id for update`,
-      );
-      const persons = new Map(
-        locked.map((p) => {
-          // A late event can move a known person's first sighting earlier.
-          const first = firstSeen.get(p.person_id)!;
-          const earlier = first < Date.parse(p.first_seen_at);
-          return [p.person_id, { ...p, first_seen_at: earlier ? new Date(first).toISOString() : p.first_seen_at, dirty: earlier }];
-        }),
-      );
+      const persons = new Map<string, PersonState>();
+      for (const p of locked as PersonState[]) {
+        // A late event can move a known person's first sighting earlier.
+        const first = firstSeen.get(p.person_id);
+        if (first !== undefined && first < p.first_seen_ms) {
+          p.first_seen_at = iso(first);
+          p.dirty = true;
+        }
+        persons.set(p.person_id, p);
+      }
+      // Created above, first seen at their first new event: the walk starts from the defaults.
+      // One with a draft and only new events was created as the walk will leave it.
+      const complete = new Set<string>();
+      if (createdPeople.length > 0) {
+        const replayed = new Set(timed.filter((x) => x.e.messageId !== null && !isNew.has(x.e.messageId)).map((x) => x.e.personId));
+        for (const id of createdPeople) {
+          const first = firstSeen.get(id)!;
+          persons.set(id, newPerson(id, first, at(first)));
+          if (drafts.has(id) && !replayed.has(id)) complete.add(id);
+        }
+      }
 
-      // 3. Walk the request in order: resolve each event's company, keep traits.
+      // 2. Walk the request in order: resolve each event's company, keep traits.
       const companyUpdates = new Map<string, { name: string | null; traits: Record<string, unknown>; at: number }>();
-      const activity: { e: SegmentEvent; companyKey: string; day: string; key: boolean }[] = [];
-      for (const e of fresh) {
+      const activity: { x: Timed; companyKey: string; key: boolean }[] = [];
+      for (const x of fresh) {
+        const { e, ms } = x;
         const p = persons.get(e.personId)!;
-        const ms = e.time.getTime();
+        applyToPerson(p, x);
         if (e.companyKey !== null) {
-          if (p.company_at === null || ms >= Date.parse(p.company_at)) {
-            p.company_key = e.companyKey;
-            p.company_at = e.time.toISOString();
-            p.dirty = true;
-          }
           if (e.companyName !== null || e.companyTraits !== null) {
             const prev = companyUpdates.get(e.companyKey);
             const traits = e.companyTraits ?? {};
@@ -138,149 +319,84 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
             }
           }
         }
-        if (e.personTraits !== null) {
-          const newer = p.traits_at === null || ms >= Date.parse(p.traits_at);
-          p.traits = newer ? { ...p.traits, ...e.personTraits } : { ...e.personTraits, ...p.traits };
-          if (newer) p.traits_at = e.time.toISOString();
-          p.name = typeof p.traits.name === 'string' && p.traits.name.trim() ? p.traits.name.trim() : null;
-          p.email = typeof p.traits.email === 'string' && p.traits.email.trim() ? p.traits.email.trim() : null;
-          p.dirty = true;
-        }
-        if (ACTIVITY_TYPES.has(e.type)) {
+        if (isActivity(e)) {
+          // The event's own company, else the person's as last set (this event's group key included).
           const companyKey = e.companyKey ?? p.company_key ?? UNGROUPED_KEY;
-          activity.push({ e, companyKey, day: dayOf(e.time), key: e.type === 'track' && opts.keyActions.has(e.name ?? '') });
-          if (p.last_active_at === null || ms > Date.parse(p.last_active_at)) {
-            p.last_active_at = e.time.toISOString();
-            p.dirty = true;
-          }
+          activity.push({ x, companyKey, key: e.type === 'track' && opts.keyActions.has(e.name ?? '') });
         }
       }
 
-      // 4. Counters per (company, person, day), per (company, person) and per company.
+      // 3. Counters per (company, person, day) and per (company, person).
       const cpd = new Map<string, { c: string; p: string; d: string } & Counts>();
       const cp = new Map<string, { c: string; p: string; first: number; last: number } & Counts>();
       const bump = (c: string, p: string, d: string, n: Partial<Counts>, at?: number) => {
         const k1 = `${c}\u0000${p}\u0000${d}`;
-        const a = cpd.get(k1) ?? { c, p, d, events: 0, keyActions: 0, sessions: 0 };
+        let a = cpd.get(k1);
+        if (!a) cpd.set(k1, (a = { c, p, d, events: 0, keyActions: 0, sessions: 0 }));
         a.events += n.events ?? 0;
         a.keyActions += n.keyActions ?? 0;
         a.sessions += n.sessions ?? 0;
-        cpd.set(k1, a);
         const k2 = `${c}\u0000${p}`;
-        const b = cp.get(k2) ?? { c, p, first: Infinity, last: -Infinity, events: 0, keyActions: 0, sessions: 0 };
+        let b = cp.get(k2);
+        if (!b) cp.set(k2, (b = { c, p, first: Infinity, last: -Infinity, events: 0, keyActions: 0, sessions: 0 }));
         b.events += n.events ?? 0;
         b.keyActions += n.keyActions ?? 0;
         b.sessions += n.sessions ?? 0;
         if (at !== undefined) {
-          b.first = Math.min(b.first, at);
-          b.last = Math.max(b.last, at);
+          if (at < b.first) b.first = at;
+          if (at > b.last) b.last = at;
         }
-        cp.set(k2, b);
       };
-      for (const a of activity) bump(a.companyKey, a.e.personId, a.day, { events: 1, keyActions: a.key ? 1 : 0 }, a.e.time.getTime());
+      for (const a of activity) bump(a.companyKey, a.x.e.personId, a.x.day, { events: 1, keyActions: a.key ? 1 : 0 }, a.x.ms);
+      const sessionWrites = countSessions(activity, gapRows as SessionRow[], sessionIdRows as { p: string; k: string }[], bump, at);
 
-      await countSessions(t, activity, bump);
-
-      // 5. Write, each statement in key order so concurrent requests never deadlock.
-      const byKey = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-      const cdPeople = new Map<string, number>();
-      if (cpd.size > 0) {
-        const created = await rows<{ c: string; d: string }>(
-          t,
-          sql`insert into company_person_days (company_key, person_id, day, events, key_actions, sessions)
-              select c, p, d, e, k, s from ${recordset(
-                byKey(cpd).map((r) => ({ c: r.c, p: r.p, d: r.d, e: r.events, k: r.keyActions, s: r.sessions })),
-                'x',
-                'c text, p text, d date, e int, k int, s int',
-              )} order by c, p, d
-              on conflict (company_key, person_id, day) do update set
-                events = company_person_days.events + excluded.events,
-                key_actions = company_person_days.key_actions + excluded.key_actions,
-                sessions = company_person_days.sessions + excluded.sessions
-              returning company_key as c, day::text as d, (xmax = 0) as inserted`,
-        ).then((r) => r.filter((x) => (x as unknown as { inserted: boolean }).inserted));
-        for (const r of created) cdPeople.set(`${r.c}\u0000${r.d}`, (cdPeople.get(`${r.c}\u0000${r.d}`) ?? 0) + 1);
-      }
-      const cd = new Map<string, { c: string; d: string; e: number; k: number; s: number; n: number }>();
-      for (const r of cpd.values()) {
-        const k = `${r.c}\u0000${r.d}`;
-        const a = cd.get(k) ?? { c: r.c, d: r.d, e: 0, k: 0, s: 0, n: cdPeople.get(k) ?? 0 };
-        a.e += r.events;
-        a.k += r.keyActions;
-        a.s += r.sessions;
-        cd.set(k, a);
-      }
-      if (cd.size > 0) {
-        await t.execute(
-          sql`insert into company_days (company_key, day, events, key_actions, sessions, people)
-              select c, d, e, k, s, n from ${recordset(byKey(cd), 'x', 'c text, d date, e int, k int, s int, n int')} order by c, d
-              on conflict (company_key, day) do update set
-                events = company_days.events + excluded.events,
-                key_actions = company_days.key_actions + excluded.key_actions,
-                sessions = company_days.sessions + excluded.sessions,
-                people = company_days.people + excluded.people`,
-        );
-      }
+      // 4. Every write (group 2), each statement in key order so concurrent requests never deadlock.
+      const byKey = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => byText(a, b)).map(([, v]) => v);
+      const cpdRows = byKey(cpd);
       const cpRows = byKey(cp).filter((r) => r.first !== Infinity || r.events !== 0 || r.sessions !== 0);
-      // Where a person's last_seen_at at a company moved: the summary's distinct-people counts follow it.
-      let moves: LastSeenMove[] = [];
-      if (cpRows.length > 0) {
-        // A row with no event in this request (only a session count moved) keeps its seen times: +/-infinity
-        // are neutral in least/greatest. Such a row always exists already (its session was counted there).
-        // The person is locked (step 2), so `old` is the value this statement replaces.
-        const moved = await rows<{ c: string; o: number | null; n: number }>(
-          t,
-          sql`with x as (select * from ${recordset(
-                cpRows.map((r) => ({
-                  c: r.c,
-                  p: r.p,
-                  f: r.first === Infinity ? null : new Date(r.first).toISOString(),
-                  l: r.last === -Infinity ? null : new Date(r.last).toISOString(),
-                  e: r.events,
-                  k: r.keyActions,
-                  s: r.sessions,
-                })),
-                'x',
-                'c text, p text, f timestamptz, l timestamptz, e int, k int, s int',
-              )}),
-              old as (
-                select cp.company_key, cp.person_id, cp.last_seen_at from company_people cp join x on cp.company_key = x.c and cp.person_id = x.p
-              ),
-              up as (
-                insert into company_people (company_key, person_id, first_seen_at, last_seen_at, events, key_actions, sessions)
-                select c, p, coalesce(f, 'infinity'), coalesce(l, '-infinity'), e, k, s from x order by c, p
-                on conflict (company_key, person_id) do update set
-                  first_seen_at = least(company_people.first_seen_at, excluded.first_seen_at),
-                  last_seen_at = greatest(company_people.last_seen_at, excluded.last_seen_at),
-                  events = company_people.events + excluded.events,
-                  key_actions = company_people.key_actions + excluded.key_actions,
-                  sessions = company_people.sessions + excluded.sessions
-                returning company_key, person_id, last_seen_at
-              )
-              select up.company_key as c, (extract(epoch from old.last_seen_at) * 1000)::float8 as o,
-                     (extract(epoch from up.last_seen_at) * 1000)::float8 as n
-              from up left join old on old.company_key = up.company_key and old.person_id = up.person_id
-              where up.company_key <> '' and old.last_seen_at is distinct from up.last_seen_at`,
-        );
-        moves = moved.map((m) => ({ c: m.c, old: m.o === null ? null : Number(m.o), new: Number(m.n) }));
-      }
+      const dirty = [...persons.values()].filter((p) => p.dirty && !complete.has(p.person_id));
+      const group2: (SQL | null)[] = [
+        ...sessionWrites,
+        rollups(cpdRows, cpRows, asOf, at),
+        dirty.length === 0
+          ? null
+          : sql`update people set company_key = x.c, company_at = x.ca,
+                  name = case when x.t is null then people.name else x.n end,
+                  email = case when x.t is null then people.email else x.e end,
+                  traits = coalesce(x.t, people.traits),
+                  traits_at = case when x.t is null then people.traits_at else x.ta end,
+                  last_active_at = x.la, first_seen_at = x.fs
+                from ${recordset(
+                  // Traits (and the name, email and time that go with them) travel only when this request changed them.
+                  dirty.map((p) =>
+                    p.traitsChanged
+                      ? { p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, ta: p.traits_at, la: p.last_active_at, fs: p.first_seen_at }
+                      : { p: p.person_id, c: p.company_key, ca: p.company_at, la: p.last_active_at, fs: p.first_seen_at },
+                  ),
+                  'x',
+                  'p text, c text, ca timestamptz, n text, e text, t jsonb, ta timestamptz, la timestamptz, fs timestamptz',
+                )}
+                where people.person_id = x.p`,
+      ];
 
       // Companies: activity span, and name/traits where this request carries newer ones.
-      const companyRows = new Map<string, { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; a: string | null }>();
+      const span = new Map<string, { first: number; last: number }>();
       for (const r of cp.values()) {
         if (r.c === UNGROUPED_KEY || r.first === Infinity) continue;
-        const row = companyRows.get(r.c) ?? { c: r.c, f: null, l: null, n: null, t: null, a: null };
-        const f = new Date(r.first).toISOString();
-        const l = new Date(r.last).toISOString();
-        if (row.f === null || f < row.f) row.f = f;
-        if (row.l === null || l > row.l) row.l = l;
-        companyRows.set(r.c, row);
+        const x = span.get(r.c);
+        if (!x) span.set(r.c, { first: r.first, last: r.last });
+        else {
+          if (r.first < x.first) x.first = r.first;
+          if (r.last > x.last) x.last = r.last;
+        }
       }
+      const companyRows = new Map<string, { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; a: string | null }>();
+      for (const [c, x] of span) companyRows.set(c, { c, f: at(x.first), l: at(x.last), n: null, t: null, a: null });
       for (const [c, u] of companyUpdates) {
         const row = companyRows.get(c) ?? { c, f: null, l: null, n: null, t: null, a: null };
         row.n = u.name;
         row.t = u.traits;
-        row.a = new Date(u.at).toISOString();
+        row.a = at(u.at);
         companyRows.set(c, row);
       }
       // A company named by an event (context.groupId) exists even before any trait arrives.
@@ -289,112 +405,184 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
           companyRows.set(p.company_key, { c: p.company_key, f: null, l: null, n: null, t: null, a: null });
         }
       }
-      if (companyRows.size > 0) {
-        await t.execute(
-          sql`insert into companies as co (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
-              select c, n, coalesce(t, '{}'::jsonb), a, f, l from ${recordset(
-                byKey(companyRows),
-                'x',
-                'c text, f timestamptz, l timestamptz, n text, t jsonb, a timestamptz',
-              )} order by c
-              on conflict (company_key) do update set
-                first_seen_at = least(co.first_seen_at, excluded.first_seen_at),
-                last_seen_at = greatest(co.last_seen_at, excluded.last_seen_at),
-                name = case when excluded.traits_at is null then co.name
-                            when co.traits_at is null or excluded.traits_at >= co.traits_at then coalesce(excluded.name, co.name)
-                            else coalesce(co.name, excluded.name) end,
-                traits = case when excluded.traits_at is null then co.traits
-                              when co.traits_at is null or excluded.traits_at >= co.traits_at then co.traits || excluded.traits
-                              else excluded.traits || co.traits end,
-                traits_at = greatest(co.traits_at, excluded.traits_at)`,
-        );
-      }
+      const companiesSql =
+        companyRows.size === 0
+          ? null
+          : sql`insert into companies as co (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
+                select c, n, coalesce(t, '{}'::jsonb), a, f, l from ${recordset(
+                  byKey(companyRows),
+                  'x',
+                  'c text, f timestamptz, l timestamptz, n text, t jsonb, a timestamptz',
+                )} order by c
+                on conflict (company_key) do update set
+                  first_seen_at = least(co.first_seen_at, excluded.first_seen_at),
+                  last_seen_at = greatest(co.last_seen_at, excluded.last_seen_at),
+                  name = case when excluded.traits_at is null then co.name
+                              when co.traits_at is null or excluded.traits_at >= co.traits_at then coalesce(excluded.name, co.name)
+                              else coalesce(co.name, excluded.name) end,
+                  traits = case when excluded.traits_at is null then co.traits
+                                when co.traits_at is null or excluded.traits_at >= co.traits_at then co.traits || excluded.traits
+                                else excluded.traits || co.traits end,
+                  traits_at = greatest(co.traits_at, excluded.traits_at)`;
 
-      const dirty = [...persons.values()].filter((p) => p.dirty);
-      if (dirty.length > 0) {
-        await t.execute(
-          sql`update people set company_key = x.c, company_at = x.ca, name = x.n, email = x.e, traits = x.t,
-                traits_at = x.ta, last_active_at = x.la, first_seen_at = x.fs
-              from ${recordset(
-                dirty.map((p) => ({ p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, ta: p.traits_at, la: p.last_active_at, fs: p.first_seen_at })),
-                'x',
-                'p text, c text, ca timestamptz, n text, e text, t jsonb, ta timestamptz, la timestamptz, fs timestamptz',
-              )}
-              where people.person_id = x.p`,
-        );
-      }
-      // Last: the summary (its state row stays share-locked until commit, so keep that short).
-      await addToSummary(t, cd.values(), moves);
-      return { stored: fresh.length, duplicates };
-    }),
-  );
+      const last = await run.last([...group2, companiesSql]);
+      return { result: { stored: fresh.length, duplicates }, ...last };
+    });
+    // The last group went out with COMMIT right behind it (statements.ts): stored only if it succeeded too.
+    await written;
+    return result;
+  });
+}
+
+type CpdRow = { c: string; p: string; d: string } & Counts;
+type CpRow = { c: string; p: string; first: number; last: number } & Counts;
+
+/**
+ * One statement for the rollups that follow from the counters: company_person_days,
+ * company_days (its people: the person-days this statement creates), company_people,
+ * and the summary (from the days, and from where a person's last_seen_at moved), so
+ * that nothing between them waits for a round trip. Rows in key order in each table.
+ */
+function rollups(cpdRows: CpdRow[], cpRows: CpRow[], asOf: string | null, at: (ms: number) => string): SQL | null {
+  if (cpdRows.length === 0 && cpRows.length === 0) return null;
+  return sql`with pdx as (select * from ${recordset(
+      cpdRows.map((r) => ({ c: r.c, p: r.p, d: r.d, e: r.events, k: r.keyActions, s: r.sessions })),
+      'pdx',
+      'c text, p text, d date, e int, k int, s int',
+    )}),
+    pd as (
+      insert into company_person_days (company_key, person_id, day, events, key_actions, sessions)
+      select c, p, d, e, k, s from pdx order by c, p, d
+      on conflict (company_key, person_id, day) do update set
+        events = company_person_days.events + excluded.events,
+        key_actions = company_person_days.key_actions + excluded.key_actions,
+        sessions = company_person_days.sessions + excluded.sessions
+      returning company_key, day, (xmax = 0) as inserted
+    ),
+    -- A new row is a new person-day.
+    born as (select company_key as c, day as d, count(*)::int as n from pd where inserted group by company_key, day),
+    sums as (select c, d, sum(e)::int as e, sum(k)::int as k, sum(s)::int as s from pdx group by c, d),
+    days as (select sums.*, coalesce(born.n, 0) as n from sums left join born on born.c = sums.c and born.d = sums.d),
+    cd as (
+      insert into company_days (company_key, day, events, key_actions, sessions, people)
+      select c, d, e, k, s, n from days order by c, d
+      on conflict (company_key, day) do update set
+        events = company_days.events + excluded.events,
+        key_actions = company_days.key_actions + excluded.key_actions,
+        sessions = company_days.sessions + excluded.sessions,
+        people = company_days.people + excluded.people
+    ),
+    -- A row with no event in this request (only a session count moved) keeps its seen times: +/-infinity
+    -- are neutral in least/greatest. Such a row always exists already (its session was counted there).
+    cpx as (select * from ${recordset(
+      cpRows.map((r) => ({
+        c: r.c,
+        p: r.p,
+        f: r.first === Infinity ? null : at(r.first),
+        l: r.last === -Infinity ? null : at(r.last),
+        e: r.events,
+        k: r.keyActions,
+        s: r.sessions,
+      })),
+      'cpx',
+      'c text, p text, f timestamptz, l timestamptz, e int, k int, s int',
+    )}),
+    -- The values the upsert replaces (every part of a statement sees the same snapshot; the person
+    -- is locked, so no other transaction changes them), read once, by key: LATERAL kept apart by
+    -- OFFSET 0 is one primary-key lookup per row, never a scan.
+    old as materialized (
+      select cpx.c, cpx.p, cp.last_seen_at from cpx
+      cross join lateral (
+        select last_seen_at from company_people cp where cp.company_key = cpx.c and cp.person_id = cpx.p offset 0
+      ) cp
+    ),
+    up as (
+      insert into company_people (company_key, person_id, first_seen_at, last_seen_at, events, key_actions, sessions)
+      select c, p, coalesce(f, 'infinity'), coalesce(l, '-infinity'), e, k, s from cpx order by c, p
+      on conflict (company_key, person_id) do update set
+        first_seen_at = least(company_people.first_seen_at, excluded.first_seen_at),
+        last_seen_at = greatest(company_people.last_seen_at, excluded.last_seen_at),
+        events = company_people.events + excluded.events,
+        key_actions = company_people.key_actions + excluded.key_actions,
+        sessions = company_people.sessions + excluded.sessions
+      returning company_key, person_id, last_seen_at
+    ),
+    -- Where a person's last_seen_at at a company moved: the summary's distinct-people counts follow it.
+    moved as (
+      select up.company_key as c, old.last_seen_at as o, up.last_seen_at as nw
+      from up left join old on old.c = up.company_key and old.p = up.person_id
+      where old.last_seen_at is distinct from up.last_seen_at
+    )${
+      // The summary: increments relative to the day A read in group 1 (its row share-locked to commit).
+      asOf === null ? sql`` : sql`, summary as (${summaryAddSql(asOf, 'days', 'moved')})`
+    }
+    select 1`;
 }
 
 type Bump = (c: string, p: string, d: string, n: Partial<Counts>, at?: number) => void;
 
-/** Count sessions exactly, including late and out-of-order events (see the file's header). */
-async function countSessions(
-  t: Db,
-  activity: { e: SegmentEvent; companyKey: string; day: string }[],
+/**
+ * Count sessions exactly, including late and out-of-order events (see the file's header),
+ * from the sessions read in group 1; returns the session writes for group 2.
+ */
+function countSessions(
+  activity: { x: Timed; companyKey: string }[],
+  existing: SessionRow[],
+  storedSessionIds: { p: string; k: string }[],
   bump: Bump,
-): Promise<void> {
+  at: (ms: number) => string,
+): SQL[] {
+  const writes: SQL[] = [];
   // Sent session ids: one session per person and id, counted where it was first seen.
   const byId = new Map<string, { p: string; k: string; t: string; c: string; d: string }>();
   const gapTimes = new Map<string, { ms: number; c: string; d: string }[]>();
-  for (const { e, companyKey, day } of activity) {
+  for (const { x, companyKey } of activity) {
+    const { e } = x;
     if (e.sessionId !== null) {
       const k = `id:${e.sessionId}`;
       const key = `${e.personId}\u0000${k}`;
       const prev = byId.get(key);
-      if (!prev || e.time.toISOString() < prev.t) byId.set(key, { p: e.personId, k, t: e.time.toISOString(), c: companyKey, d: day });
+      if (!prev || x.iso < prev.t) byId.set(key, { p: e.personId, k, t: x.iso, c: companyKey, d: x.day });
     } else {
-      const list = gapTimes.get(e.personId) ?? [];
-      list.push({ ms: e.time.getTime(), c: companyKey, d: day });
-      gapTimes.set(e.personId, list);
+      const list = gapTimes.get(e.personId);
+      if (list) list.push({ ms: x.ms, c: companyKey, d: x.day });
+      else gapTimes.set(e.personId, [{ ms: x.ms, c: companyKey, d: x.day }]);
     }
   }
   if (byId.size > 0) {
-    const created = await rows<{ p: string; c: string; d: string }>(
-      t,
-      sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
-          select p, k, t, t, c, d from ${recordset([...byId.values()], 'x', 'p text, k text, t timestamptz, c text, d date')} order by p, k
-          on conflict (person_id, session_key) do nothing
-          returning person_id as p, company_key as c, day::text as d`,
-    );
+    // Read after the person's lock: an id not stored then is stored by this transaction only.
+    const stored = new Set(storedSessionIds.map((r) => `${r.p}\u0000${r.k}`));
+    const created = [...byId].filter(([key]) => !stored.has(key)).map(([, v]) => v);
     for (const r of created) bump(r.c, r.p, r.d, { sessions: 1 });
-  }
-  if (gapTimes.size === 0) return;
-
-  // Gap sessions: load each person's intervals near this request's events, merge, write the difference.
-  const spans = [...gapTimes].map(([p, list]) => {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const x of list) {
-      lo = Math.min(lo, x.ms);
-      hi = Math.max(hi, x.ms);
+    if (created.length > 0) {
+      writes.push(
+        sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
+            select p, k, t, t, c, d from ${recordset(created, 'x', 'p text, k text, t timestamptz, c text, d date')} order by p, k
+            on conflict (person_id, session_key) do nothing`,
+      );
     }
-    return { p, lo: new Date(lo - SESSION_GAP_MS).toISOString(), hi: new Date(hi + SESSION_GAP_MS).toISOString() };
-  });
-  const existing = await rows<{ p: string; k: string; s: string; e: string; c: string; d: string }>(
-    t,
-    sql`select s.person_id as p, s.session_key as k, s.started_at::text as s, s.ended_at::text as e, s.company_key as c, s.day::text as d
-        from ${recordset(spans, 'q', 'p text, lo timestamptz, hi timestamptz')}
-        -- LATERAL: one index range scan per person on (person_id, ended_at), never a scan of every session.
-        cross join lateral (
-          select * from person_sessions s
-          where s.person_id = q.p and s.ended_at >= q.lo and s.started_at <= q.hi and s.session_key like 'gap:%'
-        ) s`,
-  );
+  }
+  if (gapTimes.size === 0) return writes;
+
+  // Gap sessions: each person's intervals near this request's events (read in group 1), merged; write the difference.
   const oldByPerson = new Map<string, Interval[]>();
   for (const r of existing) {
     const list = oldByPerson.get(r.p) ?? [];
     list.push({ start: Date.parse(r.s), end: Date.parse(r.e), companyKey: r.c, day: r.d, old: true });
     oldByPerson.set(r.p, list);
   }
-  const upserts: { p: string; k: string; s: string; e: string; c: string; d: string }[] = [];
+  const upserts: SessionRow[] = [];
   const deletes: { p: string; k: string }[] = [];
   for (const [p, times] of gapTimes) {
-    const old = oldByPerson.get(p) ?? [];
+    // Group 1 read around all the request's events; a replayed one can widen that. Merge
+    // exactly the intervals within SESSION_GAP_MS of this person's new events.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of times) {
+      if (x.ms < lo) lo = x.ms;
+      if (x.ms > hi) hi = x.ms;
+    }
+    const old = (oldByPerson.get(p) ?? []).filter((i) => i.end >= lo - SESSION_GAP_MS && i.start <= hi + SESSION_GAP_MS);
     const merged = mergeIntervals([...old, ...times.map((x) => ({ start: x.ms, end: x.ms, companyKey: x.c, day: x.d, old: false }))]);
     const oldStarts = new Map(old.map((i) => [i.start, i]));
     const keptStarts = new Set<number>();
@@ -402,9 +590,9 @@ async function countSessions(
       const before = oldStarts.get(m.start);
       if (before && before.old) {
         keptStarts.add(m.start);
-        if (before.end !== m.end) upserts.push({ p, k: `gap:${m.start}`, s: iso(m.start), e: iso(m.end), c: before.companyKey, d: before.day });
+        if (before.end !== m.end) upserts.push({ p, k: `gap:${m.start}`, s: at(m.start), e: at(m.end), c: before.companyKey, d: before.day });
       } else {
-        upserts.push({ p, k: `gap:${m.start}`, s: iso(m.start), e: iso(m.end), c: m.companyKey, d: m.day });
+        upserts.push({ p, k: `gap:${m.start}`, s: at(m.start), e: at(m.end), c: m.companyKey, d: m.day });
         bump(m.companyKey, p, m.day, { sessions: 1 });
       }
     }
@@ -415,21 +603,20 @@ async function countSessions(
     }
   }
   if (deletes.length > 0) {
-    await t.execute(
+    writes.push(
       sql`delete from person_sessions s using ${recordset(deletes, 'x', 'p text, k text')}
           where s.person_id = x.p and s.session_key = x.k`,
     );
   }
   if (upserts.length > 0) {
-    await t.execute(
+    writes.push(
       sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
           select p, k, s, e, c, d from ${recordset(upserts, 'x', 's timestamptz, e timestamptz, p text, k text, c text, d date')} order by p, k
           on conflict (person_id, session_key) do update set ended_at = excluded.ended_at`,
     );
   }
+  return writes;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Merge points and intervals into sessions: sorted by start, an item that begins

@@ -3,24 +3,26 @@
  * sums that the all-companies reads need, valid for one UTC day A (as_of).
  *
  * Exactness, and why the two writers never interleave:
- * - ingestion adds its request's increments, computed relative to A, in the
- *   request's own transaction, after reading A with `FOR SHARE` (held to commit);
+ * - ingestion reads A with `FOR SHARE` (held to commit) before any write to
+ *   company_days / company_people, and adds its request's increments, computed
+ *   relative to that A, in the request's own transaction;
  * - the rollover (when a read finds A is not today) first UPDATEs summary_state,
  *   which waits for every ingestion holding the share lock to commit and makes
  *   new ones wait; then it locks company_summary EXCLUSIVE and recomputes every
  *   row from company_days / company_people with a fresh snapshot. An ingestion
- *   whose rollup writes were not yet committed at that snapshot adds its
- *   increments afterwards, relative to the new A. So each change is counted
- *   exactly once, whatever the interleaving.
+ *   that read A before the rollover has committed by then, so its rollup
+ *   writes are in that snapshot (and the increments it added are recomputed);
+ *   one that reads A after it gets the new A before writing anything, and adds
+ *   its increments relative to that. So each change is counted exactly once,
+ *   whatever the interleaving.
  * - distinct people per range: last_seen_at only grows, and a person's rows are
  *   written by one transaction at a time (ingestion locks the person), so a
  *   person enters a range's count exactly when their last_seen_at crosses the
  *   range start: ingestion gets the old and new last_seen_at and adds 1 there.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { dayString, utcDay, windowsFor } from '../../domain/period.js';
 import { rows, type Db } from '../client.js';
-import { recordset } from '../sqlutil.js';
 
 /** Ranges the summary holds; other ranges are read live from company_days. */
 export const SUMMARY_RANGES = [7, 30, 90] as const;
@@ -50,78 +52,74 @@ export function summaryBounds(asOf: string) {
   };
 }
 
-export interface DayCounts {
-  c: string;
-  /** 'YYYY-MM-DD' */
-  d: string;
-  e: number;
-  k: number;
-  s: number;
-  /** new person-days */
-  n: number;
-}
-
-export interface LastSeenMove {
-  c: string;
-  /** epoch ms; null for a new (company, person) */
-  old: number | null;
-  new: number;
-}
-
-/** Per-company increments of every summary column for as_of A; only companies with a non-zero one. */
-export function summaryIncrements(asOf: string, days: Iterable<DayCounts>, moves: Iterable<LastSeenMove>): { c: string; v: number[] }[] {
-  const b = summaryBounds(asOf);
-  const out = new Map<string, number[]>();
-  const vec = (c: string) => {
-    let v = out.get(c);
-    if (!v) out.set(c, (v = new Array(SUMMARY_COLUMNS.length).fill(0)));
-    return v;
-  };
-  const add = (v: number[], at: number, x: DayCounts) => {
-    v[at] += x.e;
-    v[at + 1] += x.k;
-    v[at + 2] += x.s;
-    v[at + 3] += x.n;
-  };
-  for (const x of days) {
-    if (x.c === '' || x.d < b.baselineStart || x.d > b.asOf) continue;
-    const v = vec(x.c);
-    if (x.d >= b.recentStart && x.d <= b.recentEnd) add(v, 0, x);
-    if (x.d >= b.baselineStart && x.d <= b.baselineEnd) add(v, 4, x);
-    b.ranges.forEach((r, i) => {
-      if (x.d >= r.start) add(v, 8 + 4 * i, { ...x, n: 0 });
-    });
-  }
-  for (const m of moves) {
-    if (m.c === '') continue;
-    b.ranges.forEach((r, i) => {
-      if (m.new >= r.startMs && (m.old === null || m.old < r.startMs)) vec(m.c)[8 + 4 * i + 3] += 1;
-    });
-  }
-  return [...out].filter(([, v]) => v.some((x) => x !== 0)).map(([c, v]) => ({ c, v }));
+/**
+ * Inside an ingestion transaction, before any write to the rollups: read A.
+ * FOR SHARE, held to commit, so a rollover waits for this commit (and this
+ * read waits for a rollover in progress, then sees its new A).
+ */
+export function summaryStateForShare(): SQL {
+  return sql`select as_of::text as as_of from summary_state where id = 1 for share`;
 }
 
 /**
- * Inside an ingestion transaction: read A (FOR SHARE, so a rollover waits for
- * this commit), then add the increments. Call it last: the share lock is held to commit.
+ * The statement adding a request's increments, relative to A (read with
+ * summaryStateForShare in the same transaction), to company_summary. It is a
+ * part of the ingestion's WITH statement and reads two of its relations, so it
+ * runs in the same statement as the writes it follows:
+ * - `days` (c text, d date, e, k, s, n int): per company and day, the events, key
+ *   actions and sessions added, and n, the person-days created (new rows of
+ *   company_person_days);
+ * - `moved` (c text, o timestamptz, nw timestamptz): a person's last_seen_at at
+ *   company c moved from o (null: a new person there) to nw.
+ * A day adds to a window that holds it (recent, baseline; a range from its
+ * start to A); a person adds 1 to a range's people when last_seen_at crosses
+ * the range's start. Only companies with a non-zero increment are written.
  */
-export async function addToSummary(t: Db, days: Iterable<DayCounts>, moves: Iterable<LastSeenMove>): Promise<void> {
-  const [state] = await rows<{ as_of: string }>(t, sql`select as_of::text as as_of from summary_state where id = 1 for share`);
-  if (!state) return; // not migrated yet: the first read builds it
-  const inc = summaryIncrements(state.as_of, days, moves).sort((a, b) => (a.c < b.c ? -1 : a.c > b.c ? 1 : 0));
-  if (inc.length === 0) return;
+export function summaryAddSql(asOf: string, days: string, moved: string): SQL {
+  const key = `${asOf}\u0000${days}\u0000${moved}`;
+  let q = summaryAddCache.get(key);
+  if (!q) {
+    // Built once per day A (and relation names): it changes only when A does.
+    if (summaryAddCache.size > 8) summaryAddCache.clear();
+    summaryAddCache.set(key, (q = buildSummaryAdd(asOf, days, moved)));
+  }
+  return q;
+}
+
+const summaryAddCache = new Map<string, SQL>();
+
+function buildSummaryAdd(asOf: string, days: string, moved: string): SQL {
+  const b = summaryBounds(asOf);
+  const date = (d: string) => sql`${d}::date`;
+  const within = (from: string, to: string) => sql`d between ${date(from)} and ${date(to)}`;
+  const sum = (col: string, cond: SQL) => sql`coalesce(sum(${sql.raw(col)}) filter (where ${cond}), 0)`;
+  const exprs: SQL[] = [
+    ...['e', 'k', 's', 'n'].map((col) => sum(col, within(b.recentStart, b.recentEnd))),
+    ...['e', 'k', 's', 'n'].map((col) => sum(col, within(b.baselineStart, b.baselineEnd))),
+    ...b.ranges.flatMap((r) => {
+      const start = sql`${`${r.start}T00:00:00Z`}::timestamptz`;
+      return [
+        ...['e', 'k', 's'].map((col) => sum(col, sql`d >= ${date(r.start)}`)),
+        sql`count(*) filter (where mv and nw >= ${start} and (o is null or o < ${start}))`,
+      ];
+    }),
+  ];
   const cols = SUMMARY_COLUMNS;
-  const data = inc.map((r) => {
-    const o: Record<string, number | string> = { c: r.c };
-    cols.forEach((col, i) => (o[`v${i}`] = r.v[i]));
-    return o;
-  });
-  await t.execute(
-    sql`insert into company_summary as s (company_key, ${sql.raw(cols.join(', '))})
-        select c, ${sql.raw(cols.map((_, i) => `v${i}`).join(', '))}
-        from ${recordset(data, 'x', ['c text', ...cols.map((_, i) => `v${i} bigint`)].join(', '))} order by c
-        on conflict (company_key) do update set ${sql.raw(cols.map((col) => `${col} = s.${col} + excluded.${col}`).join(', '))}`,
-  );
+  const v = cols.map((_, i) => `v${i}`);
+  return sql`insert into company_summary as s (company_key, ${sql.raw(cols.join(', '))})
+    select c, ${sql.raw(v.join(', '))} from (
+      select c, ${sql.join(exprs.map((x, i) => sql`${x} as ${sql.raw(v[i])}`), sql`, `)}
+      from (
+        select c, d, e, k, s, n, null::timestamptz as o, null::timestamptz as nw, false as mv
+        from ${sql.raw(days)} where c <> '' and ${within(b.baselineStart, b.asOf)}
+        union all
+        select c, null, 0, 0, 0, 0, o, nw, true from ${sql.raw(moved)} where c <> ''
+      ) u
+      group by c
+    ) z
+    where ${sql.raw(v.map((x) => `${x} <> 0`).join(' or '))}
+    order by c
+    on conflict (company_key) do update set ${sql.raw(cols.map((col) => `${col} = s.${col} + excluded.${col}`).join(', '))}`;
 }
 
 /** The day the summary is valid for, or null before the first build. */
