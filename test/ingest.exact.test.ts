@@ -83,6 +83,42 @@ describe('exactly once', () => {
     expect(new Date(p.first).toISOString()).toBe(at(-3 * 24 * 60));
   });
 
+  it('sessions are per company: one person switching companies within 30 minutes has a session at each', async () => {
+    const ev = (id: string, minutes: number, company: string) => ({
+      type: 'track', userId: 'consultant', event: 'Look', messageId: id, timestamp: at(minutes), context: { groupId: company },
+    });
+    // A at 0, B at 2, E at 4, A again at 20: A one session, B one, E one.
+    await post(`${app.url}/v1/batch`, { batch: [ev('pc-1', 0, 'pc-a'), ev('pc-2', 2, 'pc-b'), ev('pc-3', 4, 'pc-e')] });
+    await post(`${app.url}/v1/batch`, { batch: [ev('pc-4', 20, 'pc-a')] });
+    expect(await totalsOf('pc-a')).toMatchObject({ events: 2, sessions: 1 });
+    expect(await totalsOf('pc-b')).toMatchObject({ events: 1, sessions: 1 });
+    expect(await totalsOf('pc-e')).toMatchObject({ events: 1, sessions: 1 });
+    // A late B event at 40 is within 30 minutes of nothing at B (B's last was at 2): a second B session;
+    // then one at 21 bridges B's two (2 -> 21 -> 40).
+    await post(`${app.url}/v1/batch`, { batch: [ev('pc-5', 40, 'pc-b')] });
+    expect(await totalsOf('pc-b')).toMatchObject({ events: 2, sessions: 2 });
+    await post(`${app.url}/v1/batch`, { batch: [ev('pc-6', 21, 'pc-b')] });
+    expect(await totalsOf('pc-b')).toMatchObject({ events: 3, sessions: 1 });
+    expect(await totalsOf('pc-a')).toMatchObject({ events: 2, sessions: 1 });
+  });
+
+  it('a session stored before sessions were per company (key gap:<start>) still merges and moves exactly', async () => {
+    // As the old code stored it: one session at legacy-co, keyed by its start alone.
+    const t0 = Date.parse(at(0));
+    await post(`${app.url}/v1/batch`, { batch: [{ type: 'track', userId: 'legacy', event: 'Look', messageId: 'lg-1', timestamp: at(0), context: { groupId: 'legacy-co' } }] });
+    await app.database.db.execute(sql`update person_sessions set session_key = ${`gap:${t0}`} where person_id = 'legacy'`);
+    // An event 10 minutes later joins it; one 60 minutes later is a new session; one at 35 bridges them.
+    const ev = (id: string, minutes: number) => ({ type: 'track', userId: 'legacy', event: 'Look', messageId: id, timestamp: at(minutes), context: { groupId: 'legacy-co' } });
+    await post(`${app.url}/v1/batch`, { batch: [ev('lg-2', 10)] });
+    expect(await totalsOf('legacy-co')).toMatchObject({ events: 2, sessions: 1 });
+    await post(`${app.url}/v1/batch`, { batch: [ev('lg-3', 60)] });
+    expect(await totalsOf('legacy-co')).toMatchObject({ events: 3, sessions: 2 });
+    await post(`${app.url}/v1/batch`, { batch: [ev('lg-4', 35)] });
+    expect(await totalsOf('legacy-co')).toMatchObject({ events: 4, sessions: 1 });
+    const keys = await rows<{ k: string }>(app.database.db, sql`select session_key as k from person_sessions where person_id = 'legacy'`);
+    expect(keys).toEqual([{ k: `gap:${t0}` }]);
+  });
+
   it('a sent session id counts once per person, whatever the gaps', async () => {
     const ev = (id: string, minutes: number) => ({
       type: 'track', userId: 'sid', event: 'Look', messageId: id, timestamp: at(minutes),

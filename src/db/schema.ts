@@ -112,8 +112,9 @@ export const people = pgTable(
 );
 
 /**
- * A person's sessions. Gap sessions (no session id sent) are intervals keyed
- * `gap:<start ms>` and merged exactly when events arrive late or out of order;
+ * A person's sessions. Gap sessions (no session id sent) are intervals per person and
+ * company, keyed `gap:<start ms>:<company>` (`gap:<start ms>` when written before sessions
+ * were per company), and merged exactly when events arrive late or out of order;
  * sent session ids are keyed `id:<id>`. `company_key`/`day` say where the
  * session was counted, so a merge can take its count back.
  */

@@ -21,8 +21,8 @@
  *   seen) is read after the lock, so no other transaction writes it until this one
  *   commits; a person this transaction creates is its own until then;
  * - sessions: a sent session id counts once per person; otherwise a person's events
- *   with no gap over SESSION_GAP_MS form one session, kept as intervals that are
- *   merged exactly when events arrive late or out of order.
+ *   for one company with no gap over SESSION_GAP_MS form one session of that company,
+ *   kept as intervals that are merged exactly when events arrive late or out of order.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
@@ -85,7 +85,16 @@ interface Interval {
   companyKey: string;
   day: string;
   old: boolean;
+  /** The stored session_key of an old interval. */
+  key?: string;
 }
+
+/**
+ * The key of a new gap session. Sessions are per person and company, so the company is in
+ * the key (two companies' sessions of one person may start at the same instant). Rows
+ * written before sessions were per company are keyed `gap:<start ms>`; they keep their key.
+ */
+const gapKey = (start: number, companyKey: string) => `gap:${start}:${companyKey}`;
 
 type SessionRow = { p: string; k: string; s: string; e: string; c: string; d: string };
 
@@ -535,6 +544,8 @@ function countSessions(
   const writes: SQL[] = [];
   // Sent session ids: one session per person and id, counted where it was first seen.
   const byId = new Map<string, { p: string; k: string; t: string; c: string; d: string }>();
+  // Gap sessions are per person and company: a person's events for one company, no gap over
+  // SESSION_GAP_MS. Keyed person NUL company.
   const gapTimes = new Map<string, { ms: number; c: string; d: string }[]>();
   for (const { x, companyKey } of activity) {
     const { e } = x;
@@ -544,9 +555,10 @@ function countSessions(
       const prev = byId.get(key);
       if (!prev || x.iso < prev.t) byId.set(key, { p: e.personId, k, t: x.iso, c: companyKey, d: x.day });
     } else {
-      const list = gapTimes.get(e.personId);
+      const pc = `${e.personId}\u0000${companyKey}`;
+      const list = gapTimes.get(pc);
       if (list) list.push({ ms: x.ms, c: companyKey, d: x.day });
-      else gapTimes.set(e.personId, [{ ms: x.ms, c: companyKey, d: x.day }]);
+      else gapTimes.set(pc, [{ ms: x.ms, c: companyKey, d: x.day }]);
     }
   }
   if (byId.size > 0) {
@@ -565,15 +577,17 @@ function countSessions(
   if (gapTimes.size === 0) return writes;
 
   // Gap sessions: each person's intervals near this request's events (read in group 1), merged; write the difference.
-  const oldByPerson = new Map<string, Interval[]>();
+  const oldByPersonCompany = new Map<string, Interval[]>();
   for (const r of existing) {
-    const list = oldByPerson.get(r.p) ?? [];
-    list.push({ start: Date.parse(r.s), end: Date.parse(r.e), companyKey: r.c, day: r.d, old: true });
-    oldByPerson.set(r.p, list);
+    const pc = `${r.p}\u0000${r.c}`;
+    const list = oldByPersonCompany.get(pc) ?? [];
+    list.push({ start: Date.parse(r.s), end: Date.parse(r.e), companyKey: r.c, day: r.d, old: true, key: r.k });
+    oldByPersonCompany.set(pc, list);
   }
   const upserts: SessionRow[] = [];
   const deletes: { p: string; k: string }[] = [];
-  for (const [p, times] of gapTimes) {
+  for (const [pc, times] of gapTimes) {
+    const p = pc.slice(0, pc.indexOf('\u0000'));
     // Group 1 read around all the request's events; a replayed one can widen that. Merge
     // exactly the intervals within SESSION_GAP_MS of this person's new events.
     let lo = Infinity;
@@ -582,7 +596,7 @@ function countSessions(
       if (x.ms < lo) lo = x.ms;
       if (x.ms > hi) hi = x.ms;
     }
-    const old = (oldByPerson.get(p) ?? []).filter((i) => i.end >= lo - SESSION_GAP_MS && i.start <= hi + SESSION_GAP_MS);
+    const old = (oldByPersonCompany.get(pc) ?? []).filter((i) => i.end >= lo - SESSION_GAP_MS && i.start <= hi + SESSION_GAP_MS);
     const merged = mergeIntervals([...old, ...times.map((x) => ({ start: x.ms, end: x.ms, companyKey: x.c, day: x.d, old: false }))]);
     const oldStarts = new Map(old.map((i) => [i.start, i]));
     const keptStarts = new Set<number>();
@@ -590,15 +604,15 @@ function countSessions(
       const before = oldStarts.get(m.start);
       if (before && before.old) {
         keptStarts.add(m.start);
-        if (before.end !== m.end) upserts.push({ p, k: `gap:${m.start}`, s: at(m.start), e: at(m.end), c: before.companyKey, d: before.day });
+        if (before.end !== m.end) upserts.push({ p, k: before.key!, s: at(m.start), e: at(m.end), c: before.companyKey, d: before.day });
       } else {
-        upserts.push({ p, k: `gap:${m.start}`, s: at(m.start), e: at(m.end), c: m.companyKey, d: m.day });
+        upserts.push({ p, k: gapKey(m.start, m.companyKey), s: at(m.start), e: at(m.end), c: m.companyKey, d: m.day });
         bump(m.companyKey, p, m.day, { sessions: 1 });
       }
     }
     for (const o of old) {
       if (keptStarts.has(o.start)) continue;
-      deletes.push({ p, k: `gap:${o.start}` });
+      deletes.push({ p, k: o.key! });
       bump(o.companyKey, p, o.day, { sessions: -1 });
     }
   }
