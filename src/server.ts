@@ -280,8 +280,7 @@ function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer | nu
 export function slackSignatureValid(secret: string, headers: IncomingMessage['headers'], body: Buffer): boolean {
   const ts = Number(headers['x-slack-request-timestamp']);
   const sig = headers['x-slack-signature'];
-  if (!Number.isFinite(ts) || typeof sig !== 'string') return false;
-  if (Math.abs(Math.floor(Date.now() / 1000) - ts) > SLACK_SIGNATURE_WINDOW_S) return false;
+  if (!withinSignatureWindow(ts) || typeof sig !== 'string') return false;
   const expected = Buffer.from(`v0=${createHmac('sha256', secret).update(`v0:${ts}:`).update(body).digest('hex')}`);
   const given = Buffer.from(sig);
   return given.length === expected.length && timingSafeEqual(given, expected);
@@ -292,9 +291,12 @@ function slackTimestampFresh(req: IncomingMessage & { url?: string }): boolean {
   if (!req.url?.startsWith('/slack/')) return true;
   const header = req.headers['x-slack-request-timestamp'];
   if (header === undefined) return true; // Bolt refuses it, with the same 401.
-  const ts = Number(header);
-  if (!Number.isFinite(ts)) return false;
-  return Math.abs(Math.floor(Date.now() / 1000) - ts) <= SLACK_SIGNATURE_WINDOW_S;
+  return withinSignatureWindow(Number(header));
+}
+
+/** A Slack request timestamp (seconds) no further from now, either way, than the replay window. */
+function withinSignatureWindow(ts: number): boolean {
+  return Number.isFinite(ts) && Math.abs(Math.floor(Date.now() / 1000) - ts) <= SLACK_SIGNATURE_WINDOW_S;
 }
 
 export type { BoltApp, ServerResponse };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
+import { kill, startApp } from './faults/helpers.js';
 import { freePort } from './helpers/net.js';
 import { loadWorkedExample, startTestApp, testDatabase, usingPostgres, type TestDatabase } from './harness.js';
 
@@ -121,33 +122,18 @@ describe('npm run groups / npm run digest', () => {
 
     it('the bot, unlike the tools, waits for the embedded database to be free', async () => {
       const held = await openDatabase({ pgliteDir: dir });
-      const port = await freePort();
-      const bot = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's3cr3t', PORT: String(port), PGLITE_DIR: dir },
-        cwd: process.cwd(),
-      });
-      let out = '';
-      bot.stdout.on('data', (d) => (out += d));
-      bot.stderr.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((resolve) => bot.on('exit', (code) => resolve(code)));
-      const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
-        const deadline = Date.now() + 30_000;
-        while (!(await ok())) {
-          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${out}`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      };
-      const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+      const bot = startApp({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's3cr3t', PGLITE_DIR: dir }, await freePort());
+      const health = () => fetch(`${bot.url}/healthz`).then((r) => r.status, () => 0);
       try {
-        await until('the bot to see the lock', () => out.includes(`in use by process ${process.pid}`));
+        await bot.waitForOutput(new RegExp(`in use by process ${process.pid}`));
         expect(await health()).toBe(503);
         await held.close();
-        await until('the bot to start', async () => (await health()) === 200);
-        bot.kill('SIGTERM');
-        expect(await exited).toBe(0);
+        await bot.waitReady();
+        bot.child.kill('SIGTERM');
+        expect((await bot.exited).code).toBe(0);
       } finally {
         await held.close().catch(() => {});
-        bot.kill('SIGKILL');
+        await kill(bot);
       }
     }, 90_000);
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, missingSlackSettings } from '../src/config.js';
+import { startApp } from './faults/helpers.js';
 
 describe('loadConfig', () => {
   it('defaults', () => {
@@ -162,23 +163,16 @@ describe('npm start without its settings', () => {
   it('a port already in use stops it with the fix, in both modes', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, () => resolve()));
-    const port = String((blocker.address() as AddressInfo).port);
+    const port = (blocker.address() as AddressInfo).port;
     try {
       for (const slack of [{ SLACK_SIGNING_SECRET: 's3cr3t' }, { SLACK_APP_TOKEN: 'xapp-1-A1-1-abc' }]) {
-        const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-            env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLACK_BOT_TOKEN: 'xoxb-1', PORT: port, ...slack },
-            cwd: process.cwd(),
-          });
-          let stderr = '';
-          child.stderr.on('data', (d) => (stderr += d));
-          // It must exit by itself; if it does not, it is killed (and the test fails on the status).
-          const guard = setTimeout(() => child.kill('SIGKILL'), 25_000);
-          child.on('exit', (status) => {
-            clearTimeout(guard);
-            resolve({ status, stderr });
-          });
-        });
+        const app = startApp({ SLACK_BOT_TOKEN: 'xoxb-1', ...slack }, port);
+        let stderr = '';
+        app.child.stderr!.on('data', (d) => (stderr += d));
+        // It must exit by itself; if it does not, it is killed (and the test fails on the status).
+        const guard = setTimeout(() => app.child.kill('SIGKILL'), 25_000);
+        const r = { status: (await app.exited).code, stderr };
+        clearTimeout(guard);
         expect(r.status).toBe(1);
         expect(r.stderr).toContain(`EADDRINUSE`);
         expect(r.stderr).toContain('set PORT to a free port');
