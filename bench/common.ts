@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 export { freePort } from '../test/helpers/net.js';
 import postgres from 'postgres';
-import { mulberry32 } from '../src/domain/simulate.js';
+import { mulberry32 } from './simulate-book.js';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -60,7 +60,7 @@ export async function dropAll(): Promise<void> {
 }
 
 
-/** mulberry32 (src/domain/simulate.ts): the same workload on every run. */
+/** mulberry32 (bench/simulate-book.ts): the same workload on every run. */
 export const prng = mulberry32;
 
 export const median = (xs: number[]): number => {

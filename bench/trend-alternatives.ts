@@ -13,7 +13,7 @@
  * Each week's total is first divided by the book's move in that week when the book was
  * down (a holiday week), never multiplied, so the book never invents a fall.
  */
-import { sumRange, type FlagRule } from '../src/domain/simulate.js';
+import { sumRange, type FlagRule } from './simulate-book.js';
 import { MIN_BASELINE_PER_WEEK, NEW_BEFORE_DAYS } from '../src/domain/trend.js';
 
 const WEEKS = 14;

@@ -5,7 +5,7 @@
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import type { Reply, ReplyContext } from './app/reply.js';
-import { digestPreview as makeDigestPreview } from './app/digest.js';
+import { digestPreview as makeDigestPreview } from './app/weekly-digest.js';
 import type { Logger } from './log.js';
 import { startServer, type RunningServer } from './server.js';
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ACTION_ID_PATTERN, encodeAction, parseAction, parseSlackAction, type GroupsAction } from '../src/render/actions.js';
+import { ACTION_ID_PATTERN, encodeAction, parseAction, parseSlackAction, type GroupsAction } from '../src/render/action-ids.js';
 
 describe('encodeAction', () => {
   it.each([

@@ -14,7 +14,7 @@ import {
   showMessage,
   topMessage,
 } from '../src/render/blocks.js';
-import { parseAction } from '../src/render/actions.js';
+import { parseAction } from '../src/render/action-ids.js';
 import { RECENT_DAYS } from '../src/domain/trend.js';
 import type { KeyHealth, SlackMessage } from '../src/domain/types.js';
 import { counts, detail, falling, manyRows, NASTY_NAMES, NOW, person, daysAgo, row, workedExample } from './fixtures/rows.js';

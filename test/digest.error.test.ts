@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNEL_FIX, DIGEST_EVENT_TYPE, digestWeek, lastProblem, runDigest, type DigestDeps } from '../src/app/digest.js';
+import { CHANNEL_FIX, DIGEST_EVENT_TYPE, digestWeek, lastProblem, runDigest, type DigestDeps } from '../src/app/weekly-digest.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { createWebApi } from '../src/slack/webapi.js';
 import { BOT_TOKEN, startTestApp, testDatabase, usingPostgres, type TestDatabase } from './harness.js';

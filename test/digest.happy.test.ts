@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDigest, DIGEST_EVENT_TYPE, digestWeek, runDigest, type DigestDeps } from '../src/app/digest.js';
+import { buildDigest, DIGEST_EVENT_TYPE, digestWeek, runDigest, type DigestDeps } from '../src/app/weekly-digest.js';
 import { startDigestSchedule } from '../src/app/digest-schedule.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';

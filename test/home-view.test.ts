@@ -1,7 +1,7 @@
-/** The Groups page as App Home views: pure table tests of src/render/home.ts. */
+/** The Groups page as App Home views: pure table tests of src/render/home-view.ts. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseAction } from '../src/render/actions.js';
+import { parseAction } from '../src/render/action-ids.js';
 import {
   BACK_TEXT,
   defaultHomeState,
@@ -15,7 +15,7 @@ import {
   parseHomeState,
   type HomeListInput,
   type HomeState,
-} from '../src/render/home.js';
+} from '../src/render/home-view.js';
 import type { CompanyRow } from '../src/domain/types.js';
 import { detail, falling, manyRows, NASTY_NAMES, NOW, person, daysAgo, row, workedExample } from './fixtures/rows.js';
 import { allText, buttonNamed, elements, escaped, expectValidView, listParts, mrkdwnTexts, selectOf, viewBytes } from './helpers/view.js';

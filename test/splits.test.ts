@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closestNames, editDistance, reportCounts } from '../src/app/groups.js';
+import { closestNames, editDistance, reportCounts } from '../src/app/company-reads.js';
 import { dayString, weekBlocks, windowsFor } from '../src/domain/period.js';
 import { findSplits, looksLikeName, normaliseName } from '../src/domain/splits.js';
 import type { CompanyRow } from '../src/domain/types.js';

@@ -3,11 +3,11 @@
  * give exactly the answers of the full computation over every company.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { companyRows, quiet, QUIET_DETAILED, quietRows, rankByActivity, report, reportCounts, top } from '../src/app/groups.js';
+import { companyRows, quiet, QUIET_DETAILED, quietRows, rankByActivity, report, reportCounts, top } from '../src/app/company-reads.js';
 import type { Metric, Range } from '../src/domain/types.js';
 import { parseRequest } from '../src/ingest/segment.js';
 import { ingestEvents } from '../src/ingest/store.js';
-import { mulberry32 } from '../src/domain/simulate.js';
+import { mulberry32 } from '../bench/simulate-book.js';
 import { testDatabase, type TestDatabase } from './harness.js';
 
 const NOW = new Date('2026-11-18T15:00:00Z');

@@ -12,7 +12,7 @@ import type { Metric } from '../src/domain/types.js';
 import { parseRequest } from '../src/ingest/segment.js';
 import { ingestEvents } from '../src/ingest/store.js';
 import { testDatabase, usingPostgres, type TestDatabase } from './harness.js';
-import { mulberry32 } from '../src/domain/simulate.js';
+import { mulberry32 } from '../bench/simulate-book.js';
 
 const DAY = 86_400_000;
 const NOW0 = new Date('2026-11-10T15:30:00Z');

@@ -8,7 +8,7 @@ import {
   simulateBook,
   trendRule,
   weekOverWeek,
-} from '../src/domain/simulate.js';
+} from '../bench/simulate-book.js';
 import { DEFAULT_TREND_PARAMS } from '../src/domain/trend.js';
 
 /**

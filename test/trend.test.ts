@@ -15,7 +15,7 @@ import {
   trendSign,
   usedToBeActive,
 } from '../src/domain/trend.js';
-import { windowsAt, workedExampleDaily } from '../src/domain/simulate.js';
+import { windowsAt, workedExampleDaily } from '../bench/simulate-book.js';
 import type { Trend, TrendWindows } from '../src/domain/types.js';
 
 const OLD = 365;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { digestWeek } from '../src/app/digest.js';
+import { digestWeek } from '../src/app/weekly-digest.js';
 import { calendarDay, isoWeekOf, isoWeekday, startOfDay, zonedWeek } from '../src/domain/week.js';
 
 describe('zonedWeek: the ISO week of an instant, as a zone counts it', () => {

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { createWebApi, type WebApi } from '../slack/webapi.js';
-import { runDigest, type DigestDeps, type DigestOutcome } from './digest.js';
+import { runDigest, type DigestDeps, type DigestOutcome } from './weekly-digest.js';
 
 export interface DigestScheduleOptions {
   config: Config;

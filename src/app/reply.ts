@@ -6,7 +6,7 @@ import { parseGroupsCommand } from '../domain/command.js';
 import type { GroupsCommand, Metric, Range, SlackMessage } from '../domain/types.js';
 import * as blocks from '../render/blocks.js';
 import * as terminal from '../render/terminal.js';
-import { defaultMetric, keyHealth, quiet, report, show, top, type GroupsContext } from './groups.js';
+import { defaultMetric, keyHealth, quiet, report, show, top, type GroupsContext } from './company-reads.js';
 
 export interface Reply {
   message: SlackMessage;

@@ -5,7 +5,7 @@
  * running it in a week already posted posts nothing.
  */
 import { ConfigError, loadConfig, readDotEnv, type Config } from '../config.js';
-import { buildDigest, runDigest } from '../app/digest.js';
+import { buildDigest, runDigest } from '../app/weekly-digest.js';
 import { createLogger, registerSecrets } from '../log.js';
 import { createWebApi } from '../slack/webapi.js';
 import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';

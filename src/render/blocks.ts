@@ -24,7 +24,7 @@ import type {
   Trend,
 } from '../domain/types.js';
 import { BASELINE_DAYS, baselineDays, MIN_BASELINE_PER_WEEK, RECENT_DAYS, trendSign } from '../domain/trend.js';
-import { encodeAction, MAX_ACTION_VALUE } from './actions.js';
+import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
 import {
   escapeMrkdwn,
   formatCount,

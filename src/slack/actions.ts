@@ -7,7 +7,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { z } from 'zod';
 import { DEFAULT_RANGE } from '../domain/command.js';
 import type { Logger } from '../log.js';
-import { ACTION_ID_PATTERN, parseAction } from '../render/actions.js';
+import { ACTION_ID_PATTERN, parseAction } from '../render/action-ids.js';
 import { groupsReply, showReply, type ReplyContext } from '../app/reply.js';
 
 const payload = z.object({

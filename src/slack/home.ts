@@ -12,11 +12,11 @@
 import type { App } from '@slack/bolt';
 import type { HomeView } from '@slack/types';
 import { z } from 'zod';
-import { companyDetail, companyRows, defaultMetric, quietRows, rankByActivity, type GroupsContext } from '../app/groups.js';
+import { companyDetail, companyRows, defaultMetric, quietRows, rankByActivity, type GroupsContext } from '../app/company-reads.js';
 import { keyCoverage } from '../db/queries/companies.js';
 import type { Logger } from '../log.js';
-import { encodeAction, parseSlackAction } from '../render/actions.js';
-import { defaultHomeState, homeDetailView, homeListView, parseHomeState, type HomeState } from '../render/home.js';
+import { encodeAction, parseSlackAction } from '../render/action-ids.js';
+import { defaultHomeState, homeDetailView, homeListView, parseHomeState, type HomeState } from '../render/home-view.js';
 import { truncate } from '../render/format.js';
 import type { ActionOptions } from './actions.js';
 

@@ -1,7 +1,7 @@
 /**
  * A minimal Slack Web API caller for the digest. Not @slack/web-api on purpose:
  * that client retries 429s, 5xx and network errors on its own, so a post could
- * land twice; the digest owns its retry policy (src/app/digest.ts). One call, one
+ * land twice; the digest owns its retry policy (src/app/weekly-digest.ts). One call, one
  * HTTP request, and an answer classified for that policy.
  */
 

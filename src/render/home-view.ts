@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { parseRange } from '../domain/command.js';
 import { BASELINE_DAYS, RECENT_DAYS } from '../domain/trend.js';
 import { METRICS, type CompanyDetail, type CompanyRow, type Metric, type Range } from '../domain/types.js';
-import { encodeAction, MAX_ACTION_VALUE } from './actions.js';
+import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
 import {
   companyRowBlocks,
   context,

@@ -19,7 +19,7 @@
  *   5 % dip once (1-2 weeks at x0.3-0.7) inside the measured quarter and recover;
  *   4 % start during the simulation (new accounts).
  */
-import type { TrendWindows } from './types.js';
+import type { TrendWindows } from '../src/domain/types.js';
 import {
   BASELINE_DAYS,
   DEFAULT_TREND_PARAMS,
@@ -28,7 +28,7 @@ import {
   isFalling,
   usedToBeActiveWith,
   type TrendParams,
-} from './trend.js';
+} from '../src/domain/trend.js';
 
 export type SimKind = 'steady' | 'growing' | 'fading' | 'dip' | 'new';
 

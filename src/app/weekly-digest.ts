@@ -29,7 +29,7 @@ import { digestMessage, type DigestInput } from '../render/blocks.js';
 import { escapeMrkdwn, relativeTime } from '../render/format.js';
 import { digestText } from '../render/terminal.js';
 import type { CallOutcome, WebApi } from '../slack/webapi.js';
-import { companyRows, defaultMetric, growingRows, quietRows, reportCounts, type GroupsContext } from './groups.js';
+import { companyRows, defaultMetric, growingRows, quietRows, reportCounts, type GroupsContext } from './company-reads.js';
 import type { Reply } from './reply.js';
 
 /** Message metadata event type that tags a digest post. */

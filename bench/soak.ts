@@ -7,7 +7,7 @@
  *   DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; needs pg_ctlcluster).
  * Exit code 1 if anything was lost or doubled, or RSS grew past the bound.
  */
-import { appEnv, ensurePgUp, freePort, freshPgDatabase, kill, openForReading, pgCtl, sdkLoad, sleep, startApp, tally } from './helpers.js';
+import { appEnv, ensurePgUp, freePort, freshPgDatabase, kill, openForReading, pgCtl, sdkLoad, sleep, startApp, tally } from '../test/faults/helpers.js';
 
 /** RSS may grow this much from the warmed-up start to the end. */
 const RSS_BOUND_MB = 64;

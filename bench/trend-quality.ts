@@ -1,6 +1,6 @@
 /**
  * `npm run bench:trend`: the trend rule's warning quality on a simulated book
- * (src/domain/simulate.ts), beside two naive rules, over three seeds.
+ * (bench/simulate-book.ts), beside two naive rules, over three seeds.
  * Usage: npm run bench:trend [-- --companies 2000 --seeds 1,2,3 --fade-weeks 4-8]
  */
 import {
@@ -14,7 +14,7 @@ import {
   type FlagRule,
   type RuleScore,
   type SimBook,
-} from '../src/domain/simulate.js';
+} from './simulate-book.js';
 import { DEFAULT_TREND_PARAMS, DOWN_TEST_ALPHA, MIN_BASELINE_PER_WEEK, describeTrendRule } from '../src/domain/trend.js';
 import { ownNoiseRule, slopeRule } from './trend-alternatives.js';
 
