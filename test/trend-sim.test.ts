@@ -68,7 +68,7 @@ describe('trend rule on a simulated book (3,000 companies, seed 7)', () => {
     }
   });
 
-  // The README's claim that a 3-week median lead is out of reach at <= 5 % false alarms in
+  // docs/trend.md's claim that a 3-week median lead is out of reach at <= 5 % false alarms in
   // this book: if a change to the simulation or the rule makes it reachable, this fails and
   // the claim (and the goal's status) must be revisited.
   it('shows why a 3-week lead costs far more than 5 % false alarms here', () => {

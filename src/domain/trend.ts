@@ -39,7 +39,7 @@
  *   account collapses by 90 %, the total ratio is ~0.75 and would call the flat account
  *   `up`; milder-of-two keeps it `steady` (see the worked example test).
  *
- * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in the README, "Trend")
+ * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in docs/trend.md)
  *   14 / 84 days: multiples of 7 cancel the weekday rhythm. 14 days halves the weekly
  *     swing against a 7-day window (7 days lost recall and lead at equal false alarms, and
  *     so did flagging when either 7 or 14 days dropped); 84 days
@@ -52,7 +52,7 @@
  *     weeks, and neither weekly totals with each account's own noise nor a slope does
  *     better (bench/trend-alternatives.ts). In this book a flag must come within 13 days of
  *     a fade beginning for 3 weeks, when a fade still looks like a dip or a bad week
- *     (README, "Why a 3-week lead is out of reach").
+ *     (docs/trend.md, "Why a 3-week lead is out of reach").
  *   -60 % / +100 %: "sharply" means most of the activity gone, or doubled.
  *   MIN_BASELINE_PER_WEEK (50): `quiet` and the digest list an account only if it did at
  *     least 50 a week in its baseline (about two active people on key actions). Below
