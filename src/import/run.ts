@@ -265,6 +265,9 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
         report.failure = err instanceof Error ? err.message : String(err);
         return report;
       }
+      report.duplicates += spill.repeated;
+      report.written += spill.repeated;
+      spill.repeated = 0;
       progress.written(chunk.length);
       if (opts.signal?.aborted) {
         report.ending = 'interrupted';

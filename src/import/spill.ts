@@ -52,6 +52,8 @@ export class TimeSpill {
   private buckets = new Map<number, Bucket>();
   private buffered = 0;
   private seq = 0;
+  /** Events read twice (one id in one namespace, at one time) and replayed once. */
+  repeated = 0;
   private files = 0;
   private readonly bufferEvents: number;
   private readonly maxInMemory: number;
@@ -101,16 +103,25 @@ export class TimeSpill {
       const rows = readFileSync(b.file, 'utf8').split('\n').filter((l) => l.length > 0).map(deserialise);
       unlinkSync(b.file);
       rows.sort((x, y) => x.ms - y.ms || x.seq - y.seq);
-      for (let i = 0; i < rows.length; i += chunk) yield rows.slice(i, i + chunk).map((r) => r.e);
+      const once = this.once(rows.map((r) => r.e));
+      for (let i = 0; i < once.length; i += chunk) yield once.slice(i, i + chunk);
       return;
     }
     const lines = createInterface({ input: createReadStream(b.file, { encoding: 'utf8' }), crlfDelay: Infinity });
     if (b.hi - b.lo <= 1) {
       // One millisecond: already in the order read (appends keep it), so it streams as is.
       let out: SourcedEvent[] = [];
+      const seen = new Set<string>();
       for await (const line of lines) {
         if (!line) continue;
-        out.push(deserialise(line).e);
+        const { e } = deserialise(line);
+        const id = `${e.source}\u0000${e.messageId}`;
+        if (seen.has(id)) {
+          this.repeated++;
+          continue;
+        }
+        seen.add(id);
+        out.push(e);
         if (out.length >= chunk) {
           yield out;
           out = [];
@@ -138,6 +149,24 @@ export class TimeSpill {
     for (const p of parts) flushBucket(p);
     unlinkSync(b.file);
     for (const p of parts) yield* this.replayBucket(p, chunk);
+  }
+
+  /**
+   * A line repeated in the input (an export holds duplicates; Mixpanel's and PostHog's do)
+   * is one event: same namespace and id means same time too, so the repeats meet in one bucket.
+   */
+  private once(events: SourcedEvent[]): SourcedEvent[] {
+    const seen = new Set<string>();
+    const out: SourcedEvent[] = [];
+    for (const e of events) {
+      const id = `${e.source}\u0000${e.messageId}`;
+      if (seen.has(id)) this.repeated++;
+      else {
+        seen.add(id);
+        out.push(e);
+      }
+    }
+    return out;
   }
 
   /** Remove every temporary file (at the end, on error, on Ctrl-C). Safe to call twice. */
