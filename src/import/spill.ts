@@ -94,7 +94,20 @@ export class TimeSpill {
     this.flush();
     const ordered = [...this.buckets.values()].sort((a, b) => a.lo - b.lo);
     this.buckets.clear();
-    for (const b of ordered) yield* this.replayBucket(b, chunk);
+    // Chunks run across days, so a sink gets full slices whatever the spread of the history.
+    let out: SourcedEvent[] = [];
+    for (const b of ordered) {
+      for await (const part of this.replayBucket(b, chunk)) {
+        for (const e of part) {
+          out.push(e);
+          if (out.length >= chunk) {
+            yield out;
+            out = [];
+          }
+        }
+      }
+    }
+    if (out.length > 0) yield out;
   }
 
   private async *replayBucket(b: Bucket, chunk: number): AsyncGenerator<SourcedEvent[]> {
