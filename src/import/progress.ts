@@ -87,17 +87,21 @@ export function plainProgress(write: (line: string) => void, everyMs = 10_000, c
 export function barProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
   const s = fresh();
   let bar: cliProgress.SingleBar | null = null;
-  const newBar = (format: string, total: number) => {
+  const newBar = (format: string, total: number, payload: Record<string, string>) => {
     bar?.stop();
     bar = new cliProgress.SingleBar({ format, stream, hideCursor: true, etaBuffer: 50, fps: 5, clearOnComplete: false }, cliProgress.Presets.shades_classic);
-    bar.start(total, 0, { files: '', rate: '0' });
+    bar.start(total, 0, payload);
   };
   const rate = (x: number) => n(x / Math.max(0.001, (Date.now() - s.phaseStart) / 1000));
   return {
     reading(totalBytes, totalFiles) {
       Object.assign(s, { phase: 'reading', totalBytes, totalFiles, phaseStart: Date.now() });
-      newBar(`reading {bar} {percentage}% | {mbDone} of {mbTotal} MB | {files} files | {rate} events/s | ETA {eta_formatted}`, totalBytes ?? 1);
-      bar!.update(0, { mbDone: '0.0', mbTotal: totalBytes === null ? '?' : mb(totalBytes), files: `0/${totalFiles}`, rate: '0' });
+      newBar(`reading {bar} {percentage}% | {mbDone} of {mbTotal} MB | {files} files | {rate} events/s | ETA {eta_formatted}`, totalBytes ?? 1, {
+        mbDone: '0.0',
+        mbTotal: totalBytes === null ? '?' : mb(totalBytes),
+        files: `0/${totalFiles}`,
+        rate: '0',
+      });
     },
     bytes(x) {
       s.bytes += x;
@@ -110,7 +114,7 @@ export function barProgress(stream: NodeJS.WriteStream = process.stderr): Progre
     events: (x) => void (s.events += x),
     writing(totalEvents) {
       Object.assign(s, { phase: 'writing', totalEvents, phaseStart: Date.now() });
-      newBar(`writing {bar} {percentage}% | {value} of {total} events | {rate} events/s | ETA {eta_formatted}`, Math.max(1, totalEvents));
+      newBar(`writing {bar} {percentage}% | {value} of {total} events | {rate} events/s | ETA {eta_formatted}`, Math.max(1, totalEvents), { rate: '0' });
     },
     written(x) {
       s.written += x;
