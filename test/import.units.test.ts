@@ -196,3 +196,40 @@ describe('the call --url sends', () => {
     expect(cleanTraits('x')).toBe('x');
   });
 });
+
+describe('the time-ordered spill', () => {
+  it('replays in (time, order read), splitting buckets too big to sort in memory, dropping repeats, leaving no files', async () => {
+    const { TimeSpill } = await import('../src/import/spill.js');
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const parent = mkdtempSync(join(tmpdir(), 'lm-spill-test-'));
+    const spill = new TimeSpill(parent, { maxInMemory: 7, bufferEvents: 3 });
+    const r = (() => {
+      let s = 3;
+      return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    })();
+    const day = Date.parse('2026-11-20T00:00:00Z');
+    const added: { id: string; ms: number; seq: number }[] = [];
+    for (let i = 0; i < 300; i++) {
+      // Most in one day (split, and split again); a burst of 20 in one millisecond; a few other days.
+      const ms = i < 20 ? day + 5_000 : i % 10 === 0 ? day - 86_400_000 * (i % 3) : day + Math.floor(r() * 86_400_000);
+      const e = { type: 'track' as const, messageId: `m${i}`, personId: 'p', userId: 'p', time: new Date(ms), name: 'x', companyKey: null, companyName: null, companyTraits: null, personTraits: null, sessionId: null, source: 's' };
+      spill.add(e);
+      added.push({ id: e.messageId, ms, seq: i });
+      if (i % 50 === 0) spill.add({ ...e }); // a repeated line
+    }
+    const out: string[] = [];
+    for await (const chunk of spill.replay(11)) {
+      expect(chunk.length).toBeLessThanOrEqual(11);
+      out.push(...chunk.map((e) => e.messageId!));
+    }
+    const expected = [...added].sort((a, b) => a.ms - b.ms || a.seq - b.seq).map((a) => a.id);
+    expect(out).toEqual(expected);
+    expect(spill.repeated).toBe(6);
+    expect(readdirSync(spill.dir)).toEqual([]);
+    spill.remove();
+    expect(readdirSync(parent)).toEqual([]);
+    rmSync(parent, { recursive: true, force: true });
+  });
+});
