@@ -38,8 +38,13 @@ class HttpError extends Error {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** The dedup namespace (`messages.source`) of a write key: a digest of it, never the key. Shared with `npm run import`. */
+export function sourceOfWriteKey(key: string): string {
+  return digest(`leadmaps:${key}`).toString('hex').slice(0, 24);
+}
+
 export function createIngestHandler(endpoint: CallType | 'alias' | 'batch', deps: IngestDeps) {
-  const keyDigests = deps.writeKeys.map((k) => ({ d: digest(k), source: digest(`leadmaps:${k}`).toString('hex').slice(0, 24) }));
+  const keyDigests = deps.writeKeys.map((k) => ({ d: digest(k), source: sourceOfWriteKey(k) }));
   const keyActions = new Set(deps.keyActions);
   const limit = endpoint === 'batch' ? LIMITS.batchBytes : LIMITS.eventBytes;
 

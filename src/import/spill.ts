@@ -1,0 +1,196 @@
+/**
+ * Time order with bounded memory. Files arrive in any order (an archive per received day, a
+ * `group` call in one file and its person's tracks in another), but the end state must be
+ * what the same events give sent live in time order. So the read pass appends each
+ * normalised event to a temporary file per UTC day; the write pass replays the days in
+ * order, each sorted in memory by (time, order read). A day too large to sort in memory is
+ * first split by time into smaller files, as often as needed. Memory stays at about one
+ * bucket of `maxInMemory` events, whatever the input.
+ */
+import { appendFileSync, createReadStream, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { CallType } from '../ingest/segment.js';
+import type { SourcedEvent } from './sink.js';
+
+const DAY_MS = 86_400_000;
+const SPLIT_WAYS = 16;
+
+interface Bucket {
+  lo: number;
+  hi: number;
+  file: string;
+  count: number;
+  buffer: string[];
+}
+
+export interface SpillOptions {
+  /** Events buffered across buckets before they are appended to disk. */
+  bufferEvents?: number;
+  /** A bucket up to this size is sorted in memory; a larger one is split first. */
+  maxInMemory?: number;
+}
+
+type Row = [number, number, string, CallType, string, string, string | null, string | null, string | null, string | null, Record<string, unknown> | null, Record<string, unknown> | null, string | null];
+
+function serialise(seq: number, e: SourcedEvent): string {
+  const row: Row = [seq, e.time.getTime(), e.source, e.type, e.messageId!, e.personId, e.userId, e.name, e.companyKey, e.companyName, e.companyTraits, e.personTraits, e.sessionId];
+  return JSON.stringify(row);
+}
+
+function deserialise(line: string): { seq: number; ms: number; e: SourcedEvent } {
+  const r = JSON.parse(line) as Row;
+  return {
+    seq: r[0],
+    ms: r[1],
+    e: { time: new Date(r[1]), source: r[2], type: r[3], messageId: r[4], personId: r[5], userId: r[6], name: r[7], companyKey: r[8], companyName: r[9], companyTraits: r[10], personTraits: r[11], sessionId: r[12] },
+  };
+}
+
+export class TimeSpill {
+  readonly dir: string;
+  private buckets = new Map<number, Bucket>();
+  private buffered = 0;
+  private seq = 0;
+  /** Events read twice (one id in one namespace, at one time) and replayed once. */
+  repeated = 0;
+  private files = 0;
+  private readonly bufferEvents: number;
+  private readonly maxInMemory: number;
+
+  constructor(parent: string, opts: SpillOptions = {}) {
+    this.dir = mkdtempSync(join(parent, 'leadmaps-import-'));
+    this.bufferEvents = opts.bufferEvents ?? 20_000;
+    this.maxInMemory = opts.maxInMemory ?? 100_000;
+    process.once('exit', this.onExit);
+  }
+
+  /** A process that exits at once (a second Ctrl-C) still leaves no files behind. */
+  private onExit = () => this.remove();
+
+  get count(): number {
+    return this.seq;
+  }
+
+  add(e: SourcedEvent): void {
+    const day = Math.floor(e.time.getTime() / DAY_MS);
+    let b = this.buckets.get(day);
+    if (!b) {
+      b = { lo: day * DAY_MS, hi: (day + 1) * DAY_MS, file: join(this.dir, `d${day}.jsonl`), count: 0, buffer: [] };
+      this.buckets.set(day, b);
+    }
+    b.buffer.push(serialise(this.seq++, e));
+    b.count++;
+    if (++this.buffered >= this.bufferEvents) this.flush();
+  }
+
+  private flush(): void {
+    for (const b of this.buckets.values()) flushBucket(b);
+    this.buffered = 0;
+  }
+
+  /** The events in time order, in chunks of at most `chunk`; each bucket's file is removed once read. */
+  async *replay(chunk: number): AsyncGenerator<SourcedEvent[]> {
+    this.flush();
+    const ordered = [...this.buckets.values()].sort((a, b) => a.lo - b.lo);
+    this.buckets.clear();
+    // Chunks run across days, so a sink gets full slices whatever the spread of the history.
+    let out: SourcedEvent[] = [];
+    for (const b of ordered) {
+      for await (const part of this.replayBucket(b, chunk)) {
+        for (const e of part) {
+          out.push(e);
+          if (out.length >= chunk) {
+            yield out;
+            out = [];
+          }
+        }
+      }
+    }
+    if (out.length > 0) yield out;
+  }
+
+  private async *replayBucket(b: Bucket, chunk: number): AsyncGenerator<SourcedEvent[]> {
+    if (b.count === 0) return;
+    if (b.count <= this.maxInMemory) {
+      const rows = readFileSync(b.file, 'utf8').split('\n').filter((l) => l.length > 0).map(deserialise);
+      unlinkSync(b.file);
+      rows.sort((x, y) => x.ms - y.ms || x.seq - y.seq);
+      const once = this.once(rows.map((r) => r.e));
+      for (let i = 0; i < once.length; i += chunk) yield once.slice(i, i + chunk);
+      return;
+    }
+    const lines = createInterface({ input: createReadStream(b.file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    if (b.hi - b.lo <= 1) {
+      // One millisecond: already in the order read (appends keep it), so it streams as is.
+      let out: SourcedEvent[] = [];
+      const seen = new Set<string>();
+      for await (const line of lines) {
+        if (!line) continue;
+        const { e } = deserialise(line);
+        const id = `${e.source}\u0000${e.messageId}`;
+        if (seen.has(id)) {
+          this.repeated++;
+          continue;
+        }
+        seen.add(id);
+        out.push(e);
+        if (out.length >= chunk) {
+          yield out;
+          out = [];
+        }
+      }
+      if (out.length > 0) yield out;
+      unlinkSync(b.file);
+      return;
+    }
+    const step = Math.max(1, Math.ceil((b.hi - b.lo) / SPLIT_WAYS));
+    const parts: Bucket[] = [];
+    for (let lo = b.lo; lo < b.hi; lo += step) parts.push({ lo, hi: Math.min(b.hi, lo + step), file: join(this.dir, `s${this.files++}.jsonl`), count: 0, buffer: [] });
+    let buffered = 0;
+    for await (const line of lines) {
+      if (!line) continue;
+      const ms = Number(line.slice(line.indexOf(',') + 1, line.indexOf(',', line.indexOf(',') + 1)));
+      const part = parts[Math.min(parts.length - 1, Math.floor((ms - b.lo) / step))];
+      part.buffer.push(line);
+      part.count++;
+      if (++buffered >= this.bufferEvents) {
+        for (const p of parts) flushBucket(p);
+        buffered = 0;
+      }
+    }
+    for (const p of parts) flushBucket(p);
+    unlinkSync(b.file);
+    for (const p of parts) yield* this.replayBucket(p, chunk);
+  }
+
+  /**
+   * A line repeated in the input (an export holds duplicates; Mixpanel's and PostHog's do)
+   * is one event: same namespace and id means same time too, so the repeats meet in one bucket.
+   */
+  private once(events: SourcedEvent[]): SourcedEvent[] {
+    const seen = new Set<string>();
+    const out: SourcedEvent[] = [];
+    for (const e of events) {
+      const id = `${e.source}\u0000${e.messageId}`;
+      if (seen.has(id)) this.repeated++;
+      else {
+        seen.add(id);
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** Remove every temporary file (at the end, on error, on Ctrl-C). Safe to call twice. */
+  remove(): void {
+    process.removeListener('exit', this.onExit);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function flushBucket(b: Bucket): void {
+  if (b.buffer.length === 0) return;
+  appendFileSync(b.file, `${b.buffer.join('\n')}\n`);
+  b.buffer = [];
+}
