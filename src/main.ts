@@ -4,7 +4,7 @@
  * ingestion API on PORT, schedules the digest, and stops gracefully.
  */
 import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config } from './config.js';
-import { createLogger, registerSecrets, type Logger } from './log.js';
+import { createLogger, errorText, registerSecrets, type Logger } from './log.js';
 import { startBot } from './compose.js';
 import { describeSchedule, startDigestSchedule, type DigestSchedule } from './app/digest-schedule.js';
 import type { Database } from './db/client.js';
@@ -124,6 +124,6 @@ main().catch((error) => {
       : code === 'EACCES'
         ? ' (this user may not listen on that port: set PORT to 1024 or above)'
         : '';
-  process.stderr.write(`leadmaps-groups could not start: ${error instanceof Error ? error.message : String(error)}${hint}\n`);
+  process.stderr.write(`leadmaps-groups could not start: ${errorText(error)}${hint}\n`);
   process.exit(1);
 });

@@ -6,7 +6,7 @@
  */
 import { ConfigError, loadConfig, readDotEnv, type Config } from '../config.js';
 import { buildDigest, runDigest } from '../app/weekly-digest.js';
-import { createLogger, registerSecrets } from '../log.js';
+import { createLogger, errorText, registerSecrets } from '../log.js';
 import { createWebApi } from '../slack/webapi.js';
 import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';
 
@@ -104,7 +104,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    process.stderr.write(`digest: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`digest: ${errorText(error)}\n`);
     process.exit(1);
   },
 );

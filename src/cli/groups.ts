@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig, readDotEnv } from '../config.js';
 import { groupsReply } from '../app/reply.js';
 import { replyContext } from '../compose.js';
-import { createLogger } from '../log.js';
+import { createLogger, errorText } from '../log.js';
 import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';
 
 async function main() {
@@ -32,6 +32,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`groups: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`groups: ${errorText(error)}\n`);
   process.exit(1);
 });
