@@ -92,8 +92,8 @@ function hostNotFound(error: unknown): string | null {
   return c?.code === 'ENOTFOUND' ? (/ENOTFOUND (\S+)/.exec(c.message)?.[1] ?? 'of DATABASE_URL') : null;
 }
 
-/** A word as a shell argument. */
-function sh(word: string): string {
+/** A word as a POSIX shell argument (quoted only when it needs to be). */
+export function shellWord(word: string): string {
   return /^[A-Za-z0-9_.@%+:,/=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -120,7 +120,7 @@ export function setupProblem(error: unknown, config: Pick<Config, 'databaseUrl' 
       const name = quoted('database') ?? u.database;
       return (
         `the database "${name}" does not exist on PostgreSQL at ${at}. Create it (as a role that may create databases):\n` +
-        `  createdb -h ${sh(u.host)} -p ${u.port} -U ${sh(u.user)} ${sh(name)}\n` +
+        `  createdb -h ${shellWord(u.host)} -p ${u.port} -U ${shellWord(u.user)} ${shellWord(name)}\n` +
         `or correct the database name at the end of DATABASE_URL.`
       );
     }
@@ -131,8 +131,8 @@ export function setupProblem(error: unknown, config: Pick<Config, 'databaseUrl' 
       if (role !== undefined && /does not exist/.test(c.message)) {
         return (
           `the role "${role}" does not exist on PostgreSQL at ${at}. Create it (as a superuser such as postgres):\n` +
-          `  createuser -h ${sh(u.host)} -p ${u.port} -U postgres --pwprompt ${sh(role)}\n` +
-          `and give it a database of its own if it needs one (createdb -h ${sh(u.host)} -p ${u.port} -U postgres -O ${sh(role)} ${sh(u.database)}), or correct the user name in DATABASE_URL.`
+          `  createuser -h ${shellWord(u.host)} -p ${u.port} -U postgres --pwprompt ${shellWord(role)}\n` +
+          `and give it a database of its own if it needs one (createdb -h ${shellWord(u.host)} -p ${u.port} -U postgres -O ${shellWord(role)} ${shellWord(u.database)}), or correct the user name in DATABASE_URL.`
         );
       }
       return `PostgreSQL at ${at} refused the connection: ${reason}. Allow this host for role "${u.user}" in the server's pg_hba.conf, or check the user and password in DATABASE_URL.`;
@@ -140,7 +140,7 @@ export function setupProblem(error: unknown, config: Pick<Config, 'databaseUrl' 
     case '42501':
       return (
         `role "${u.user}" may not create the tables in database "${u.database}": ${reason}. Connect as the database's owner, or grant it:\n` +
-        `  psql -h ${sh(u.host)} -p ${u.port} -U postgres -d ${sh(u.database)} -c ${sh(`GRANT CREATE ON DATABASE "${u.database}" TO "${u.user}"; GRANT CREATE ON SCHEMA public TO "${u.user}"`)}`
+        `  psql -h ${shellWord(u.host)} -p ${u.port} -U postgres -d ${shellWord(u.database)} -c ${shellWord(`GRANT CREATE ON DATABASE "${u.database}" TO "${u.user}"; GRANT CREATE ON SCHEMA public TO "${u.user}"`)}`
       );
     default:
       return `PostgreSQL at ${at} refused to start the app: ${errorText(error)}. Retrying will not fix this; check DATABASE_URL and the server.`;
