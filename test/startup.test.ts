@@ -125,7 +125,22 @@ describe('npm start', () => {
     expect(reply.json, reply.text + app.output().slice(-3000)).not.toBeNull();
     expect(reply.json?.response_type).toBe('ephemeral');
     expect(JSON.stringify(reply.json)).toContain('top');
+    // Checked once at start-up; not again before each request (Bolt did, and then called no listener).
+    expect(slack.callsTo('auth.test')).toHaveLength(1);
   }, 90_000);
+
+  it('the token is checked while the database is awaited, and /healthz says both', async () => {
+    slack.respond.set('auth.test', () => ({ body: { ok: false, error: 'token_revoked' } }));
+    const closed = await freePort();
+    app = startApp(env({ DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/leadmaps` }), await freePort());
+    await app.waitForOutput(/Slack refused SLACK_BOT_TOKEN \(token_revoked\)/);
+    await app.waitForOutput(/waiting for PostgreSQL/);
+    const res = await fetch(`${app.url}/healthz`);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.error).toMatch(/^starting: waiting for PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/leadmaps$/);
+    expect(body.slack).toMatch(/^token_revoked: SLACK_BOT_TOKEN was refused by Slack; copy the Bot User OAuth Token/);
+  }, 60_000);
 
   it('Slack out of reach is not a token problem: said so, /healthz stays {"ok":true}, checked again later', async () => {
     let first = true;
