@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { checkSlackToken } from '../src/slack/token-check.js';
+import { createWebApi } from '../src/slack/webapi.js';
 import { setupProblem } from '../src/startup.js';
 import { kill, startApp, ROOT, type AppProcess } from './faults/helpers.js';
 import { freePort } from './helpers/net.js';
@@ -217,6 +220,24 @@ function runCli(script: string, args: string[], env: Record<string, string>): Pr
     child.on('exit', (code) => resolve({ code, stderr, ms: Date.now() - t0 }));
   });
 }
+
+describe('auth.test answers that say nothing about the token', () => {
+  it('unknown_method (SLACK_API_URL is not the Web API): a warning, no /healthz problem, no retry', async () => {
+    const slack = await startFakeSlack();
+    try {
+      slack.respond.set('auth.test', () => ({ body: { ok: false, error: 'unknown_method' } }));
+      const lines: string[] = [];
+      const check = checkSlackToken({ webApi: createWebApi({ apiUrl: slack.apiUrl, token: BOT_TOKEN }), log: createLogger({ write: (l) => lines.push(l) }) });
+      expect(await check.settled).toEqual({ kind: 'unchecked', error: 'unknown_method' });
+      expect(check.problem()).toBeUndefined();
+      expect(lines.map((l) => JSON.parse(l))).toMatchObject([{ level: 'warn', msg: 'could not check SLACK_BOT_TOKEN: Slack answered auth.test with unknown_method (is SLACK_API_URL the Web API?)' }]);
+      check.stop();
+      expect(slack.callsTo('auth.test')).toHaveLength(1);
+    } finally {
+      await slack.close();
+    }
+  });
+});
 
 describe('what retrying cannot fix, and what it can', () => {
   const pgConfig = { databaseUrl: 'postgres://app:s3cret-pw@db.internal:6543/leadmaps', pgliteDir: './.data/pglite' };

@@ -89,13 +89,15 @@ export function checkSlackToken(opts: { webApi: WebApi; log: Logger }): TokenChe
     // Transient or rate-limited: Slack or the network, not the token.
     const wait = outcome.kind === 'rate-limited' ? Math.max(outcome.retryAfterS * 1000, delay) : delay;
     log.warn(`could not reach Slack to check SLACK_BOT_TOKEN (${outcome.error}); this is not a problem with the token; checking again in ${Math.round(wait / 1000)} s`);
-    timer = setTimeout(() => void attempt(Math.min(delay * 2, RECHECK_MAX_MS)), wait);
+    timer = setTimeout(() => run(Math.min(delay * 2, RECHECK_MAX_MS)), wait);
     timer.unref();
   };
-  void attempt(RECHECK_FIRST_MS).catch((error: unknown) => {
-    log.warn('could not check SLACK_BOT_TOKEN', { error });
-    finish({ kind: 'unchecked', error: String(error) });
-  });
+  const run = (delay: number) =>
+    void attempt(delay).catch((error: unknown) => {
+      log.warn('could not check SLACK_BOT_TOKEN', { error });
+      finish({ kind: 'unchecked', error: String(error) });
+    });
+  run(RECHECK_FIRST_MS);
 
   return {
     state: () => state,
