@@ -73,8 +73,12 @@ export function safeUrl(url: string): string {
  * privilege missing) stays the same however long we wait.
  */
 const RETRYABLE_SQLSTATE_CLASSES = new Set(['08', '53', '57', '58', '55', '40', 'XX']);
-/** postgres.js's own codes for a connection that failed, and their siblings; Node's network codes. */
-const RETRYABLE_CODES = /^(CONNECT(ION)?_|E(CONN|HOST|NET|TIMEDOUT|AI_AGAIN|NOTFOUND|PIPE|ADDR))/;
+/**
+ * Codes that are not SQLSTATEs and that no wait will change: TLS refused (a certificate, a
+ * protocol), and postgres.js's authentication failures. Any other code (network, postgres.js's
+ * CONNECTION_CLOSED, CONNECT_TIMEOUT...) is waited on, as before.
+ */
+const PERMANENT_CODES = /CERT|SSL|TLS|^SASL_|^AUTH_TYPE_NOT_IMPLEMENTED$/;
 /** Local files of the embedded database that this user may not create or write. */
 const FILE_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOSPC']);
 
@@ -108,9 +112,8 @@ export function setupProblem(error: unknown, config: Pick<Config, 'databaseUrl' 
     if (!FILE_CODES.has(c.code)) return null;
     return `the embedded database cannot be kept in ${config.pgliteDir} (${c.code}: ${errorText(error)}). Point PGLITE_DIR at a folder this user may create and write, or set DATABASE_URL.`;
   }
-  if (RETRYABLE_CODES.test(c.code)) return null;
   const sqlState = /^[0-9A-Z]{5}$/.test(c.code) ? c.code : null;
-  if (sqlState && RETRYABLE_SQLSTATE_CLASSES.has(sqlState.slice(0, 2))) return null;
+  if (sqlState ? RETRYABLE_SQLSTATE_CLASSES.has(sqlState.slice(0, 2)) : !PERMANENT_CODES.test(c.code)) return null;
   const u = parts(config.databaseUrl);
   const at = `${u.host}:${u.port}`;
   const quoted = (what: string) => new RegExp(`${what} "([^"]*)"`).exec(c.message)?.[1];
@@ -143,7 +146,7 @@ export function setupProblem(error: unknown, config: Pick<Config, 'databaseUrl' 
         `  psql -h ${shellWord(u.host)} -p ${u.port} -U postgres -d ${shellWord(u.database)} -c ${shellWord(`GRANT CREATE ON DATABASE "${u.database}" TO "${u.user}"; GRANT CREATE ON SCHEMA public TO "${u.user}"`)}`
       );
     default:
-      return `PostgreSQL at ${at} refused to start the app: ${errorText(error)}. Retrying will not fix this; check DATABASE_URL and the server.`;
+      return `cannot use PostgreSQL at ${at}: ${errorText(error)}. Retrying will not fix this; check DATABASE_URL and the server.`;
   }
 }
 

@@ -255,6 +255,11 @@ describe('what retrying cannot fix, and what it can', () => {
     expect(said).not.toContain('s3cret-pw');
   });
 
+  it('a certificate the server presents that is refused: stops, with the reason', () => {
+    const said = setupProblem(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), pgConfig);
+    expect(said).toMatch(/cannot use PostgreSQL at db.internal:6543: self-signed certificate in certificate chain\. Retrying will not fix this/);
+  });
+
   it('a privilege missing during migrations (under drizzle’s wrapper): the GRANT to run', () => {
     const said = setupProblem(wrapped(pgError('42501', 'permission denied for database leadmaps')), pgConfig);
     expect(said).toContain('GRANT CREATE ON DATABASE "leadmaps" TO "app"');
@@ -269,6 +274,8 @@ describe('what retrying cannot fix, and what it can', () => {
     ['57P03', 'the database system is starting up'],
     ['53300', 'sorry, too many clients already'],
     ['08006', 'connection failure'],
+    ['ESOCKETTIMEDOUT', 'socket timed out'],
+    ['CONNECTION_DESTROYED', 'write CONNECTION_DESTROYED db.internal:6543'],
   ])('%s: keeps waiting', (code, message) => {
     expect(setupProblem(pgError(code, message), pgConfig)).toBeNull();
     expect(setupProblem(wrapped(pgError(code, message)), pgConfig)).toBeNull();
