@@ -21,6 +21,9 @@ import { freePort } from './helpers/net.js';
 import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 import { ADMIN_URL, BOT_TOKEN, SIGNING_SECRET, testDatabase, usingPostgres, withDatabase, WRITE_KEY, type TestDatabase } from './harness.js';
 
+/** The embedded database's first start (migrations) takes seconds, and far more on a loaded machine. */
+const READY_MS = 120_000;
+
 const README_BLOCK = /<!-- startup-log[^>]*-->\s*```\n([\s\S]*?)```\s*<!-- \/startup-log -->/;
 
 /** The JSON log lines a process wrote (other output, such as npm's, is skipped). */
@@ -88,7 +91,7 @@ describe('npm start', () => {
     delete e.DATABASE_URL;
     e.PGLITE_DIR = dir;
     app = startApp(e, port);
-    await app.waitReady();
+    await app.waitReady(READY_MS);
     await app.waitForOutput(/"msg":"digest: /);
     await app.waitForOutput(/SLACK_BOT_TOKEN/);
     const printed = logLines(app.output()).map(withoutTime);
@@ -99,12 +102,12 @@ describe('npm start', () => {
     expect(await health()).toEqual({ status: 200, text: '{"ok":true}' });
     app.child.kill('SIGTERM');
     expect((await app.exited).code).toBe(0);
-  }, 90_000);
+  }, 180_000);
 
   it('a refused SLACK_BOT_TOKEN: named with where to copy it from, on /healthz, and /groups still answers', async () => {
     slack.respond.set('auth.test', () => ({ body: { ok: false, error: 'invalid_auth' } }));
     app = startApp(env(), await freePort());
-    await app.waitReady();
+    await app.waitReady(READY_MS);
     await app.waitForOutput(/Slack refused SLACK_BOT_TOKEN/);
     const [call] = slack.callsTo('auth.test');
     expect(call.headers.authorization).toBe(`Bearer ${BOT_TOKEN}`);
@@ -130,7 +133,7 @@ describe('npm start', () => {
     expect(JSON.stringify(reply.json)).toContain('top');
     // Checked once at start-up; not again before each request (Bolt did, and then called no listener).
     expect(slack.callsTo('auth.test')).toHaveLength(1);
-  }, 90_000);
+  }, 180_000);
 
   it('the token is checked while the database is awaited, and /healthz says both', async () => {
     slack.respond.set('auth.test', () => ({ body: { ok: false, error: 'token_revoked' } }));
@@ -153,14 +156,14 @@ describe('npm start', () => {
       return { status: 503, body: 'service unavailable' };
     });
     app = startApp(env(), await freePort());
-    await app.waitReady();
+    await app.waitReady(READY_MS);
     await app.waitForOutput(/could not reach Slack to check SLACK_BOT_TOKEN \(HTTP 503\); this is not a problem with the token; checking again in 2 s/);
     expect(await health()).toEqual({ status: 200, text: '{"ok":true}' });
     await slack.waitFor('auth.test', 2, 15_000);
     await app.waitForOutput(/Slack accepted SLACK_BOT_TOKEN/);
     expect(app.output()).not.toMatch(/Slack refused/);
     expect(await health()).toEqual({ status: 200, text: '{"ok":true}' });
-  }, 90_000);
+  }, 180_000);
 
   describe.skipIf(!usingPostgres)('a database that retrying cannot fix (PostgreSQL)', () => {
     it('does not exist: the bot stops at once with the createdb command', async () => {
