@@ -7,7 +7,9 @@ import type { Database } from './db/client.js';
 import type { Reply, ReplyContext } from './app/reply.js';
 import { digestPreview as makeDigestPreview } from './app/weekly-digest.js';
 import type { Logger } from './log.js';
-import { startServer, type RunningServer } from './server.js';
+import { startServer, type RunningServer, type ServerDeps } from './server.js';
+
+type BotServerIdentity = ServerDeps['slackIdentity'];
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';
 import { registerHome } from './slack/home.js';
 
@@ -25,6 +27,10 @@ export interface BotOptions {
   home?: SlackListenerOptions['home'];
   /** The start-up server to take over (npm start). */
   httpServer?: import('node:http').Server;
+  /** A refused SLACK_BOT_TOKEN, for /healthz (npm start checks it with auth.test). */
+  slackProblem?: () => string | undefined;
+  /** The bot's ids from that auth.test, handed to Bolt's listeners (context.botUserId). */
+  slackIdentity?: BotServerIdentity;
 }
 
 export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview']): ReplyContext {
@@ -46,6 +52,8 @@ export async function startBot(opts: BotOptions): Promise<RunningServer> {
       database: opts.database,
       log: opts.log,
       httpServer: opts.httpServer,
+      slackProblem: opts.slackProblem,
+      slackIdentity: opts.slackIdentity,
       listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home ?? ((boltApp) => registerHome(boltApp, ctx, opts.log, { now: opts.now })) }),
     },
     opts.port ?? opts.config.port,

@@ -21,6 +21,10 @@ const schema = z.object({
     z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL such as postgres://user@host:5432/db')
+      .refine(
+        parsesAsUrl,
+        'a PostgreSQL URL such as postgres://user:password@host:5432/db, with a valid port; percent-encode @ : / # ? in the user name and password (# as %23)',
+      )
       .optional(),
   ),
   PGLITE_DIR: z.preprocess(optional, z.string().default('./.data/pglite')),
@@ -76,6 +80,17 @@ const schema = z.object({
       .optional(),
   ),
 });
+
+function parsesAsUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function isTimeZone(tz: string): boolean {
   try {

@@ -4,7 +4,7 @@
  * ingestion API on PORT, schedules the digest, and stops gracefully.
  */
 import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config } from './config.js';
-import { createLogger, registerSecrets, type Logger } from './log.js';
+import { createLogger, errorText, redact, registerSecrets, type Logger } from './log.js';
 import { startBot } from './compose.js';
 import { describeSchedule, startDigestSchedule, type DigestSchedule } from './app/digest-schedule.js';
 import type { Database } from './db/client.js';
@@ -12,7 +12,9 @@ import { pruneMessages } from './db/queries/maintenance.js';
 import { ensureSummaryFresh } from './db/queries/summary.js';
 import { startStartingServer, type RunningServer } from './server.js';
 import { pruneSeenEvents } from './slack/dedupe.js';
-import { databaseLabel, waitForDatabase } from './startup.js';
+import { checkSlackToken } from './slack/token-check.js';
+import { createWebApi } from './slack/webapi.js';
+import { databaseLabel, databasePasswords, waitForDatabase } from './startup.js';
 
 function configOrExit(log: Logger): Config {
   readDotEnv();
@@ -30,7 +32,7 @@ function configOrExit(log: Logger): Config {
 async function main(): Promise<void> {
   const log = createLogger({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info' });
   const config = configOrExit(log);
-  registerSecrets([config.slack.botToken, config.slack.appToken, config.slack.signingSecret, ...config.writeKeys, config.databaseUrl && new URL(config.databaseUrl).password]);
+  registerSecrets([config.slack.botToken, config.slack.appToken, config.slack.signingSecret, ...config.writeKeys, ...databasePasswords(config)]);
 
   const missing = missingSlackSettings(config);
   if (missing.length > 0) {
@@ -46,9 +48,15 @@ async function main(): Promise<void> {
     log.warn('INGEST_WRITE_KEYS is not set: the ingestion API answers 401 to every request until it is');
   }
 
+  // The bot token, checked with auth.test while the database is awaited; never blocks start-up.
+  const slackToken = checkSlackToken({ webApi: createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken!, timeoutMs: 10_000 }), log });
+
   // The port answers at once: /healthz 503 and every request 503 (clients retry) until the database does.
   let waitingFor = `waiting for ${databaseLabel(config)}`;
-  const starting = await startStartingServer(config.port, () => waitingFor, { signingSecret: config.slack.appToken ? undefined : config.slack.signingSecret });
+  const starting = await startStartingServer(config.port, () => waitingFor, {
+    signingSecret: config.slack.appToken ? undefined : config.slack.signingSecret,
+    slackProblem: slackToken.problem,
+  });
   log.info(`listening on port ${starting.port}; answering 503 until the database is ready`);
   let server: RunningServer | null = null;
   let database: Database | null = null;
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
+    slackToken.stop();
     if (prune) clearInterval(prune);
     if (summaryKeeper) clearInterval(summaryKeeper);
     if (!server) await starting.close().catch(() => {});
@@ -84,7 +93,7 @@ async function main(): Promise<void> {
   database = await waitForDatabase(config, log);
   if (stopping) return;
   waitingFor = 'the database is ready; starting the server';
-  server = await startBot({ config, database, log, httpServer: starting.server });
+  server = await startBot({ config, database, log, httpServer: starting.server, slackProblem: slackToken.problem, slackIdentity: slackToken.identity });
   if (stopping) {
     // A signal came while the server was starting (Socket Mode connects first): stop() saw no server.
     await server.stop().catch(() => {});
@@ -124,6 +133,6 @@ main().catch((error) => {
       : code === 'EACCES'
         ? ' (this user may not listen on that port: set PORT to 1024 or above)'
         : '';
-  process.stderr.write(`leadmaps-groups could not start: ${error instanceof Error ? error.message : String(error)}${hint}\n`);
+  process.stderr.write(`leadmaps-groups could not start: ${redact(errorText(error))}${hint}\n`);
   process.exit(1);
 });

@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createIngestHandler, INGEST_PATHS } from './ingest/http.js';
 import { boltLogger, type Logger } from './log.js';
+import type { SlackIdentity } from './slack/token-check.js';
 
 type BoltApp = App;
 
@@ -26,6 +27,10 @@ export interface ServerDeps {
   listeners?: (app: BoltApp) => void;
   /** An HTTP server already listening (the start-up server): taken over instead of listening anew. */
   httpServer?: Server;
+  /** What is wrong with Slack (a refused SLACK_BOT_TOKEN), for /healthz; undefined when nothing is known to be. */
+  slackProblem?: () => string | undefined;
+  /** The bot's ids, once auth.test at start-up gave them (src/slack/token-check.ts). */
+  slackIdentity?: () => SlackIdentity | undefined;
 }
 
 export interface RunningServer {
@@ -55,7 +60,9 @@ export function routes(deps: ServerDeps): CustomRoute[] {
       method: ['GET'],
       handler: async (_req, res) => {
         const ok = await database.ping();
-        const body = JSON.stringify(ok ? { ok: true } : { ok: false, error: 'the database is not answering' });
+        // The status is the database's; a refused bot token is said beside it (a slash command still answers).
+        const slack = deps.slackProblem?.();
+        const body = JSON.stringify({ ...(ok ? { ok: true } : { ok: false, error: 'the database is not answering' }), ...(slack ? { slack } : {}) });
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
         res.end(body);
       },
@@ -67,11 +74,14 @@ export function routes(deps: ServerDeps): CustomRoute[] {
 export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): BoltApp {
   const { config, log } = deps;
   const logger = boltLogger(log);
+  const botToken = config.slack.botToken;
   const common = {
-    token: config.slack.botToken,
+    // Not `token`: with it, Bolt calls auth.test before every request it handles (tokenVerificationEnabled
+    // false) or once at start-up, and when Slack refuses the token (or is out of reach) it calls no listener
+    // at all, so even /groups replies that need no Web API call went unanswered. npm start checks the token
+    // once (src/slack/token-check.ts) and says what is wrong; here the token is handed over as it is.
+    authorize: async () => ({ botToken, ...(deps.slackIdentity?.() ?? {}) }),
     logger,
-    // Start-up must not depend on reaching Slack: a bad token shows in the first reply's log, not as a crash.
-    tokenVerificationEnabled: false,
     ignoreSelf: false,
     clientOptions: {
       slackApiUrl: config.slack.apiUrl,
@@ -230,7 +240,7 @@ export interface StartingServer {
 export async function startStartingServer(
   port: number,
   waitingFor: () => string,
-  opts: { signingSecret?: string } = {},
+  opts: { signingSecret?: string; slackProblem?: () => string | undefined } = {},
 ): Promise<StartingServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -247,7 +257,8 @@ export async function startStartingServer(
       return;
     }
     req.resume();
-    if (path === '/healthz') return json(503, { ok: false, error: `starting: ${waitingFor()}` });
+    const slack = opts.slackProblem?.();
+    if (path === '/healthz') return json(503, { ok: false, error: `starting: ${waitingFor()}`, ...(slack ? { slack } : {}) });
     if (path.startsWith('/v1/')) return json(503, { success: false, error: 'starting: the database is not ready yet; retry later' });
     json(404, { error: 'not found' });
   });

@@ -24,7 +24,7 @@ import { sql } from 'drizzle-orm';
 import { rows, type Db } from '../db/client.js';
 import { DEFAULT_RANGE } from '../domain/command.js';
 import { zonedWeek } from '../domain/week.js';
-import type { Logger } from '../log.js';
+import { errorText, type Logger } from '../log.js';
 import { digestMessage, type DigestInput } from '../render/blocks.js';
 import { escapeMrkdwn, relativeTime } from '../render/format.js';
 import { digestText } from '../render/terminal.js';
@@ -245,7 +245,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestOutcome> {
   try {
     claim = await claimWeek(db, channel, week.week, runId, deps.staleClaimMs ?? STALE_CLAIM_MS);
   } catch (error) {
-    log.error(`digest: could not claim ${week.week} for ${channel} (database): ${error instanceof Error ? error.message : String(error)}. A later firing tries again.`, { ...where, error });
+    log.error(`digest: could not claim ${week.week} for ${channel} (database): ${errorText(error)}. A later firing tries again.`, { ...where, error });
     return 'failed';
   }
   if (claim.kind === 'posted') {
@@ -265,7 +265,7 @@ export async function runDigest(deps: DigestDeps): Promise<DigestOutcome> {
     const mustLook = claim.takenOver || Boolean(problem?.mayHavePosted && problem.week === week.week);
     delivery = await deliver(deps, { week: week.week, weekStart: week.start, runId, message: built.reply.message, mustLook });
   } catch (error) {
-    delivery = { kind: 'failed', error: error instanceof Error ? error.message : String(error), fix: null, mayHavePosted: false };
+    delivery = { kind: 'failed', error: errorText(error), fix: null, mayHavePosted: false };
   }
 
   if (delivery.kind === 'lost-claim') {

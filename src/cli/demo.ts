@@ -1,23 +1,30 @@
 /**
- * `npm run demo`: zero set-up. A fresh embedded database, the product brief's
- * worked example sent through the same ingestion code as the HTTP API, then the
- * replies as Slack would show them: top, quiet, show Acme, report, and the digest.
+ * `npm run demo`: zero set-up. A fresh embedded database in .data/demo, the product
+ * brief's worked example sent through the same ingestion code as the HTTP API, then
+ * the replies as Slack would show them: top, quiet, show Acme, report, and the digest.
+ * The database stays (until the next demo), and the last lines print the command
+ * that reads it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Reply } from '../app/reply.js';
 import { groupsReply } from '../app/reply.js';
 import { replyContext } from '../compose.js';
-import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { loadConfig, readDotEnv } from '../config.js';
+import { embeddedDatabaseHolder, openDatabase } from '../db/client.js';
 import { EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../demo/example.js';
+import { DEMO_DIR, demoReadCommand } from '../demo/read-command.js';
 import { parseRequest } from '../ingest/segment.js';
 import { ingestEvents } from '../ingest/store.js';
 import { previewMessage } from '../render/preview.js';
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'leadmaps-demo-'));
+  const dir = DEMO_DIR;
+  const holder = embeddedDatabaseHolder(dir);
+  if (holder !== null) {
+    process.stderr.write(`demo: ${dir} is in use by process ${holder} (npm run groups on the demo's data?). Stop it, then run the demo again.\n`);
+    process.exit(1);
+  }
+  rmSync(dir, { recursive: true, force: true });
   const now = new Date();
   const config = loadConfig({ PGLITE_DIR: dir, KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(',') });
   const database = await openDatabase({ pgliteDir: dir });
@@ -37,10 +44,20 @@ async function main() {
       say(previewMessage(reply.message));
       say('');
     }
-    say('The same replies in the terminal: npm run groups -- top   (against DATABASE_URL or PGLITE_DIR)');
+    say(`The demo's data stays in ${dir} (the next npm run demo starts afresh). The same replies in the terminal:`);
+    say(`  ${demoReadCommand({ dir, keyActions: config.keyActions, databaseUrlSet: databaseUrlSet() })}`);
   } finally {
     await database.close();
-    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether the environment or .env sets DATABASE_URL (then the printed command empties it, so PGLITE_DIR counts). */
+function databaseUrlSet(): boolean {
+  readDotEnv();
+  try {
+    return loadConfig().databaseUrl !== undefined;
+  } catch {
+    return true; // A setting .env gets wrong: emptying DATABASE_URL as well costs nothing.
   }
 }
 

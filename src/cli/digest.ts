@@ -6,9 +6,9 @@
  */
 import { ConfigError, loadConfig, readDotEnv, type Config } from '../config.js';
 import { buildDigest, runDigest } from '../app/weekly-digest.js';
-import { createLogger, registerSecrets } from '../log.js';
+import { createLogger, errorText, redact, registerSecrets } from '../log.js';
 import { createWebApi } from '../slack/webapi.js';
-import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';
+import { CLI_DB_ATTEMPTS, databasePasswords, waitForDatabase } from '../startup.js';
 
 const USAGE = 'usage: npm run digest -- [--dry-run]\n  --dry-run   print this week\'s digest; post nothing\n';
 
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  registerSecrets([config.slack.botToken, config.slack.appToken, config.slack.signingSecret, ...config.writeKeys]);
+  registerSecrets([config.slack.botToken, config.slack.appToken, config.slack.signingSecret, ...config.writeKeys, ...databasePasswords(config)]);
 
   if (!args.dryRun) {
     const missing = missingForPosting(config);
@@ -104,7 +104,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    process.stderr.write(`digest: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`digest: ${redact(errorText(error))}\n`);
     process.exit(1);
   },
 );

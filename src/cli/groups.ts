@@ -5,8 +5,8 @@
 import { ConfigError, loadConfig, readDotEnv } from '../config.js';
 import { groupsReply } from '../app/reply.js';
 import { replyContext } from '../compose.js';
-import { createLogger } from '../log.js';
-import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';
+import { createLogger, errorText, redact, registerSecrets } from '../log.js';
+import { CLI_DB_ATTEMPTS, databasePasswords, waitForDatabase } from '../startup.js';
 
 async function main() {
   readDotEnv();
@@ -20,6 +20,7 @@ async function main() {
     }
     throw err;
   }
+  registerSecrets(databasePasswords(config));
   const log = createLogger({ level: 'warn' });
   const database = await waitForDatabase(config, log, { maxAttempts: CLI_DB_ATTEMPTS });
   try {
@@ -32,6 +33,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`groups: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`groups: ${redact(errorText(error))}\n`);
   process.exit(1);
 });

@@ -141,6 +141,12 @@ function lockPglite(dir: string): () => void {
   }
 }
 
+/** The live process holding the embedded database in `dir`, if any (its lock file). */
+export function embeddedDatabaseHolder(dir: string): number | null {
+  const pid = Number(readText(join(dir, LOCK_FILE)));
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : null;
+}
+
 function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
