@@ -7,6 +7,7 @@ import type { Database } from './db/client.js';
 import type { Reply, ReplyContext } from './app/reply.js';
 import { digestPreview as makeDigestPreview } from './app/weekly-digest.js';
 import type { Logger } from './log.js';
+import type { IngestBudget } from './ingest/http.js';
 import { startServer, type RunningServer } from './server.js';
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';
 import { registerHome } from './slack/home.js';
@@ -25,6 +26,8 @@ export interface BotOptions {
   home?: SlackListenerOptions['home'];
   /** The start-up server to take over (npm start). */
   httpServer?: import('node:http').Server;
+  /** The cap on ingestion bytes in flight (tests pass a small one). */
+  ingestBudget?: IngestBudget;
 }
 
 export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview']): ReplyContext {
@@ -46,6 +49,7 @@ export async function startBot(opts: BotOptions): Promise<RunningServer> {
       database: opts.database,
       log: opts.log,
       httpServer: opts.httpServer,
+      ingestBudget: opts.ingestBudget,
       listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home ?? ((boltApp) => registerHome(boltApp, ctx, opts.log, { now: opts.now })) }),
     },
     opts.port ?? opts.config.port,

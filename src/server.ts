@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { createIngestHandler, INGEST_PATHS } from './ingest/http.js';
+import { createIngestHandler, INGEST_PATHS, IngestBudget } from './ingest/http.js';
 import { boltLogger, type Logger } from './log.js';
 
 type BoltApp = App;
@@ -26,6 +26,8 @@ export interface ServerDeps {
   listeners?: (app: BoltApp) => void;
   /** An HTTP server already listening (the start-up server): taken over instead of listening anew. */
   httpServer?: Server;
+  /** The cap on ingestion bytes in flight (default: INGEST_IN_FLIGHT_BYTES); tests pass a small one to watch it. */
+  ingestBudget?: IngestBudget;
 }
 
 export interface RunningServer {
@@ -43,6 +45,7 @@ export function routes(deps: ServerDeps): CustomRoute[] {
     keyActions: config.keyActions,
     groupKeyPath: config.groupKeyPath,
     log,
+    budget: deps.ingestBudget ?? new IngestBudget(),
   };
   const ingestRoutes: CustomRoute[] = INGEST_PATHS.map((endpoint) => ({
     path: `/v1/${endpoint}`,

@@ -5,10 +5,14 @@
  * kept-alive connection usable; merged traits stay bounded; the bytes in flight
  * are capped with 503 + Retry-After.
  */
+import { randomBytes } from 'node:crypto';
+import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestBudget } from '../src/ingest/http.js';
 import { checkEventTime, EVENT_TIME_WINDOW, parseTime, SpecError } from '../src/ingest/segment.js';
 import { tableCounts } from './helpers/dbq.js';
-import { post, startTestApp } from './harness.js';
+import { basic, post, startTestApp, WRITE_KEY } from './harness.js';
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -124,5 +128,187 @@ describe('event times at the wire', () => {
     const r = await post(`${app.url}/v1/batch`, { batch: [{ ...good(5), timestamp: '2000-01-01T00:00:00.000Z' }, { ...good(6), timestamp: soon }, { ...good(7), timestamp: '2024-02-29T12:00:00Z' }] });
     expect(r.status).toBe(200);
     expect((await tableCounts(app.database.db)).messages).toBe(3);
+  });
+});
+
+/** One HTTP request through `agent`, its body written in `chunks` (chunked unless a content-length is given). */
+function send(
+  agent: Agent,
+  url: string,
+  path: string,
+  chunks: Buffer[],
+  headers: Record<string, string | number> = {},
+  opts: { hold?: Promise<void> } = {},
+): { done: Promise<{ status: number; headers: IncomingHttpHeaders; body: string; reusedSocket: boolean; localPort: number }>; request: ClientRequest } {
+  const u = new URL(url);
+  const request = httpRequest({
+    host: u.hostname,
+    port: u.port,
+    path,
+    method: 'POST',
+    agent,
+    headers: { 'content-type': 'application/json', authorization: basic(WRITE_KEY), ...headers },
+  });
+  const done = new Promise<{ status: number; headers: IncomingHttpHeaders; body: string; reusedSocket: boolean; localPort: number }>((resolve, reject) => {
+    request.on('error', reject);
+    request.setTimeout(15_000, () => request.destroy(new Error('no answer within 15 s')));
+    request.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, reusedSocket: request.reusedSocket, localPort: request.socket?.localPort ?? -1 }));
+    });
+  });
+  void (async () => {
+    for (const c of chunks) {
+      if (!request.write(c)) await new Promise((r) => request.once('drain', r));
+    }
+    if (opts.hold) await opts.hold;
+    if (!request.destroyed) request.end();
+  })().catch(() => {});
+  return { done, request };
+}
+
+const smallBatch = (id: string) => Buffer.from(JSON.stringify({ batch: [{ type: 'track', userId: 'ka', event: 'Clicked', messageId: id }] }));
+
+describe('the kept-alive connection after a refused upload', () => {
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await app?.dropDatabase();
+  });
+
+  const pieces = (body: Buffer) => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < body.length; i += 16 * 1024) out.push(body.subarray(i, i + 16 * 1024));
+    return out;
+  };
+  /** Over 500 KB of valid-looking JSON, in 16 KB pieces. */
+  const overLimit = () => {
+    const event = JSON.stringify({ type: 'track', userId: 'ka', event: 'Padded', properties: { pad: 'x'.repeat(16_000) } });
+    const body = Buffer.from(`{"batch":[${Array.from({ length: 40 }, () => event).join(',')}]}`);
+    expect(body.length).toBeGreaterThan(600 * 1024);
+    return pieces(body);
+  };
+
+  it.each([
+    ['a chunked body over the limit', () => overLimit(), {}, /over 500 KB$/],
+    ['a gzip body over the limit once inflated', () => [gzipSync(Buffer.alloc(20 * 1024 * 1024, 0x20))], { 'content-encoding': 'gzip' }, /over 500 KB once inflated/],
+    ['a chunked gzip body over the limit once inflated', () => { const z = gzipSync(Buffer.concat(overLimit())); return [z.subarray(0, 1000), z.subarray(1000)]; }, { 'content-encoding': 'gzip' }, /once inflated/],
+    ['a gzip body with a Content-Length over the limit once inflated', () => [gzipSync(Buffer.concat(overLimit()))], { 'content-encoding': 'gzip', 'content-length': 'auto' }, /once inflated/],
+    ['a 2 MB gzip body of data that does not compress, sent chunked', () => pieces(gzipSync(randomBytes(1536 * 1024).toString('base64'))), { 'content-encoding': 'gzip' }, /once inflated/],
+    ['a 2 MB gzip body of data that does not compress, with its Content-Length', () => pieces(gzipSync(randomBytes(1536 * 1024).toString('base64'))), { 'content-encoding': 'gzip', 'content-length': 'auto' }, /once inflated/],
+  ])('%s: 400, then the next request on the same socket is stored', async (_name, body, headers, message) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const warm = await send(agent, app.url, '/v1/batch', [smallBatch(`warm-${_name}`)]).done;
+      expect(warm.status).toBe(200);
+      const chunks = body();
+      const h: Record<string, string | number> = { ...headers };
+      if (h['content-length'] === 'auto') h['content-length'] = chunks.reduce((n, c) => n + c.length, 0);
+      const before = await tableCounts(app.database.db);
+      const refused = await send(agent, app.url, '/v1/batch', chunks, h).done;
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.body).error).toMatch(message);
+      expect(refused.reusedSocket).toBe(true);
+      const next = await send(agent, app.url, '/v1/batch', [smallBatch(`next-${_name}`)]).done;
+      expect(next.status).toBe(200);
+      // The same connection: not reset, not replaced.
+      expect(next.reusedSocket).toBe(true);
+      expect(next.localPort).toBe(warm.localPort);
+      expect((await tableCounts(app.database.db)).messages).toBe(before.messages + 1);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe('the cap on ingestion bytes in flight', () => {
+  const KB = 1024;
+  const budget = new IngestBudget(600 * KB);
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  beforeAll(async () => {
+    app = await startTestApp({ bot: { ingestBudget: budget } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await app?.dropDatabase();
+  });
+
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 500 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(what()).toBe(true);
+  };
+
+  it('answers 503 with Retry-After beyond the cap, stores nothing of it, and frees the bytes when a request ends', async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      // A chunked batch reserves the batch limit (500 KB) before its body is read, and holds it.
+      let release!: () => void;
+      const hold = new Promise<void>((r) => (release = r));
+      const body = smallBatch('held-1');
+      const held = send(agent, app.url, '/v1/batch', [body.subarray(0, 10)], {}, { hold: hold.then(() => void held.request.write(body.subarray(10))) });
+      await until(() => budget.inFlight === 500 * KB);
+
+      // A small call still fits (500 KB + its length <= 600 KB).
+      const small = Buffer.from(JSON.stringify({ type: 'track', userId: 'cap', event: 'Small', messageId: 'small-1' }));
+      const fits = await send(agent, app.url, '/v1/track', [small], { 'content-length': small.length }).done;
+      expect(fits.status).toBe(200);
+
+      // A 200 KB batch does not: 503 at once, before its body is read.
+      const big = Buffer.from(JSON.stringify({ batch: Array.from({ length: 10 }, (_, i) => ({ type: 'track', userId: 'cap', event: 'Big', messageId: `big-${i}`, properties: { pad: 'x'.repeat(20 * KB) } })) }));
+      expect(big.length).toBeGreaterThan(200 * KB);
+      const before = await tableCounts(app.database.db);
+      const refused = await send(agent, app.url, '/v1/batch', [big], { 'content-length': big.length }).done;
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('2');
+      expect(JSON.parse(refused.body)).toEqual({ success: false, error: 'too many requests in flight; retry later' });
+      expect(await tableCounts(app.database.db)).toEqual(before);
+      expect(budget.inFlight).toBe(500 * KB);
+
+      // The held request completes and is stored; every byte is released.
+      release();
+      expect((await held.done).status).toBe(200);
+      await until(() => budget.inFlight === 0);
+      // Retried once there is room, as Segment's SDKs do.
+      expect((await send(agent, app.url, '/v1/batch', [big], { 'content-length': big.length }).done).status).toBe(200);
+      expect((await tableCounts(app.database.db)).messages).toBe(before.messages + 11);
+      expect(budget.inFlight).toBe(0);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it.each([
+    ['invalid JSON', Buffer.from('{"batch": ['), {}, 400],
+    ['an unknown write key', smallBatch('k-1'), { authorization: basic('nope') }, 401],
+    ['an invalid event', Buffer.from(JSON.stringify({ batch: [{ type: 'track', userId: 'x' }] })), {}, 400],
+    ['a chunked body over the limit', Buffer.alloc(700 * KB, 0x20), {}, 400],
+    ['a declared length over the limit', Buffer.alloc(700 * KB, 0x20), { 'content-length': 700 * KB }, 400],
+    ['a body that is not gzip', Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' }, 400],
+  ])('releases the bytes after %s', async (_name, body, headers, status) => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const r = await send(agent, app.url, '/v1/batch', [body], headers).done;
+      expect(r.status).toBe(status);
+      await until(() => budget.inFlight === 0);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('releases the bytes of a client that goes away mid-body', async () => {
+    const agent = new Agent({ keepAlive: false });
+    const r = send(agent, app.url, '/v1/batch', [Buffer.from('{"batch":[')], { 'content-length': 100 * KB }, { hold: new Promise(() => {}) });
+    r.done.catch(() => {});
+    await until(() => budget.inFlight === 100 * KB);
+    r.request.destroy();
+    await until(() => budget.inFlight === 0);
+    // And the server still answers.
+    expect((await post(`${app.url}/v1/batch`, { batch: [{ type: 'track', userId: 'after', event: 'X' }] })).status).toBe(200);
+    expect(budget.inFlight).toBe(0);
   });
 });
