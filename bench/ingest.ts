@@ -182,7 +182,7 @@ function shuffle<T>(xs: T[], rnd: () => number): void {
   }
 }
 
-interface Server {
+export interface Server {
   child: ChildProcess;
   port: number;
   output: string[];
@@ -198,7 +198,7 @@ export function killChildren(): void {
 }
 
 /** `npm start`'s entry point as its own process, on a free port of 127.0.0.1. */
-async function startServerProcess(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<Server> {
+export async function startServerProcess(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',

@@ -39,7 +39,7 @@ export interface IngestDeps {
  * docs/operations.md, "Hostile input"). Beyond it a request gets 503 with Retry-After,
  * which Segment's SDKs retry. Write keys ship in browser snippets, so anyone can send.
  */
-export const INGEST_IN_FLIGHT_BYTES = 48 * 1024 * 1024;
+export const INGEST_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 /** Seconds a client is asked to wait when the cap is reached. */
 export const INGEST_RETRY_AFTER_S = 2;
 /** The most of a refused body read and dropped to keep its connection usable; past it, the connection is closed. */
