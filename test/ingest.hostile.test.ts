@@ -10,8 +10,10 @@ import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHea
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestBudget } from '../src/ingest/http.js';
-import { checkEventTime, EVENT_TIME_WINDOW, parseTime, SpecError } from '../src/ingest/segment.js';
-import { tableCounts } from './helpers/dbq.js';
+import { sql } from 'drizzle-orm';
+import { rows } from '../src/db/client.js';
+import { checkEventTime, EVENT_TIME_WINDOW, MERGED_TRAITS, mergeTraits, parseTime, SpecError, traitEntryBytes } from '../src/ingest/segment.js';
+import { person, tableCounts } from './helpers/dbq.js';
 import { basic, post, startTestApp, WRITE_KEY } from './harness.js';
 
 const HOUR = 3_600_000;
@@ -310,5 +312,139 @@ describe('the cap on ingestion bytes in flight', () => {
     // And the server still answers.
     expect((await post(`${app.url}/v1/batch`, { batch: [{ type: 'track', userId: 'after', event: 'X' }] })).status).toBe(200);
     expect(budget.inFlight).toBe(0);
+  });
+});
+
+describe('merged traits stay bounded (pure)', () => {
+  const keysOf = (n: number, prefix: string, value: unknown = 'v') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, value]));
+  const call = (traits: Record<string, unknown>) => ({ traits, order: null });
+
+  it('small objects merge whole, newer values winning, keys oldest first', () => {
+    const out = mergeTraits({ traits: { a: 1, b: 2 }, order: ['b', 'a'] }, call({ b: 3, c: 4 }));
+    expect(out).toEqual({ traits: { a: 1, b: 3, c: 4 }, order: ['a', 'b', 'c'] });
+  });
+
+  it('a __proto__ key is data', () => {
+    const out = mergeTraits(call({}), call(JSON.parse('{"__proto__":{"admin":true}}')));
+    expect(Object.keys(out.traits)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+  });
+
+  it(`keeps the newest ${MERGED_TRAITS.keys} keys: the newer call's, then the youngest of the rest`, () => {
+    const old = keysOf(90, 'old');
+    const out = mergeTraits({ traits: old, order: Object.keys(old) }, call(keysOf(40, 'new')));
+    expect(out.order).toEqual([...Object.keys(old).slice(30), ...Object.keys(keysOf(40, 'new'))]);
+    expect(Object.keys(out.traits)).toEqual(out.order);
+  });
+
+  it(`keeps at most ${MERGED_TRAITS.bytes / 1024} KB, newest first, up to the first key that does not fit`, () => {
+    const kb = 'x'.repeat(1000);
+    const older = { ...keysOf(10, 'old', kb), tiny: 1 };
+    const out = mergeTraits({ traits: older, order: Object.keys(older) }, call(keysOf(10, 'new', kb)));
+    const size = Object.entries(out.traits).reduce((n, [k, v]) => n + traitEntryBytes(k, v), 0);
+    expect(size).toBeLessThanOrEqual(MERGED_TRAITS.bytes);
+    expect(out.order).toEqual(['old4', 'old5', 'old6', 'old7', 'old8', 'old9', 'tiny', ...Object.keys(keysOf(10, 'new'))]);
+  });
+
+  it('keys a stored order does not name (rows from before it was kept) count as oldest', () => {
+    const out = mergeTraits({ traits: { legacy: 1, kept: 2 }, order: ['kept'] }, call({ n: 3 }));
+    expect(out.order).toEqual(['legacy', 'kept', 'n']);
+  });
+});
+
+describe('merged traits stay bounded at the wire', () => {
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await app?.dropDatabase();
+  });
+
+  const fresh = (call: number, n: number, value: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`c${call}_k${i}`, value]));
+  const t0 = Date.now() - 10 * 24 * HOUR;
+  const at = (call: number) => iso(t0 + call * 60_000);
+  const stored = async (table: 'people' | 'companies', key: string) => {
+    const [r] = await rows<{ keys: number; bytes: number; traits: Record<string, unknown> }>(
+      app.database.db,
+      table === 'people'
+        ? sql`select (select count(*) from jsonb_object_keys(traits))::int as keys, octet_length(traits::text) as bytes, traits from people where person_id = ${key}`
+        : sql`select (select count(*) from jsonb_object_keys(traits))::int as keys, octet_length(traits::text) as bytes, traits from companies where company_key = ${key}`,
+    );
+    return r;
+  };
+
+  it('identifies with fresh keys keep a person at 100 keys, the newest call whole, and each identify stays fast', async () => {
+    const took: number[] = [];
+    for (let call = 0; call < 60; call++) {
+      const t = performance.now();
+      // `plan` comes with every call, so it stays young; `name` came once, at the start.
+      const r = await post(`${app.url}/v1/identify`, { userId: 'grow', timestamp: at(call), traits: { ...(call === 0 ? { name: 'Grow Person' } : {}), plan: `p${call}`, ...fresh(call, 40, 'v'.repeat(100)) } });
+      took.push(performance.now() - t);
+      expect(r.status).toBe(200);
+    }
+    const row = await stored('people', 'grow');
+    expect(row.keys).toBe(MERGED_TRAITS.keys);
+    for (const k of Object.keys(fresh(59, 40, ''))) expect(row.traits).toHaveProperty(k);
+    // The call before fills the rest of the room before anything older.
+    expect(Object.keys(row.traits).filter((k) => k.startsWith('c58_'))).toHaveLength(40);
+    expect(row.traits.plan).toBe('p59');
+    expect(row.traits).not.toHaveProperty('name');
+    expect((await person(app.database.db, 'grow')).name).toBeNull();
+    // Unbounded, this row held 2,400 keys.
+    took.sort((a, b) => a - b);
+    expect(took[took.length >> 1]).toBeLessThan(250);
+  });
+
+  it('identifies with large values keep a person within 16 KB', async () => {
+    const took: number[] = [];
+    for (let call = 0; call < 40; call++) {
+      const t = performance.now();
+      // ~25 KB an identify (under the 32 KB per call): 3 MB a person, unbounded.
+      const r = await post(`${app.url}/v1/identify`, { userId: 'heavy', timestamp: at(call), traits: fresh(call, 25, 'w'.repeat(1000)) });
+      took.push(performance.now() - t);
+      expect(r.status).toBe(200);
+    }
+    const row = await stored('people', 'heavy');
+    expect(row.bytes).toBeLessThanOrEqual(MERGED_TRAITS.bytes + 1024);
+    expect(Object.keys(row.traits).every((k) => k.startsWith('c39_'))).toBe(true);
+    took.sort((a, b) => a - b);
+    expect(took[took.length >> 1]).toBeLessThan(250);
+  });
+
+  it('group calls with fresh keys keep a company bounded; a late, older call does not push newer keys out', async () => {
+    for (let call = 0; call < 30; call++) {
+      const r = await post(`${app.url}/v1/group`, { userId: 'g1', groupId: 'wide-co', timestamp: at(call), traits: { name: 'Wide Co', ...fresh(call, 40, 'v'.repeat(100)) } });
+      expect(r.status).toBe(200);
+    }
+    let row = await stored('companies', 'wide-co');
+    expect(row.keys).toBe(MERGED_TRAITS.keys);
+    for (const k of [...Object.keys(fresh(29, 40, '')), 'name']) expect(row.traits).toHaveProperty(k);
+    expect(Object.keys(row.traits).filter((k) => k.startsWith('c28_'))).toHaveLength(40);
+
+    // Sent long ago, arriving now: it is older than what is held, so it only fills free room (none).
+    expect((await post(`${app.url}/v1/group`, { userId: 'g1', groupId: 'wide-co', timestamp: at(-100), traits: fresh(900, 40, 'late') })).status).toBe(200);
+    row = await stored('companies', 'wide-co');
+    expect(row.keys).toBe(MERGED_TRAITS.keys);
+    expect(Object.keys(row.traits).some((k) => k.startsWith('c900_'))).toBe(false);
+    expect(row.traits).toHaveProperty('c29_k0');
+
+    // Large values: within 16 KB.
+    for (let call = 30; call < 45; call++) {
+      expect((await post(`${app.url}/v1/group`, { userId: 'g1', groupId: 'wide-co', timestamp: at(call), traits: fresh(call, 25, 'w'.repeat(1000)) })).status).toBe(200);
+    }
+    row = await stored('companies', 'wide-co');
+    expect(row.bytes).toBeLessThanOrEqual(MERGED_TRAITS.bytes + 1024);
+    expect(Object.keys(row.traits).filter((k) => k.startsWith('c44_')).length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('a batch of many identifies for one person is bounded inside the request too', async () => {
+    const batch = Array.from({ length: 20 }, (_, call) => ({ type: 'identify', userId: 'in-one', timestamp: at(call), traits: fresh(call, 20, 'v'.repeat(200)) }));
+    expect((await post(`${app.url}/v1/batch`, { batch })).status).toBe(200);
+    const row = await stored('people', 'in-one');
+    expect(row.keys).toBeLessThanOrEqual(MERGED_TRAITS.keys);
+    expect(row.bytes).toBeLessThanOrEqual(MERGED_TRAITS.bytes + 1024);
+    for (const k of Object.keys(fresh(19, 20, ''))) expect(row.traits).toHaveProperty(k);
   });
 });

@@ -361,6 +361,66 @@ function hasLoneSurrogate(s: string): boolean {
 const TRAITS = { depth: 4, keys: 100, chars: 2048 } as const;
 
 /**
+ * The bound on a person's or a company's traits as merged across calls (each call is
+ * bounded by TRAITS, but merging many calls with fresh keys grew rows to megabytes and
+ * made each identify take a second). A merged object keeps at most `keys` top-level keys
+ * and `bytes` bytes, counting each key, its value as JSON text and 4 bytes of quotes and
+ * separators. Newest keys win: keys are kept newest first while they fit, so the oldest
+ * are dropped first. The age order is stored beside the traits (`trait_keys`, oldest
+ * first), since jsonb keeps no key order. PostgreSQL applies the same rule to company
+ * traits, merged in the upsert (store.ts, boundedTraitsSql).
+ */
+export const MERGED_TRAITS = { keys: 100, bytes: 16 * 1024 } as const;
+
+/** Traits with their keys oldest first (null: unknown, as for one call's traits or rows written before the order was kept). */
+export interface AgedTraits {
+  traits: Record<string, unknown>;
+  order: readonly string[] | null;
+}
+
+/** The keys of `t`, oldest first: keys the order does not name (of unknown age) first, in the object's order. */
+function byAge(t: AgedTraits): string[] {
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(t.traits, k);
+  if (t.order === null) return Object.keys(t.traits);
+  const known = new Set(t.order);
+  return [...Object.keys(t.traits).filter((k) => !known.has(k)), ...t.order.filter(has)];
+}
+
+/** The bytes a key and its value count for in MERGED_TRAITS. */
+export const traitEntryBytes = (k: string, v: unknown) => Buffer.byteLength(k) + Buffer.byteLength(JSON.stringify(v) ?? 'null') + 4;
+
+/**
+ * `older` updated with `newer` (its values win), bounded by MERGED_TRAITS: keys are kept
+ * newest first (`newer`'s, then `older`'s others, each side by its age order) while both
+ * the count and the bytes fit; the first that does not fit, and every older key, is dropped.
+ * Returns the traits and their keys oldest first.
+ */
+export function mergeTraits(older: AgedTraits, newer: AgedTraits): { traits: Record<string, unknown>; order: string[] } {
+  const fromNewer = byAge(newer);
+  const inNewer = new Set(fromNewer);
+  const oldestFirst = [...byAge(older).filter((k) => !inNewer.has(k)).map((k) => [k, older.traits[k]] as const), ...fromNewer.map((k) => [k, newer.traits[k]] as const)];
+  let keys = 0;
+  let bytes = 0;
+  let from = oldestFirst.length;
+  while (from > 0) {
+    const [k, v] = oldestFirst[from - 1];
+    const size = traitEntryBytes(k, v);
+    if (keys + 1 > MERGED_TRAITS.keys || bytes + size > MERGED_TRAITS.bytes) break;
+    keys++;
+    bytes += size;
+    from--;
+  }
+  const traits: Record<string, unknown> = {};
+  const order: string[] = [];
+  for (const [k, v] of oldestFirst.slice(from)) {
+    // defineProperty: a `__proto__` key in data is just data.
+    Object.defineProperty(traits, k, { value: v, enumerable: true, writable: true, configurable: true });
+    order.push(k);
+  }
+  return { traits, order };
+}
+
+/**
  * Traits as stored: what PostgreSQL's jsonb takes (no NUL, no lone surrogate)
  * and bounded in depth, keys and length, so data can never make a row huge.
  */
