@@ -191,6 +191,14 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/** The node flags `npm start` runs the bot with (package.json: its heap limit, tsx), so the bench measures that process. */
+const START_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /\bnode\s+(.*?)\s*src\/main\.ts/.exec(start);
+  if (!m) throw new Error(`package.json's start script does not run node ... src/main.ts: ${start}`);
+  return m[1].split(/\s+/).filter(Boolean);
+})();
+
 const children = new Set<ChildProcess>();
 /** Kill any server still running (the bench's own children, by pid). */
 export function killChildren(): void {
@@ -215,7 +223,9 @@ export async function startServerProcess(databaseUrl: string, extraEnv: Record<s
     ...extraEnv,
   };
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_NODE_FLAGS: extra node flags after npm start's, e.g. --max-old-space-size=4096 to see the process without its heap limit.
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...START_FLAGS, ...extra, 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const output: string[] = [];
   const keep = (b: Buffer) => {

@@ -8,7 +8,7 @@
  *   npm run bench -- --only ingest      ingestion only  (--runs 3 --events 200000 --senders 4 --batch 500)
  *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
  *   npm run bench -- --only burst       1,000 concurrent 500 KB batches: the server's peak RSS, 200s and 503s
- *                                       (--requests 1000 --batch-kb 500); run only when asked for
+ *                                       (--requests 1000 --batch-kb 500 --retries 0); run only when asked for
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     await runReads({ sizes, reps: Number(arg('reps', quick ? '5' : '15')), now });
   }
   if (only === 'burst') {
-    await runBurst({ requests: Number(arg('requests', '1000')), batchBytes: Number(arg('batch-kb', '500')) * 1024, now });
+    await runBurst({ requests: Number(arg('requests', '1000')), retries: Number(arg('retries', '0')), batchBytes: Number(arg('batch-kb', '500')) * 1024, now });
   }
 }
 
