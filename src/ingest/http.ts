@@ -34,10 +34,11 @@ export interface IngestDeps {
 
 /**
  * The cap on the bytes of ingestion requests in flight (read, or being parsed and
- * stored). JSON.parse and the statements built from a batch take several times its
- * bytes; at this cap the process stays under 512 MB whatever the burst (measured:
- * docs/operations.md, "Hostile input"). Beyond it a request gets 503 with Retry-After,
- * which Segment's SDKs retry. Write keys ship in browser snippets, so anyone can send.
+ * stored). JSON.parse and the statements built from a batch take about 7 times its
+ * bytes; at this cap, with the heap limit `npm start` sets (package.json), the process
+ * stays under 512 MB whatever the burst (measured: docs/operations.md, "Hostile input").
+ * Beyond it a request gets 503 with Retry-After, which Segment's SDKs retry. Write keys
+ * ship in browser snippets, so anyone can send.
  */
 export const INGEST_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 /** Seconds a client is asked to wait when the cap is reached. */
