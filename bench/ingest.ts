@@ -182,7 +182,7 @@ function shuffle<T>(xs: T[], rnd: () => number): void {
   }
 }
 
-interface Server {
+export interface Server {
   child: ChildProcess;
   port: number;
   output: string[];
@@ -191,6 +191,14 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/** The node flags `npm start` runs the bot with (package.json: its heap limit, tsx), so the bench measures that process. */
+const START_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /\bnode\s+(.*?)\s*src\/main\.ts/.exec(start);
+  if (!m) throw new Error(`package.json's start script does not run node ... src/main.ts: ${start}`);
+  return m[1].split(/\s+/).filter(Boolean);
+})();
+
 const children = new Set<ChildProcess>();
 /** Kill any server still running (the bench's own children, by pid). */
 export function killChildren(): void {
@@ -198,7 +206,7 @@ export function killChildren(): void {
 }
 
 /** `npm start`'s entry point as its own process, on a free port of 127.0.0.1. */
-async function startServerProcess(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<Server> {
+export async function startServerProcess(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -215,7 +223,9 @@ async function startServerProcess(databaseUrl: string, extraEnv: Record<string, 
     ...extraEnv,
   };
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_NODE_FLAGS: extra node flags after npm start's, e.g. --max-old-space-size=4096 to see the process without its heap limit.
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...START_FLAGS, ...extra, 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const output: string[] = [];
   const keep = (b: Buffer) => {

@@ -7,11 +7,14 @@
  *   npm run bench                       both parts
  *   npm run bench -- --only ingest      ingestion only  (--runs 3 --events 200000 --senders 4 --batch 500)
  *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
+ *   npm run bench -- --only burst       1,000 concurrent 500 KB batches: the server's peak RSS, 200s and 503s
+ *                                       (--requests 1000 --batch-kb 500 --retries 0); run only when asked for
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
 import { killChildren, runIngest } from './ingest.js';
 import { runReads } from './reads.js';
+import { runBurst } from './burst.js';
 
 const LIMIT_MS = Number(arg('limit-minutes', '30')) * 60_000;
 
@@ -35,6 +38,9 @@ async function main(): Promise<void> {
   if (only === 'all' || only === 'reads') {
     const sizes = arg('sizes', quick ? '10000' : '10000,100000').split(',').map(Number);
     await runReads({ sizes, reps: Number(arg('reps', quick ? '5' : '15')), now });
+  }
+  if (only === 'burst') {
+    await runBurst({ requests: Number(arg('requests', '1000')), retries: Number(arg('retries', '0')), batchBytes: Number(arg('batch-kb', '500')) * 1024, now });
   }
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { startServer, type RunningServer, type ServerDeps } from './server.js';
 
 type BotServerIdentity = ServerDeps['slackIdentity'];
+import type { IngestBudget } from './ingest/http.js';
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';
 import { registerHome } from './slack/home.js';
 
@@ -31,6 +32,8 @@ export interface BotOptions {
   slackProblem?: () => string | undefined;
   /** The bot's ids from that auth.test, handed to Bolt's listeners (context.botUserId). */
   slackIdentity?: BotServerIdentity;
+  /** The cap on ingestion bytes in flight (tests pass a small one). */
+  ingestBudget?: IngestBudget;
 }
 
 export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview']): ReplyContext {
@@ -54,6 +57,7 @@ export async function startBot(opts: BotOptions): Promise<RunningServer> {
       httpServer: opts.httpServer,
       slackProblem: opts.slackProblem,
       slackIdentity: opts.slackIdentity,
+      ingestBudget: opts.ingestBudget,
       listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home ?? ((boltApp) => registerHome(boltApp, ctx, opts.log, { now: opts.now })) }),
     },
     opts.port ?? opts.config.port,

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
-import { createIngestHandler, INGEST_PATHS } from './ingest/http.js';
+import { createIngestHandler, INGEST_PATHS, IngestBudget } from './ingest/http.js';
 import { boltLogger, type Logger } from './log.js';
 import type { SlackIdentity } from './slack/token-check.js';
 
@@ -31,6 +31,8 @@ export interface ServerDeps {
   slackProblem?: () => string | undefined;
   /** The bot's ids, once auth.test at start-up gave them (src/slack/token-check.ts). */
   slackIdentity?: () => SlackIdentity | undefined;
+  /** The cap on ingestion bytes in flight (default: INGEST_IN_FLIGHT_BYTES); tests pass a small one to watch it. */
+  ingestBudget?: IngestBudget;
 }
 
 export interface RunningServer {
@@ -48,6 +50,7 @@ export function routes(deps: ServerDeps): CustomRoute[] {
     keyActions: config.keyActions,
     groupKeyPath: config.groupKeyPath,
     log,
+    budget: deps.ingestBudget ?? new IngestBudget(),
   };
   const ingestRoutes: CustomRoute[] = INGEST_PATHS.map((endpoint) => ({
     path: `/v1/${endpoint}`,

@@ -16,6 +16,8 @@ import { mulberry32 } from '../bench/simulate-book.js';
 
 const DAY = 86_400_000;
 const NOW0 = new Date('2026-11-10T15:30:00Z');
+/** Received after every generated event (the latest is NOW0 + 43 days), so each lies inside the accepted window. */
+const RECEIVED = new Date(NOW0.getTime() + 60 * 86_400_000);
 const METRICS: Metric[] = ['events', 'key_actions', 'sessions', 'people'];
 const KEY_ACTIONS = new Set(['Buy']);
 
@@ -57,7 +59,7 @@ async function ingest(database: Database, calls: Record<string, unknown>[], rnd:
   }
   for (let i = 0; i < list.length; ) {
     const size = 1 + Math.floor(rnd() * 40);
-    const events = parseRequest({ batch: list.slice(i, i + size) }, { endpoint: 'batch', receivedAt: new Date(NOW0), groupKeyPath: null });
+    const events = parseRequest({ batch: list.slice(i, i + size) }, { endpoint: 'batch', receivedAt: RECEIVED, groupKeyPath: null });
     await ingestEvents(database.db, events, { source: 'test', keyActions: KEY_ACTIONS });
     i += size;
   }
@@ -122,7 +124,7 @@ describe('company summary', () => {
     const now = new Date(NOW0.getTime() + 7 * DAY);
     const calls = randomCalls(rnd, 1500, now.getTime(), 'c');
     const chunks = Array.from({ length: 30 }, (_, i) => calls.slice(i * 50, i * 50 + 50));
-    const events = chunks.map((c) => parseRequest({ batch: c }, { endpoint: 'batch', receivedAt: now, groupKeyPath: null }));
+    const events = chunks.map((c) => parseRequest({ batch: c }, { endpoint: 'batch', receivedAt: RECEIVED, groupKeyPath: null }));
     let next = 0;
     const worker = async () => {
       while (next < events.length) await ingestEvents(tdb.database.db, events[next++], { source: 'test', keyActions: KEY_ACTIONS });

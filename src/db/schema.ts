@@ -19,6 +19,8 @@ export const companies = pgTable('companies', {
   companyKey: text('company_key').primaryKey(),
   name: text('name'),
   traits: jsonb('traits').$type<Record<string, unknown>>().notNull().default({}),
+  /** The keys of `traits`, oldest first (jsonb keeps no order): which to drop first when merged traits reach their bound (MERGED_TRAITS). */
+  traitKeys: jsonb('trait_keys').$type<string[]>(),
   /** Event time of the call that set name/traits: an older event arriving late never overwrites a newer one. */
   traitsAt: tz('traits_at'),
   /** First and last activity (track/page/screen); null until the company has any. `new` trend reads first_seen_at. */
@@ -103,6 +105,8 @@ export const people = pgTable(
     name: text('name'),
     email: text('email'),
     traits: jsonb('traits').$type<Record<string, unknown>>().notNull().default({}),
+    /** The keys of `traits`, oldest first (see companies.traitKeys). */
+    traitKeys: jsonb('trait_keys').$type<string[]>(),
     traitsAt: tz('traits_at'),
     firstSeenAt: tz('first_seen_at').notNull(),
     /** Last activity event (track/page/screen), any company: `/groups key` people coverage. */

@@ -4,12 +4,17 @@
  * to ingestEvents, map the outcome to Segment's answers:
  *   200 {"success":true} once committed; 400 for a body Segment would refuse
  *   (its clients do not retry a 400); 401 for an unknown key; 503 when the
- *   database does not answer (its clients retry).
+ *   database does not answer (its clients retry), and when the bytes of ingestion
+ *   requests in flight are at their cap (IngestBudget).
+ *
+ * A refused body (over its limit, inflated or not) is answered at once and the rest
+ * of it is read and dropped, so the kept-alive connection stays usable for the
+ * client's next request.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import type { Transform } from 'node:stream';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { LIMITS, parseRequest, SpecError, type CallType } from './segment.js';
@@ -21,8 +26,48 @@ export interface IngestDeps {
   keyActions: string[];
   groupKeyPath: string[] | null;
   log: Logger;
+  /** The bytes in flight, shared by every ingestion route of one server. */
+  budget: IngestBudget;
   /** For tests: the receive time. */
   now?: () => Date;
+}
+
+/**
+ * The cap on the bytes of ingestion requests in flight (read, or being parsed and
+ * stored). JSON.parse and the statements built from a batch take about 7 times its
+ * bytes; at this cap, with the heap limit `npm start` sets (package.json), the process
+ * stays under 512 MB whatever the burst (measured: docs/operations.md, "Hostile input").
+ * Beyond it a request gets 503 with Retry-After, which Segment's SDKs retry. Write keys
+ * ship in browser snippets, so anyone can send.
+ */
+export const INGEST_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+/** Seconds a client is asked to wait when the cap is reached. */
+export const INGEST_RETRY_AFTER_S = 2;
+/** The most of a refused body read and dropped to keep its connection usable; past it, the connection is closed. */
+const DRAIN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The bytes of ingestion requests in flight. A request reserves what it may hold (its
+ * Content-Length, or its limit when the length is not known beforehand: chunked or
+ * compressed) before its body is read, and releases it when its handler ends, on every
+ * path (answered, refused, failed, or the client gone).
+ */
+export class IngestBudget {
+  private held = 0;
+  constructor(public readonly capBytes: number = INGEST_IN_FLIGHT_BYTES) {}
+  /** Bytes reserved now. */
+  get inFlight(): number {
+    return this.held;
+  }
+  /** Reserve `bytes`, or false when that would pass the cap (one request alone is always let in). */
+  tryReserve(bytes: number): boolean {
+    if (this.held > 0 && this.held + bytes > this.capBytes) return false;
+    this.held += bytes;
+    return true;
+  }
+  release(bytes: number): void {
+    this.held -= bytes;
+  }
 }
 
 export const INGEST_PATHS: readonly (CallType | 'alias' | 'batch')[] = ['track', 'identify', 'group', 'page', 'screen', 'alias', 'batch'];
@@ -59,12 +104,27 @@ export function createIngestHandler(endpoint: CallType | 'alias' | 'batch', deps
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const receivedAt = deps.now?.() ?? new Date();
+    if (keyDigests.length === 0) {
+      drain(req);
+      return answer(res, 401, { success: false, error: 'ingestion is off: set INGEST_WRITE_KEYS to the write keys your sources use' });
+    }
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+    const declared = req.headers['content-length'] === undefined ? NaN : Number(req.headers['content-length']);
+    const identity = encoding === 'identity' || encoding === '';
+    if (identity && Number.isFinite(declared) && declared > limit) {
+      drain(req);
+      return answer(res, 400, { success: false, error: `the request is over ${limit / 1024} KB` });
+    }
+    // What this request may hold, reserved before a byte of its body is read.
+    const reserved = identity && Number.isFinite(declared) && declared >= 0 ? declared : limit;
+    if (!deps.budget.tryReserve(reserved)) {
+      // Not read into memory: dropped as it arrives, so the client reads the 503 and retries.
+      drain(req);
+      deps.log.debug('ingestion at its in-flight cap; answered 503', { endpoint, inFlight: deps.budget.inFlight });
+      return answer(res, 503, { success: false, error: 'too many requests in flight; retry later' }, { 'retry-after': String(INGEST_RETRY_AFTER_S) });
+    }
     try {
-      if (keyDigests.length === 0) {
-        drain(req);
-        throw new HttpError(401, 'ingestion is off: set INGEST_WRITE_KEYS to the write keys your sources use');
-      }
-      const raw = await readBody(req, limit);
+      const raw = await readBody(req, encoding, limit);
       let body: unknown;
       try {
         body = JSON.parse(raw.toString('utf8'));
@@ -92,14 +152,16 @@ export function createIngestHandler(endpoint: CallType | 'alias' | 'batch', deps
       if (err instanceof SpecError) return answer(res, 400, { success: false, error: err.message });
       deps.log.error('ingestion could not store a request; answered 503 so the client retries', { endpoint, error: err });
       answer(res, 503, { success: false, error: 'the database is not answering; retry later' });
+    } finally {
+      deps.budget.release(reserved);
     }
   };
 }
 
-function answer(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
+function answer(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -131,46 +193,77 @@ function checkEventSizes(body: unknown): void {
   });
 }
 
-/** Read the whole body, inflating gzip/deflate, refusing it past `limit` bytes (inflated). */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  let stream: Readable = req;
-  if (encoding === 'gzip' || encoding === 'x-gzip') stream = req.pipe(createGunzip());
-  else if (encoding === 'deflate') stream = req.pipe(createInflate());
+/**
+ * Read the whole body, inflating gzip/deflate, refusing it past `limit` bytes (inflated).
+ * Event listeners, not `for await`: leaving an async iterator early destroys the request,
+ * and with it the kept-alive connection, before the client has read the 400.
+ */
+function readBody(req: IncomingMessage, encoding: string, limit: number): Promise<Buffer> {
+  let inflate: Transform | null = null;
+  if (encoding === 'gzip' || encoding === 'x-gzip') inflate = createGunzip();
+  else if (encoding === 'deflate') inflate = createInflate();
   else if (encoding !== 'identity' && encoding !== '') {
     drain(req);
-    throw new HttpError(400, `Content-Encoding ${encoding.slice(0, 20)} is not supported: send gzip or none`);
+    return Promise.reject(new HttpError(400, `Content-Encoding ${encoding.slice(0, 20)} is not supported: send gzip or none`));
   }
-  const declared = Number(req.headers['content-length']);
-  if (stream === req && Number.isFinite(declared) && declared > limit) {
-    drain(req);
-    throw new HttpError(400, `the request is over ${limit / 1024} KB`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        if (stream !== req) stream.destroy();
-        drain(req);
-        throw new HttpError(400, `the request is over ${limit / 1024} KB${stream !== req ? ' once inflated' : ''}`);
+  const source = inflate ?? req;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (err: HttpError | null) => {
+      if (settled) return;
+      settled = true;
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onSourceError);
+      req.off('error', onReqError);
+      req.off('close', onReqClose);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, size));
+    };
+    /** Stop holding the body; let the rest of it flow away, so the connection stays usable. */
+    const refuse = (err: HttpError) => {
+      settle(err);
+      chunks.length = 0;
+      if (inflate) {
+        req.unpipe(inflate);
+        inflate.on('error', () => {});
+        inflate.destroy();
       }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(400, stream !== req ? 'the body is not valid gzip' : 'the body could not be read');
-  }
-  return Buffer.concat(chunks);
+      drain(req);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) refuse(new HttpError(400, `the request is over ${limit / 1024} KB${inflate ? ' once inflated' : ''}`));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle(null);
+    const onSourceError = () => (inflate ? refuse(new HttpError(400, 'the body is not valid gzip')) : settle(new HttpError(400, 'the body could not be read')));
+    const onReqError = () => settle(new HttpError(400, 'the body could not be read'));
+    // The client went away before sending all of it (the answer goes nowhere; the bytes are released).
+    const onReqClose = () => {
+      if (!req.complete) settle(new HttpError(400, 'the connection closed before the body was complete'));
+    };
+    source.on('data', onData);
+    source.on('end', onEnd);
+    source.on('error', onSourceError);
+    if (inflate) req.on('error', onReqError);
+    req.on('close', onReqClose);
+    if (inflate) req.pipe(inflate);
+  });
 }
 
-/** Let the rest of a refused body flow away (bounded), so the client reads our answer. */
+/**
+ * Let the rest of a refused body flow away unread, so the client reads our answer and
+ * can send its next request on the same connection; past DRAIN_BYTES the connection is closed.
+ */
 function drain(req: IncomingMessage): void {
-  let left = 8 * 1024 * 1024;
+  let left = DRAIN_BYTES;
   req.on('data', (c: Buffer) => {
     left -= c.length;
     if (left < 0) req.destroy();
   });
+  req.on('error', () => {});
   req.resume();
 }

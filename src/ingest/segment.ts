@@ -157,8 +157,9 @@ function parseEvent(
 
   const timestamp = time(raw, 'timestamp', at);
   const sentAtRaw = own(raw, 'sentAt') !== undefined ? own(raw, 'sentAt') : outerSentAt;
-  const sentAt = sentAtRaw === undefined || sentAtRaw === null ? null : parseTime(sentAtRaw, own(raw, 'sentAt') !== undefined ? `${at}sentAt` : 'sentAt');
-  const eventTime = correctSkew(timestamp, sentAt, opts.receivedAt);
+  const sentAtField = own(raw, 'sentAt') !== undefined ? `${at}sentAt` : 'sentAt';
+  const sentAt = sentAtRaw === undefined || sentAtRaw === null ? null : parseTime(sentAtRaw, sentAtField);
+  const eventTime = checkEventTime(timestamp, sentAt, opts.receivedAt, { timestamp: `${at}timestamp`, sentAt: sentAtField });
 
   let companyKey: string | null;
   let companyName: string | null = null;
@@ -266,19 +267,87 @@ function time(o: Json, key: string, at: string): Date | null {
   return parseTime(v, `${at}${key}`);
 }
 
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+/**
+ * ISO 8601 as Segment's clients send it: a date, optionally a time (T or a space, then
+ * hh:mm, optional :ss and fraction) and an offset (Z, ±hh:mm or ±hhmm). No offset means UTC.
+ * Strict: every field must be in range for its calendar (no 2026-02-30, no 24:61), where
+ * `new Date` would silently roll it over into the next day or month.
+ */
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|([+-])(\d{2}):?(\d{2}))?)?$/;
+const ISO_EXAMPLE = 'an ISO 8601 date such as 2026-11-29T09:30:00.000Z';
 
-function parseTime(v: unknown, field: string): Date {
-  if (typeof v !== 'string' || !ISO_8601.test(v.trim())) {
-    throw new SpecError(`${field}: must be an ISO 8601 date such as 2026-11-29T09:30:00.000Z`);
-  }
-  const d = new Date(v.trim());
-  const ms = d.getTime();
-  // Year 1970..9999 keeps every later date computation finite and meaningful.
-  if (!Number.isFinite(ms) || ms < 0 || ms > 253402300799999) {
-    throw new SpecError(`${field}: must be an ISO 8601 date such as 2026-11-29T09:30:00.000Z`);
-  }
-  return d;
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const daysInMonth = (year: number, month: number) => [31, isLeap(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+
+/**
+ * Parse an ISO 8601 time strictly, or throw SpecError naming `field`. Exported for the
+ * history importer, which reads the same times from files.
+ */
+export function parseTime(v: unknown, field: string): Date {
+  const s = typeof v === 'string' ? v.trim() : null;
+  const m = s === null ? null : ISO_8601.exec(s);
+  if (s === null || m === null) throw new SpecError(`${field}: must be ${ISO_EXAMPLE}`);
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => (x === undefined ? 0 : Number(x)));
+  const offH = m[10] === undefined ? 0 : Number(m[10]);
+  const offM = m[11] === undefined ? 0 : Number(m[11]);
+  const bad =
+    month < 1 || month > 12 ? 'month'
+    : day < 1 || day > daysInMonth(year, month) ? 'day'
+    : hour > 23 ? 'hour'
+    : minute > 59 ? 'minute'
+    : second > 59 ? 'second'
+    : offH > 23 || offM > 59 ? 'offset'
+    : null;
+  if (bad !== null) throw new SpecError(`${field}: "${clip(s)}" is not a real date and time (its ${bad} is out of range); send ${ISO_EXAMPLE}`);
+  const ms = m[7] === undefined ? 0 : Number(`${m[7]}00`.slice(0, 3)); // to the millisecond, as Date keeps it
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
+  d.setUTCHours(hour, minute, second, ms);
+  const offset = m[9] === undefined ? 0 : (m[9] === '-' ? -1 : 1) * (offH * 60 + offM) * 60_000;
+  return new Date(d.getTime() - offset);
+}
+
+/**
+ * The times an event may carry, after skew correction: from 2000-01-01 (nothing of a
+ * product's analytics is older; older is a clock reset to zero) to 24 hours after the
+ * request was received (any real clock, in any time zone, sent at once). A time outside is
+ * refused, never clamped: a placeholder such as 9999-12-31 would otherwise make a company
+ * active forever, and a year PostgreSQL's timestamptz cannot print back would fail the
+ * transaction on every retry.
+ */
+export const EVENT_TIME_WINDOW = {
+  earliestMs: Date.UTC(2000, 0, 1),
+  aheadMs: 24 * 60 * 60 * 1000,
+  text: '2000-01-01 to 24 hours after receipt',
+} as const;
+
+/** Whether an event time lies in EVENT_TIME_WINDOW for a request received at `receivedAt`. */
+export function eventTimeInWindow(time: Date, receivedAt: Date): boolean {
+  const ms = time.getTime();
+  return Number.isFinite(ms) && ms >= EVENT_TIME_WINDOW.earliestMs && ms <= receivedAt.getTime() + EVENT_TIME_WINDOW.aheadMs;
+}
+
+/**
+ * An event's time from its `timestamp` and `sentAt` (either may be null), skew-corrected,
+ * or SpecError naming the field the bad time came from: `timestampField` when the
+ * timestamp alone is outside the window, `sentAtField` when the correction took it out.
+ * Pure: the history importer calls it with the time it reads each file.
+ */
+export function checkEventTime(
+  timestamp: Date | null,
+  sentAt: Date | null,
+  receivedAt: Date,
+  fields: { timestamp: string; sentAt: string },
+): Date {
+  const time = correctSkew(timestamp, sentAt, receivedAt);
+  if (eventTimeInWindow(time, receivedAt)) return time;
+  const blame = timestamp !== null && sentAt !== null && eventTimeInWindow(timestamp, receivedAt) ? 'sentAt' : 'timestamp';
+  const shown = Number.isFinite(time.getTime()) ? time.toISOString() : 'an impossible time';
+  throw new SpecError(
+    blame === 'sentAt'
+      ? `${fields.sentAt}: the time corrected for clock skew, ${shown}, is outside the accepted window (${EVENT_TIME_WINDOW.text})`
+      : `${fields.timestamp}: ${shown} is outside the accepted window (${EVENT_TIME_WINDOW.text})`,
+  );
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -290,6 +359,66 @@ function hasLoneSurrogate(s: string): boolean {
 }
 
 const TRAITS = { depth: 4, keys: 100, chars: 2048 } as const;
+
+/**
+ * The bound on a person's or a company's traits as merged across calls (each call is
+ * bounded by TRAITS, but merging many calls with fresh keys grew rows to megabytes and
+ * made each identify take a second). A merged object keeps at most `keys` top-level keys
+ * and `bytes` bytes, counting each key, its value as JSON text and 4 bytes of quotes and
+ * separators. Newest keys win: keys are kept newest first while they fit, so the oldest
+ * are dropped first. The age order is stored beside the traits (`trait_keys`, oldest
+ * first), since jsonb keeps no key order. PostgreSQL applies the same rule to company
+ * traits, merged in the upsert (store.ts, boundedTraitsSql).
+ */
+export const MERGED_TRAITS = { keys: 100, bytes: 16 * 1024 } as const;
+
+/** Traits with their keys oldest first (null: unknown, as for one call's traits or rows written before the order was kept). */
+export interface AgedTraits {
+  traits: Record<string, unknown>;
+  order: readonly string[] | null;
+}
+
+/** The keys of `t`, oldest first: keys the order does not name (of unknown age) first, in the object's order. */
+function byAge(t: AgedTraits): string[] {
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(t.traits, k);
+  if (t.order === null) return Object.keys(t.traits);
+  const known = new Set(t.order);
+  return [...Object.keys(t.traits).filter((k) => !known.has(k)), ...t.order.filter(has)];
+}
+
+/** The bytes a key and its value count for in MERGED_TRAITS. */
+export const traitEntryBytes = (k: string, v: unknown) => Buffer.byteLength(k) + Buffer.byteLength(JSON.stringify(v) ?? 'null') + 4;
+
+/**
+ * `older` updated with `newer` (its values win), bounded by MERGED_TRAITS: keys are kept
+ * newest first (`newer`'s, then `older`'s others, each side by its age order) while both
+ * the count and the bytes fit; the first that does not fit, and every older key, is dropped.
+ * Returns the traits and their keys oldest first.
+ */
+export function mergeTraits(older: AgedTraits, newer: AgedTraits): { traits: Record<string, unknown>; order: string[] } {
+  const fromNewer = byAge(newer);
+  const inNewer = new Set(fromNewer);
+  const oldestFirst = [...byAge(older).filter((k) => !inNewer.has(k)).map((k) => [k, older.traits[k]] as const), ...fromNewer.map((k) => [k, newer.traits[k]] as const)];
+  let keys = 0;
+  let bytes = 0;
+  let from = oldestFirst.length;
+  while (from > 0) {
+    const [k, v] = oldestFirst[from - 1];
+    const size = traitEntryBytes(k, v);
+    if (keys + 1 > MERGED_TRAITS.keys || bytes + size > MERGED_TRAITS.bytes) break;
+    keys++;
+    bytes += size;
+    from--;
+  }
+  const traits: Record<string, unknown> = {};
+  const order: string[] = [];
+  for (const [k, v] of oldestFirst.slice(from)) {
+    // defineProperty: a `__proto__` key in data is just data.
+    Object.defineProperty(traits, k, { value: v, enumerable: true, writable: true, configurable: true });
+    order.push(k);
+  }
+  return { traits, order };
+}
 
 /**
  * Traits as stored: what PostgreSQL's jsonb takes (no NUL, no lone surrogate)

@@ -28,7 +28,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { recordset, withRetry } from '../db/sqlutil.js';
 import { summaryAddSql, summaryStateForShare } from '../db/queries/summary.js';
-import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
+import { ACTIVITY_TYPES, MERGED_TRAITS, mergeTraits, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
 
 export const SESSION_GAP_MS = 30 * 60 * 1000;
@@ -63,6 +63,8 @@ interface PersonState {
   name: string | null;
   email: string | null;
   traits: Record<string, unknown>;
+  /** The keys of traits, oldest first (null: written before the order was kept). */
+  trait_keys: string[] | null;
   traits_at: string | null;
   traits_at_ms: number | null;
   first_seen_at: string;
@@ -112,6 +114,7 @@ function newPerson(id: string, first: number, firstIso: string): PersonState {
     name: null,
     email: null,
     traits: {},
+    trait_keys: [],
     traits_at: null,
     traits_at_ms: null,
     first_seen_at: firstIso,
@@ -132,7 +135,11 @@ function applyToPerson(p: PersonState, x: Timed): void {
   }
   if (e.personTraits !== null) {
     const newer = p.traits_at_ms === null || ms >= p.traits_at_ms;
-    p.traits = newer ? { ...p.traits, ...e.personTraits } : { ...e.personTraits, ...p.traits };
+    const held = { traits: p.traits, order: p.trait_keys };
+    const call = { traits: e.personTraits, order: null };
+    const merged = newer ? mergeTraits(held, call) : mergeTraits(call, held);
+    p.traits = merged.traits;
+    p.trait_keys = merged.order;
     if (newer) {
       p.traits_at = x.iso;
       p.traits_at_ms = ms;
@@ -208,9 +215,9 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       returning message_id
     ),
     d as (select * from ${recordset(
-      [...drafts.values()].map((p) => ({ p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, ta: p.traits_at, la: p.last_active_at })),
+      [...drafts.values()].map((p) => ({ p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, k: p.trait_keys, ta: p.traits_at, la: p.last_active_at })),
       'd',
-      'p text, c text, ca timestamptz, n text, e text, t jsonb, ta timestamptz, la timestamptz',
+      'p text, c text, ca timestamptz, n text, e text, t jsonb, k jsonb, ta timestamptz, la timestamptz',
     )}),
     f as (
       select p, min(t) filter (where fresh) as first, bool_and(fresh) as whole
@@ -218,8 +225,8 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       group by p having bool_or(fresh)
     ),
     created as (
-      insert into people (person_id, company_key, company_at, name, email, traits, traits_at, first_seen_at, last_active_at)
-      select f.p, d.c, d.ca, d.n, d.e, coalesce(d.t, '{}'::jsonb), d.ta, f.first, d.la
+      insert into people (person_id, company_key, company_at, name, email, traits, trait_keys, traits_at, first_seen_at, last_active_at)
+      select f.p, d.c, d.ca, d.n, d.e, coalesce(d.t, '{}'::jsonb), d.k, d.ta, f.first, d.la
       from f left join d on d.p = f.p and f.whole
       order by f.p
       on conflict (person_id) do nothing
@@ -231,7 +238,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
     // created are its own already. Statements after this one see what any transaction we
     // waited for committed. Times come as text (written back unchanged) and as epoch ms
     // (compared), so none is parsed here.
-    sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text,
+    sql`select person_id, company_key, company_at::text, name, email, traits, trait_keys, traits_at::text, first_seen_at::text, last_active_at::text,
                floor(extract(epoch from company_at) * 1000)::float8 as company_at_ms,
                floor(extract(epoch from traits_at) * 1000)::float8 as traits_at_ms,
                floor(extract(epoch from first_seen_at) * 1000)::float8 as first_seen_ms,
@@ -306,7 +313,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       }
 
       // 2. Walk the request in order: resolve each event's company, keep traits.
-      const companyUpdates = new Map<string, { name: string | null; traits: Record<string, unknown>; at: number }>();
+      const companyUpdates = new Map<string, { name: string | null; traits: Record<string, unknown>; order: string[]; at: number }>();
       const activity: { x: Timed; companyKey: string; key: boolean }[] = [];
       for (const x of fresh) {
         const { e, ms } = x;
@@ -315,15 +322,14 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
         if (e.companyKey !== null) {
           if (e.companyName !== null || e.companyTraits !== null) {
             const prev = companyUpdates.get(e.companyKey);
-            const traits = e.companyTraits ?? {};
+            const call = { traits: e.companyTraits ?? {}, order: null };
             if (!prev || ms >= prev.at) {
-              companyUpdates.set(e.companyKey, {
-                name: e.companyName ?? prev?.name ?? null,
-                traits: { ...(prev?.traits ?? {}), ...traits },
-                at: ms,
-              });
+              const merged = mergeTraits(prev ?? { traits: {}, order: [] }, call);
+              companyUpdates.set(e.companyKey, { name: e.companyName ?? prev?.name ?? null, traits: merged.traits, order: merged.order, at: ms });
             } else {
-              prev.traits = { ...traits, ...prev.traits };
+              const merged = mergeTraits(call, prev);
+              prev.traits = merged.traits;
+              prev.order = merged.order;
               prev.name = prev.name ?? e.companyName;
             }
           }
@@ -373,17 +379,18 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
                   name = case when x.t is null then people.name else x.n end,
                   email = case when x.t is null then people.email else x.e end,
                   traits = coalesce(x.t, people.traits),
+                  trait_keys = case when x.t is null then people.trait_keys else x.k end,
                   traits_at = case when x.t is null then people.traits_at else x.ta end,
                   last_active_at = x.la, first_seen_at = x.fs
                 from ${recordset(
                   // Traits (and the name, email and time that go with them) travel only when this request changed them.
                   dirty.map((p) =>
                     p.traitsChanged
-                      ? { p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, ta: p.traits_at, la: p.last_active_at, fs: p.first_seen_at }
+                      ? { p: p.person_id, c: p.company_key, ca: p.company_at, n: p.name, e: p.email, t: p.traits, k: p.trait_keys, ta: p.traits_at, la: p.last_active_at, fs: p.first_seen_at }
                       : { p: p.person_id, c: p.company_key, ca: p.company_at, la: p.last_active_at, fs: p.first_seen_at },
                   ),
                   'x',
-                  'p text, c text, ca timestamptz, n text, e text, t jsonb, ta timestamptz, la timestamptz, fs timestamptz',
+                  'p text, c text, ca timestamptz, n text, e text, t jsonb, k jsonb, ta timestamptz, la timestamptz, fs timestamptz',
                 )}
                 where people.person_id = x.p`,
       ];
@@ -399,29 +406,30 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
           if (r.last > x.last) x.last = r.last;
         }
       }
-      const companyRows = new Map<string, { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; a: string | null }>();
-      for (const [c, x] of span) companyRows.set(c, { c, f: at(x.first), l: at(x.last), n: null, t: null, a: null });
+      const companyRows = new Map<string, { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; k: string[] | null; a: string | null }>();
+      for (const [c, x] of span) companyRows.set(c, { c, f: at(x.first), l: at(x.last), n: null, t: null, k: null, a: null });
       for (const [c, u] of companyUpdates) {
-        const row = companyRows.get(c) ?? { c, f: null, l: null, n: null, t: null, a: null };
+        const row = companyRows.get(c) ?? { c, f: null, l: null, n: null, t: null, k: null, a: null };
         row.n = u.name;
         row.t = u.traits;
+        row.k = u.order;
         row.a = at(u.at);
         companyRows.set(c, row);
       }
       // A company named by an event (context.groupId) exists even before any trait arrives.
       for (const p of persons.values()) {
         if (p.company_key !== null && p.company_key !== UNGROUPED_KEY && !companyRows.has(p.company_key) && p.dirty) {
-          companyRows.set(p.company_key, { c: p.company_key, f: null, l: null, n: null, t: null, a: null });
+          companyRows.set(p.company_key, { c: p.company_key, f: null, l: null, n: null, t: null, k: null, a: null });
         }
       }
       const companiesSql =
         companyRows.size === 0
           ? null
-          : sql`insert into companies as co (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
-                select c, n, coalesce(t, '{}'::jsonb), a, f, l from ${recordset(
+          : sql`insert into companies as co (company_key, name, traits, trait_keys, traits_at, first_seen_at, last_seen_at)
+                select c, n, coalesce(t, '{}'::jsonb), coalesce(k, '[]'::jsonb), a, f, l from ${recordset(
                   byKey(companyRows),
                   'x',
-                  'c text, f timestamptz, l timestamptz, n text, t jsonb, a timestamptz',
+                  'c text, f timestamptz, l timestamptz, n text, t jsonb, k jsonb, a timestamptz',
                 )} order by c
                 on conflict (company_key) do update set
                   first_seen_at = least(co.first_seen_at, excluded.first_seen_at),
@@ -429,9 +437,13 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
                   name = case when excluded.traits_at is null then co.name
                               when co.traits_at is null or excluded.traits_at >= co.traits_at then coalesce(excluded.name, co.name)
                               else coalesce(co.name, excluded.name) end,
+                  -- Merged within MERGED_TRAITS, the newer call's keys winning (a subquery only for rows with traits).
                   traits = case when excluded.traits_at is null then co.traits
-                                when co.traits_at is null or excluded.traits_at >= co.traits_at then co.traits || excluded.traits
-                                else excluded.traits || co.traits end,
+                                when co.traits_at is null or excluded.traits_at >= co.traits_at then ${boundedTraitsSql(COMPANY, EXCLUDED, 'traits')}
+                                else ${boundedTraitsSql(EXCLUDED, COMPANY, 'traits')} end,
+                  trait_keys = case when excluded.traits_at is null then co.trait_keys
+                                    when co.traits_at is null or excluded.traits_at >= co.traits_at then ${boundedTraitsSql(COMPANY, EXCLUDED, 'keys')}
+                                    else ${boundedTraitsSql(EXCLUDED, COMPANY, 'keys')} end,
                   traits_at = greatest(co.traits_at, excluded.traits_at)`;
 
       const last = await run.last([...group2, companiesSql]);
@@ -441,6 +453,34 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
     await written;
     return result;
   });
+}
+
+const COMPANY = { traits: sql`co.traits`, keys: sql`co.trait_keys` };
+const EXCLUDED = { traits: sql`excluded.traits`, keys: sql`excluded.trait_keys` };
+
+/**
+ * mergeTraits (segment.ts) in SQL, for company traits merged in the upsert with no read and
+ * no lock: entries newest first (`newer`'s, then `older`'s others, each by its age order in
+ * trait_keys; keys it does not name count as oldest), kept while the count and the bytes
+ * (each key, its value as jsonb text, 4 more) stay within MERGED_TRAITS. Both running totals
+ * only grow, so what is kept is the newest run: the first entry that does not fit ends it.
+ * `out`: the merged traits, or their keys oldest first.
+ */
+function boundedTraitsSql(older: { traits: SQL; keys: SQL }, newer: { traits: SQL; keys: SQL }, out: 'traits' | 'keys'): SQL {
+  return sql`(select ${out === 'traits' ? sql`coalesce(jsonb_object_agg(m.k, m.v), '{}'::jsonb)` : sql`coalesce(jsonb_agg(m.k order by m.g, m.pos, m.k), '[]'::jsonb)`}
+    from (
+      select e.k, e.v, e.g, e.pos, row_number() over w as n, sum(octet_length(e.k) + octet_length(e.v::text) + 4) over w as b
+      from (
+        select j.key as k, j.value as v, s.g, coalesce(o.n, 0) as pos
+        from (values (0, ${older.traits}, ${older.keys}), (1, ${newer.traits}, ${newer.keys})) s(g, t, ks)
+        cross join lateral jsonb_each(s.t) j
+        left join lateral (
+          select o.n from jsonb_array_elements_text(coalesce(s.ks, '[]'::jsonb)) with ordinality o(key, n) where o.key = j.key limit 1
+        ) o on true
+        where s.g = 1 or not (${newer.traits} ? j.key)
+      ) e
+      window w as (order by e.g desc, e.pos desc, e.k desc rows between unbounded preceding and current row)
+    ) m where m.n <= ${MERGED_TRAITS.keys}::int and m.b <= ${MERGED_TRAITS.bytes}::int)`;
 }
 
 type CpdRow = { c: string; p: string; d: string } & Counts;
