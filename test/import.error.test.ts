@@ -76,7 +76,7 @@ describe('npm run import: bad input', () => {
     expect(r.fileProblems[0].message).toMatch(/^unknown format: .*--format$/);
     for (const f of ['segment (Segment archive)', 'rudderstack', 'mixpanel', 'amplitude', 'posthog', 'csv']) expect(r.fileProblems[0].message).toContain(f);
     // Mixpanel lines with no distinct_id are not detected as Mixpanel; named, they are, and each bad line is named.
-    write(join(dir, 'mp.jsonl'), jsonl([{ event: 'Login', props: {} }, { event: 'Login', properties: { time: 1, distinct_id: 'u' } }]));
+    write(join(dir, 'mp.jsonl'), jsonl([{ event: 'Login', props: {} }, { event: 'Login', properties: { time: 1_764_000_000, distinct_id: 'u' } }]));
     const forced = await importPaths(t.database.db, [join(dir, 'mp.jsonl')], { format: 'mixpanel' });
     expect(forced.fileProblems).toEqual([]);
     expect([...forced.skipped.reasons.values()].map((s) => [s.reason, s.where])).toEqual([['properties: must be an object', [`${join(dir, 'mp.jsonl')}:1`]]]);
