@@ -11,6 +11,9 @@ import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createIngestHandler, INGEST_PATHS } from './ingest/http.js';
+import { CHART_PATH } from './app/chart-links.js';
+import type { Charts } from './app/charts.js';
+import { createChartHandler } from './charts-http.js';
 import { boltLogger, type Logger } from './log.js';
 
 type BoltApp = App;
@@ -26,6 +29,8 @@ export interface ServerDeps {
   listeners?: (app: BoltApp) => void;
   /** An HTTP server already listening (the start-up server): taken over instead of listening anew. */
   httpServer?: Server;
+  /** With PUBLIC_URL: the charts served at CHART_PATH, and the key their URLs are signed with. */
+  charts?: { charts: Charts; key: Buffer; now?: () => Date };
 }
 
 export interface RunningServer {
@@ -61,6 +66,7 @@ export function routes(deps: ServerDeps): CustomRoute[] {
       },
     },
     ...ingestRoutes,
+    ...(deps.charts ? [{ path: CHART_PATH, method: ['GET'], handler: createChartHandler({ ...deps.charts, log }) }] : []),
   ];
 }
 

@@ -10,7 +10,7 @@
  *   characters, 10 fields, header text 150, button text 75; long lists end with
  *   "and N more".
  */
-import type { Button, ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
+import type { Button, ContextBlock, HeaderBlock, ImageBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
 import type {
   Activity,
   CompanyDetail,
@@ -104,6 +104,19 @@ export function context(text: string): ContextBlock {
 
 export function header(text: string): HeaderBlock {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, MAX_HEADER_TEXT).trim() || '—' } }; // never empty
+}
+
+/** Slack's limit on an image block's alt_text and title. */
+export const MAX_IMAGE_TEXT = 2000;
+
+/** An image block for a chart the bot serves; alt_text states its numbers (plain text, like a header). */
+export function chartImage(chart: { url: string; alt: string }, title: string): ImageBlock {
+  return {
+    type: 'image',
+    image_url: chart.url,
+    alt_text: truncate(chart.alt, MAX_IMAGE_TEXT),
+    title: { type: 'plain_text', text: truncate(title, MAX_IMAGE_TEXT) },
+  };
 }
 
 /** A "Details" (or "Open") button for one company; none when the key cannot fit in a value. */
@@ -334,6 +347,8 @@ export interface ShowInput {
   back?: string;
   /** People listed before "and N more" (App Home lists more). Default MAX_PEOPLE_LISTED. */
   maxPeople?: number;
+  /** The activity chart (with PUBLIC_URL): an image block in place of the text sparkline. */
+  chart?: { url: string; alt: string };
 }
 
 /** A trait value in one short line: strings as they are, objects as compact JSON. */
@@ -395,7 +410,7 @@ export function showMessage(input: ShowInput): SlackMessage {
     const first = formatDay(detail.weeks[0].start);
     const last = formatDay(detail.weeks[detail.weeks.length - 1].start);
     const weekly = `*Weekly ${metricLabel(metric, 2)}, last ${detail.weeks.length} weeks*\n${sparkline(values)}  ${first} → ${last} · peak ${formatNumber(Math.max(...values))} · latest ${formatNumber(values[values.length - 1])}`;
-    blocks.push(section(weekly));
+    blocks.push(input.chart ? chartImage(input.chart, `Weekly ${metricLabel(metric, 2)}, people and trend`) : section(weekly));
     text.push(weekly.replace(/\*/g, ''));
   }
 

@@ -123,7 +123,7 @@ function yMax(input: CompanyChartInput): number {
 function companyLayers(input: CompanyChartInput, opts: { small: boolean }) {
   const plotWidth = opts.small ? PANEL_LAYOUT.width : COMPANY_LAYOUT.width;
   const [d0, d1] = xDomain(input.weeks);
-  const x = { field: 't', type: 'temporal' as const, scale: { type: 'utc' as const, domain: [d0, d1] }, title: null };
+  const x = { field: 't', type: 'temporal' as const, scale: { type: 'utc' as const, domain: [d0, d1], nice: false, padding: 0 }, title: null };
   const values = input.weeks.map((w) => ({ t: weekMid(w), v: w.value, p: w.people }));
   const peopleMax = Math.max(1, ...input.weeks.map((w) => w.people));
   const metricTitle = `${metricLabel(input.metric, 2)} a week`;
@@ -190,7 +190,7 @@ export function companyChartSpec(input: CompanyChartInput): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: l.width,
     height: l.height,
-    autosize: { type: 'none', contains: 'padding' },
+    autosize: { type: 'none', contains: 'content' },
     padding: { ...l.padding },
     title: {
       text: `${truncate(input.name, 60)} · ${trendLabel(input.trend, input.change)}`,
