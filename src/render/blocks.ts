@@ -694,6 +694,8 @@ export interface DigestInput {
   metric: Metric;
   now: Date;
   maxListed?: number;
+  /** The falling companies' chart: an image served at a signed URL, or a file already shared in the channel. */
+  chart?: { url: string; alt: string } | { fileId: string; permalink?: string };
 }
 
 /** The whole digest of a week with nothing falling: one line (`weekLabel` as the caller gives it, unescaped). */
@@ -739,6 +741,15 @@ export function digestMessage(input: DigestInput): SlackMessage {
   blocks.push(...list.blocks);
   text.push(...list.lines);
 
+  if (input.chart) {
+    // With PUBLIC_URL the chart is an image here; uploaded, it is the file shared just before this message.
+    if ('url' in input.chart) blocks.push(chartImage(input.chart, `Weekly activity of the falling companies, ${input.weekLabel}`));
+    else {
+      const line = `📊 The chart of the falling companies' weekly activity is the file shared just above${/^https:\/\/[^\s|<>]+$/.test(input.chart.permalink ?? '') ? ` (<${input.chart.permalink}|open it>)` : ''}.`;
+      blocks.push(context(line));
+      text.push(line);
+    }
+  }
   blocks.push({ type: 'divider' });
   const good = `📈 ${growingLine(growing, (s) => esc(s))}`;
   blocks.push(section(good));
