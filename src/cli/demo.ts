@@ -3,15 +3,16 @@
  * worked example sent through the same ingestion code as the HTTP API, then the
  * replies as Slack would show them: top, quiet, show Acme, report, and the digest.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Charts } from '../app/charts.js';
 import type { Reply } from '../app/reply.js';
 import { groupsReply } from '../app/reply.js';
 import { replyContext } from '../compose.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
-import { EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../demo/example.js';
+import { EXAMPLE_COMPANIES, EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../demo/example.js';
 import { parseRequest } from '../ingest/segment.js';
 import { ingestEvents } from '../ingest/store.js';
 import { previewMessage } from '../render/preview.js';
@@ -37,11 +38,34 @@ async function main() {
       say(previewMessage(reply.message));
       say('');
     }
+    say(`Charts (what Slack shows with PUBLIC_URL set):\n${(await writeDemoCharts(ctx, now, CHART_DIR)).map((p) => `  ${p}`).join('\n')}\n`);
     say('The same replies in the terminal: npm run groups -- top   (against DATABASE_URL or PGLITE_DIR)');
   } finally {
     await database.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Where the demo writes the worked example's charts. */
+const CHART_DIR = join('.data', 'demo', 'charts');
+
+/** Acme's, Northwind's and Globex's charts and the digest's, as PNG files; their paths. */
+async function writeDemoCharts(ctx: ReturnType<typeof replyContext>, now: Date, dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const charts = new Charts(ctx, 'UTC');
+  const drawn = [
+    ...EXAMPLE_COMPANIES.map((c) => [c.key.replace(/^acct_/, ''), charts.company(c.key, charts.metric(), now)] as const),
+    ['digest', charts.digest(now)] as const,
+  ];
+  const paths: string[] = [];
+  for (const [name, pending] of drawn) {
+    const chart = await pending;
+    if (!chart) continue;
+    const path = resolve(dir, `${name}.png`);
+    writeFileSync(path, chart.png.bytes);
+    paths.push(path);
+  }
+  return paths;
 }
 
 main().catch((error) => {
