@@ -7,19 +7,22 @@
  *   npm run bench                       both parts
  *   npm run bench -- --only ingest      ingestion only  (--runs 3 --events 200000 --senders 4 --batch 500)
  *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
+ *   npm run bench -- --only charts      chart render time, median and slowest (--chart-reps 40; no database)
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
 import { killChildren, runIngest } from './ingest.js';
 import { runReads } from './reads.js';
+import { runCharts } from './charts.js';
 
 const LIMIT_MS = Number(arg('limit-minutes', '30')) * 60_000;
 
 async function main(): Promise<void> {
-  assertLocal(ADMIN_URL);
   const only = arg('only', 'all');
   const quick = flag('quick');
   const now = new Date();
+  if (only === 'charts') return runCharts({ reps: Number(arg('chart-reps', '40')), now });
+  assertLocal(ADMIN_URL);
   if (only === 'all' || only === 'ingest') {
     await runIngest({
       companies: Number(arg('companies', '5000')),
@@ -35,7 +38,9 @@ async function main(): Promise<void> {
   if (only === 'all' || only === 'reads') {
     const sizes = arg('sizes', quick ? '10000' : '10000,100000').split(',').map(Number);
     await runReads({ sizes, reps: Number(arg('reps', quick ? '5' : '15')), now });
+    console.log('');
   }
+  if (only === 'all') await runCharts({ reps: Number(arg('chart-reps', quick ? '10' : '40')), now });
 }
 
 const timer = setTimeout(() => {
