@@ -12,7 +12,8 @@ import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
 import { CHART_SCALE, renderChart } from '../src/render/chart-png.js';
 import { COLORS, companyChartSize, companyChartSpec, digestChartSpec, plotArea, type CompanyChartInput } from '../src/render/chart-spec.js';
 import { loadWorkedExample, SIGNING_SECRET, startTestApp } from './harness.js';
-import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { blockAction, eventCallback, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { listParts, type ViewLike } from './helpers/view.js';
 
 const DAY = 86_400_000;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -184,6 +185,31 @@ describe('charts in Slack', () => {
     expect((await fetch(local(fresh))).status).toBe(200); // the same URL but for its expiry is served
     const gone = chartUrl(PUBLIC, key, { subject: { kind: 'company', key: 'acct_nobody' }, metric: 'key_actions', range: CHART_RANGE, expires: Math.floor(Date.now() / 1000) + 60 });
     expect((await fetch(local(gone))).status).toBe(404);
+  });
+
+  it('the App Home detail view carries the chart too', async () => {
+    const published = () => slack.callsTo('views.publish');
+    const before = published().length;
+    await eventCallback(withUrl.url, { type: 'app_home_opened', user: 'U9', channel: 'D1', tab: 'home', event_ts: '1700000000.000100' });
+    const list = (await slack.waitFor('views.publish', before + 1))[before].body.view as ViewLike;
+    const details = listParts(list).rankedButtons.find((b) => b.value === 'acct_globex')!;
+    const view = { id: 'V9', team_id: 'T1', type: 'home', blocks: list.blocks, private_metadata: list.private_metadata ?? '', callback_id: '', state: { values: {} }, hash: '1700000000.abc', app_id: 'A1', bot_id: 'B1' };
+    await blockAction(withUrl.url, {
+      type: 'block_actions',
+      user: { id: 'U9', username: 'ada', name: 'ada', team_id: 'T1' },
+      api_app_id: 'A1',
+      token: 'legacy',
+      container: { type: 'view', view_id: 'V9' },
+      trigger_id: '1.2.3',
+      team: { id: 'T1', domain: 'acme' },
+      view,
+      actions: [{ block_id: 'b1', action_ts: '1700000001.000200', type: 'button', action_id: details.action_id, value: details.value, text: details.text }],
+    });
+    const detail = (await slack.waitFor('views.publish', before + 2))[before + 1].body.view as ViewLike;
+    const image = detail.blocks.find((b) => b.type === 'image') as { image_url: string; alt_text: string } | undefined;
+    expect(image?.image_url.startsWith(`${PUBLIC}/charts/chart.png?company=acct_globex&`)).toBe(true);
+    expect(image?.alt_text).toContain('Chart of Globex');
+    expect((await fetch(local(image!.image_url))).status).toBe(200);
   });
 
   it('without PUBLIC_URL, show keeps the text sparkline and serves no charts', async () => {
