@@ -220,7 +220,7 @@ export function digestChartSpec(input: DigestChartInput): TopLevelSpec {
   const p = PANEL_LAYOUT;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `Falling companies · ${input.weekLabel}`, subtitle: 'weekly activity; shaded: the recent window; dashed: the baseline', fontSize: 15, subtitleFontSize: 10.5, subtitleColor: '#616061' },
+    title: { text: `Falling companies · ${input.weekLabel}`, subtitle: 'weekly activity · shaded: recent window · dashed: baseline', fontSize: 15, subtitleFontSize: 10.5, subtitleColor: '#616061' },
     columns: Math.min(p.columns, panels.length),
     spacing: p.spacing,
     padding: 16,
