@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartKey, chartUrl, expiryAfter, verifyChartQuery } from '../src/app/chart-links.js';
-import { CHART_RANGE } from '../src/app/charts.js';
+import { CHART_RANGE, ChartCache } from '../src/app/charts.js';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
 import { CHART_SCALE, renderChart } from '../src/render/chart-png.js';
 import { COLORS, companyChartSize, companyChartSpec, digestChartSpec, plotArea, type CompanyChartInput } from '../src/render/chart-spec.js';
@@ -100,6 +100,30 @@ describe('the chart image', () => {
 
 /** sha256 of riseThenFall()'s PNG with the bundled font and resvg 2.6.2. */
 const KNOWN_HASH = '301171ab5d626d90e9b81dc96bd8ec34576894050cc6562ed6953005f586d55e';
+
+describe('the chart cache', () => {
+  const chart = (n: number) => ({ png: { bytes: Buffer.from([n]), width: 1, height: 1 }, alt: String(n) });
+
+  it('draws a chart once per key, keeps at most its bound (least recently used out first), and keeps no failure', async () => {
+    const cache = new ChartCache(2);
+    let drawn = 0;
+    const draw = (n: number) => async () => {
+      drawn++;
+      return chart(n);
+    };
+    expect((await cache.get('a', draw(1)))?.alt).toBe('1');
+    expect((await cache.get('a', draw(9)))?.alt).toBe('1'); // cached: not drawn again
+    await cache.get('b', draw(2));
+    await cache.get('a', draw(9)); // a is now the most recent
+    await cache.get('c', draw(3)); // over the bound: b goes
+    expect(cache.size).toBe(2);
+    expect(drawn).toBe(3);
+    expect((await cache.get('b', draw(4)))?.alt).toBe('4'); // drawn anew
+    await expect(cache.get('x', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await Promise.resolve();
+    expect((await cache.get('x', draw(5)))?.alt).toBe('5'); // a failure is not kept
+  });
+});
 
 describe('signed chart URLs', () => {
   const key = chartKey('secret');
