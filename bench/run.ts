@@ -9,20 +9,23 @@
  *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
  *   npm run bench -- --only burst       1,000 concurrent 500 KB batches: the server's peak RSS, 200s and 503s
  *                                       (--requests 1000 --batch-kb 500 --retries 0); run only when asked for
+ *   npm run bench -- --only charts      chart render time, median and slowest (--chart-reps 40; no database)
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
 import { killChildren, runIngest } from './ingest.js';
 import { runReads } from './reads.js';
 import { runBurst } from './burst.js';
+import { runCharts } from './charts.js';
 
 const LIMIT_MS = Number(arg('limit-minutes', '30')) * 60_000;
 
 async function main(): Promise<void> {
-  assertLocal(ADMIN_URL);
   const only = arg('only', 'all');
   const quick = flag('quick');
   const now = new Date();
+  if (only === 'charts') return runCharts({ reps: Number(arg('chart-reps', '40')), now });
+  assertLocal(ADMIN_URL);
   if (only === 'all' || only === 'ingest') {
     await runIngest({
       companies: Number(arg('companies', '5000')),
@@ -38,10 +41,12 @@ async function main(): Promise<void> {
   if (only === 'all' || only === 'reads') {
     const sizes = arg('sizes', quick ? '10000' : '10000,100000').split(',').map(Number);
     await runReads({ sizes, reps: Number(arg('reps', quick ? '5' : '15')), now });
+    console.log('');
   }
   if (only === 'burst') {
     await runBurst({ requests: Number(arg('requests', '1000')), retries: Number(arg('retries', '0')), batchBytes: Number(arg('batch-kb', '500')) * 1024, now });
   }
+  if (only === 'all') await runCharts({ reps: Number(arg('chart-reps', quick ? '10' : '40')), now });
 }
 
 const timer = setTimeout(() => {

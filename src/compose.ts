@@ -13,6 +13,8 @@ type BotServerIdentity = ServerDeps['slackIdentity'];
 import type { IngestBudget } from './ingest/http.js';
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';
 import { registerHome } from './slack/home.js';
+import { Charts } from './app/charts.js';
+import { chartKey, ChartLinks } from './app/chart-links.js';
 
 export interface BotOptions {
   config: Config;
@@ -36,8 +38,24 @@ export interface BotOptions {
   ingestBudget?: IngestBudget;
 }
 
-export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview']): ReplyContext {
+/** The bot's charts: drawn and cached always; linked from replies only with PUBLIC_URL and a signing secret to sign with. */
+export interface ChartWiring {
+  charts: Charts;
+  links: ChartLinks | undefined;
+  key: Buffer | undefined;
+}
+
+export function chartWiring(config: Config, database: Database, log: Logger): ChartWiring {
+  const charts = new Charts({ db: database.db, keyActions: config.keyActions }, config.digest.tz);
+  const secret = config.slack.signingSecret;
+  if (!config.publicUrl || !secret) return { charts, links: undefined, key: undefined };
+  const key = chartKey(secret);
+  return { charts, key, links: new ChartLinks(config.publicUrl, key, charts, log) };
+}
+
+export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview'], chartLinks?: ChartLinks): ReplyContext {
   return {
+    chartLinks,
     db: database.db,
     keyActions: config.keyActions,
     keyPath: config.groupKeyPath ? config.groupKeyPath.join('.') : null,
@@ -48,7 +66,8 @@ export function replyContext(config: Config, database: Database, digestPreview?:
 }
 
 export async function startBot(opts: BotOptions): Promise<RunningServer> {
-  const ctx = replyContext(opts.config, opts.database, opts.digestPreview);
+  const charts = chartWiring(opts.config, opts.database, opts.log);
+  const ctx = replyContext(opts.config, opts.database, opts.digestPreview, charts.links);
   return startServer(
     {
       config: opts.config,
@@ -58,6 +77,7 @@ export async function startBot(opts: BotOptions): Promise<RunningServer> {
       slackProblem: opts.slackProblem,
       slackIdentity: opts.slackIdentity,
       ingestBudget: opts.ingestBudget,
+      charts: charts.key ? { charts: charts.charts, key: charts.key, now: opts.now } : undefined,
       listeners: (app) => registerListeners(app, ctx, opts.log, { now: opts.now, ackBudgetMs: opts.ackBudgetMs, home: opts.home ?? ((boltApp) => registerHome(boltApp, ctx, opts.log, { now: opts.now })) }),
     },
     opts.port ?? opts.config.port,

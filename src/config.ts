@@ -72,6 +72,14 @@ const schema = z.object({
       .refine(isTimeZone, 'an IANA time zone such as UTC or Europe/Paris')
       .default('UTC'),
   ),
+  PUBLIC_URL: z.preprocess(
+    optional,
+    z
+      .url({ error: 'the bot\'s public base URL, such as https://groups.example.com' })
+      .refine((u) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(u), 'the bot\'s public base URL, such as https://groups.example.com (no query or #fragment)')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+  ),
   GROUP_KEY_PATH: z.preprocess(
     optional,
     z
@@ -115,6 +123,8 @@ export interface Config {
   keyActions: string[];
   digest: { channel: string | undefined; cron: string; tz: string };
   groupKeyPath: string[] | null;
+  /** PUBLIC_URL without a trailing slash: replies carry chart images served by the bot. */
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyActions: e.KEY_ACTIONS,
     digest: { channel: e.DIGEST_CHANNEL, cron: e.DIGEST_CRON, tz: e.DIGEST_TZ },
     groupKeyPath: e.GROUP_KEY_PATH ? e.GROUP_KEY_PATH.split('.') : null,
+    publicUrl: e.PUBLIC_URL,
   };
 }
 

@@ -44,6 +44,9 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  if (config.publicUrl && !config.slack.signingSecret) {
+    log.warn('PUBLIC_URL is set but SLACK_SIGNING_SECRET is not: chart URLs are signed with a key derived from it, so replies keep their text sparklines and the digest uploads its chart. Set SLACK_SIGNING_SECRET (Basic Information › App Credentials) to serve charts');
+  }
   if (config.writeKeys.length === 0) {
     log.warn('INGEST_WRITE_KEYS is not set: the ingestion API answers 401 to every request until it is');
   }

@@ -11,6 +11,9 @@ import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createIngestHandler, INGEST_PATHS, IngestBudget } from './ingest/http.js';
+import { CHART_PATH } from './app/chart-links.js';
+import type { Charts } from './app/charts.js';
+import { createChartHandler } from './charts-http.js';
 import { boltLogger, type Logger } from './log.js';
 import type { SlackIdentity } from './slack/token-check.js';
 
@@ -33,6 +36,8 @@ export interface ServerDeps {
   slackIdentity?: () => SlackIdentity | undefined;
   /** The cap on ingestion bytes in flight (default: INGEST_IN_FLIGHT_BYTES); tests pass a small one to watch it. */
   ingestBudget?: IngestBudget;
+  /** With PUBLIC_URL: the charts served at CHART_PATH, and the key their URLs are signed with. */
+  charts?: { charts: Charts; key: Buffer; now?: () => Date };
 }
 
 export interface RunningServer {
@@ -71,6 +76,7 @@ export function routes(deps: ServerDeps): CustomRoute[] {
       },
     },
     ...ingestRoutes,
+    ...(deps.charts ? [{ path: CHART_PATH, method: ['GET'], handler: createChartHandler({ ...deps.charts, log }) }] : []),
   ];
 }
 

@@ -4,7 +4,8 @@
  * example sent through the ingestion API.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,21 @@ describe('npm run groups / npm run digest', () => {
     const unknown = await run('groups', ['frobnicate'], env);
     expect(unknown.code).toBe(0);
     expect(unknown.stdout).toContain('frobnicate');
+  }, 60_000);
+
+  it('groups show Acme --chart writes the chart as a PNG; a bad file name is refused, naming the fix', async () => {
+    const file = join(dir, 'acme.png');
+    const r = await run('groups', ['show', 'Acme', '--chart', file], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Acme Inc');
+    expect(r.stdout).toContain(`Chart written to ${file}`);
+    const png = PNG.sync.read(readFileSync(file));
+    expect(png.width).toBeGreaterThan(300);
+    const bad = await run('groups', ['show', 'Acme', '--chart', join(dir, 'acme.txt')], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('give a file name ending in .png');
+    expect(existsSync(join(dir, 'acme.txt'))).toBe(false);
   }, 60_000);
 
   it('digest --dry-run prints this week’s digest and posts nothing', async () => {

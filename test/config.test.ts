@@ -89,6 +89,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('PUBLIC_URL: a base URL without its trailing slash; anything else is named with what is expected', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://groups.example.com/bot/' }).publicUrl).toBe('https://groups.example.com/bot');
+    expect(loadConfig({}).publicUrl).toBeUndefined();
+    for (const bad of ['groups.example.com', 'ftp://groups.example.com', 'https://groups.example.com/?a=1']) {
+      expect(() => loadConfig({ PUBLIC_URL: bad }), bad).toThrow(/PUBLIC_URL: expected the bot's public base URL, such as https:\/\/groups\.example\.com/);
+    }
+  });
+
   it('empty strings count as unset', () => {
     expect(loadConfig({ PORT: '', DIGEST_CHANNEL: '', SLACK_BOT_TOKEN: '' }).port).toBe(3000);
   });

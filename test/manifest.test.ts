@@ -43,7 +43,7 @@ describe('manifest.yml', () => {
   });
 
   it('asks for the bot scopes it needs and no more', () => {
-    expect([...m.oauth_config.scopes.bot].sort()).toEqual(['channels:history', 'chat:write', 'commands', 'groups:history']);
+    expect([...m.oauth_config.scopes.bot].sort()).toEqual(['channels:history', 'chat:write', 'commands', 'files:write', 'groups:history']);
     expect(m.oauth_config.scopes.user).toBeUndefined();
   });
 

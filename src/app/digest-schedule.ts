@@ -9,7 +9,10 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { createWebApi, type WebApi } from '../slack/webapi.js';
-import { runDigest, type DigestDeps, type DigestOutcome } from './weekly-digest.js';
+import { digestChartFor, runDigest, type DigestDeps, type DigestOutcome } from './weekly-digest.js';
+import { Charts } from './charts.js';
+import { chartKey, ChartLinks } from './chart-links.js';
+import { defaultMetric } from './company-reads.js';
 
 export interface DigestScheduleOptions {
   config: Config;
@@ -22,6 +25,8 @@ export interface DigestScheduleOptions {
   retryDelaysMs?: DigestDeps['retryDelaysMs'];
   staleClaimMs?: number;
   hooks?: DigestDeps['hooks'];
+  /** The digest's chart (default: as config says, see digestChartFor); null for none. */
+  chart?: DigestDeps['chart'] | null;
   /** Called after each firing with its outcome. */
   onRun?: (outcome: DigestOutcome | 'error') => void;
 }
@@ -45,6 +50,7 @@ export function startDigestSchedule(opts: DigestScheduleOptions): DigestSchedule
   if (!channel) throw new Error('startDigestSchedule: DIGEST_CHANNEL is not set');
   if (!opts.client && !config.slack.botToken) throw new Error('startDigestSchedule: SLACK_BOT_TOKEN is not set');
   const client = opts.client ?? createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken! });
+  const chart = opts.chart === undefined ? defaultChart(opts) : opts.chart ?? undefined;
   const stopping = new AbortController();
   let inFlight: Promise<DigestOutcome | 'error'> | null = null;
 
@@ -62,6 +68,7 @@ export function startDigestSchedule(opts: DigestScheduleOptions): DigestSchedule
       staleClaimMs: opts.staleClaimMs,
       signal: stopping.signal,
       hooks: opts.hooks,
+      chart,
     }).catch((error: unknown) => {
       log.error(`digest: the run for ${channel} stopped with an error`, { channel, error });
       return 'error' as const;
@@ -94,4 +101,11 @@ export function startDigestSchedule(opts: DigestScheduleOptions): DigestSchedule
       await task.destroy();
     },
   };
+}
+
+function defaultChart(opts: DigestScheduleOptions): DigestDeps['chart'] {
+  const { config, database, log } = opts;
+  const ctx = { db: database.db, keyActions: config.keyActions };
+  const links = config.publicUrl && config.slack.signingSecret ? new ChartLinks(config.publicUrl, chartKey(config.slack.signingSecret), new Charts(ctx, config.digest.tz), log) : undefined;
+  return digestChartFor(config, links, defaultMetric(ctx));
 }

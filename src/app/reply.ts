@@ -7,6 +7,8 @@ import type { GroupsCommand, Metric, Range, SlackMessage } from '../domain/types
 import * as blocks from '../render/blocks.js';
 import * as terminal from '../render/terminal.js';
 import { defaultMetric, keyHealth, quiet, report, show, top, type GroupsContext } from './company-reads.js';
+import { CHART_RANGE } from './charts.js';
+import type { ChartLinks } from './chart-links.js';
 
 export interface Reply {
   message: SlackMessage;
@@ -18,6 +20,8 @@ export interface ReplyContext extends GroupsContext {
   keyPath: string | null;
   /** `/groups digest`: this week's digest preview (wired by the composition root). */
   digestPreview?: (now: Date) => Promise<Reply>;
+  /** With PUBLIC_URL: `show` carries its chart as an image (else its text sparkline). */
+  chartLinks?: ChartLinks;
 }
 
 export function parse(ctx: ReplyContext, text: string): GroupsCommand {
@@ -73,7 +77,8 @@ export async function showReply(ctx: ReplyContext, query: string, range: Range, 
   const metric = defaultMetric(ctx);
   const result = await show(ctx, query, { now, range, metric });
   if (result.kind === 'company') {
-    const input = { detail: result.detail, metric, range, now, keyActionsSet: ctx.keyActions.length > 0, back: opts.back };
+    const chart = ctx.chartLinks ? await ctx.chartLinks.company(result.detail.key, metric, CHART_RANGE, now) : null;
+    const input = { detail: result.detail, metric, range, now, keyActionsSet: ctx.keyActions.length > 0, back: opts.back, chart: chart ?? undefined };
     return { message: blocks.showMessage(input), terminal: terminal.showText(input) };
   }
   if (result.kind === 'choices') {

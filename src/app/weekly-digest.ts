@@ -18,6 +18,14 @@
  *  4. Mark 'posted' with the message ts.
  * A post that fails releases the claim (deletes the row), so a later firing tries
  * again; a crash leaves a claim that goes stale and is taken over at step 1.
+ *
+ * The chart of the falling companies (docs/charts.md): with PUBLIC_URL an image
+ * block in the post. Without, between steps 2 and 3 the chart is uploaded and
+ * shared in the channel as `leadmaps-digest-<week>.png` (files.getUploadURLExternal,
+ * the bytes to its upload_url, files.completeUploadExternal with channel_id), and
+ * the post refers to it. Before uploading, the run looks in the channel for that
+ * file, so a run that died after sharing it (or whose post failed) is not shared
+ * twice; a chart that cannot be drawn or uploaded never stops the digest.
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -31,6 +39,9 @@ import { digestText } from '../render/terminal.js';
 import type { CallOutcome, WebApi } from '../slack/webapi.js';
 import { companyRows, defaultMetric, growingRows, quietRows, reportCounts, type GroupsContext } from './company-reads.js';
 import type { Reply } from './reply.js';
+import { CHART_RANGE, digestChartInput, renderDigestChart, type Chart } from './charts.js';
+import type { ChartImage, ChartLinks } from './chart-links.js';
+import type { Metric } from '../domain/types.js';
 
 /** Message metadata event type that tags a digest post. */
 export const DIGEST_EVENT_TYPE = 'leadmaps_digest';
@@ -224,8 +235,23 @@ export interface DigestDeps {
   staleClaimMs?: number;
   /** Stop waiting and give up this firing (graceful stop). */
   signal?: AbortSignal;
-  /** Test seams: a throw from `afterPost` stands for the process dying between the post and the mark. */
-  hooks?: { afterPost?: (ts: string | null) => void | Promise<void> };
+  /**
+   * The falling companies' chart: `link` (PUBLIC_URL) puts an image block with a signed URL in the post;
+   * `upload` shares the PNG in the channel first. Absent: no chart.
+   */
+  chart?: { kind: 'link'; image: (week: string, now: Date) => Promise<ChartImage | null> } | { kind: 'upload'; draw?: (input: NonNullable<Awaited<ReturnType<typeof digestChartInput>>>) => Promise<Chart> };
+  /**
+   * Test seams: a throw from `afterPost` stands for the process dying between the post and the mark;
+   * from `afterChartShared`, dying between sharing the chart and posting.
+   */
+  hooks?: { afterPost?: (ts: string | null) => void | Promise<void>; afterChartShared?: (fileId: string) => void | Promise<void> };
+}
+
+/** Thrown through the run by a test hook that stands for the process dying. */
+class ProcessDied extends Error {
+  constructor(readonly cause: unknown) {
+    super('the process died');
+  }
 }
 
 type Delivery =
@@ -260,11 +286,28 @@ export async function runDigest(deps: DigestDeps): Promise<DigestOutcome> {
 
   let delivery: Delivery;
   try {
-    const built = await buildDigest({ db, keyActions: deps.keyActions }, { now, tz: deps.tz });
+    const ctx = { db, keyActions: deps.keyActions };
+    const built = await buildDigest(ctx, { now, tz: deps.tz });
     const problem = await lastProblem(db, channel);
     const mustLook = claim.takenOver || Boolean(problem?.mayHavePosted && problem.week === week.week);
-    delivery = await deliver(deps, { week: week.week, weekStart: week.start, runId, message: built.reply.message, mustLook });
+    let message = built.reply.message;
+    let upload: (() => Promise<Chart | null>) | undefined;
+    if (deps.chart && built.input.falling.length > 0) {
+      if (deps.chart.kind === 'link') {
+        const image = await deps.chart.image(week.week, now);
+        if (image) message = digestMessage({ ...built.input, chart: image });
+      } else {
+        const draw = deps.chart.draw ?? renderDigestChart;
+        upload = async () => {
+          const input = await digestChartInput(ctx, built.input.falling, built.label, now, built.input.metric);
+          return input ? draw(input) : null;
+        };
+      }
+    }
+    const withChart = (chart: { fileId: string; permalink?: string }) => digestMessage({ ...built.input, chart });
+    delivery = await deliver(deps, { week: week.week, weekStart: week.start, runId, message, mustLook, upload, withChart });
   } catch (error) {
+    if (error instanceof ProcessDied) throw error.cause; // a test's stand-in for a crash: the claim stays, as it would
     delivery = { kind: 'failed', error: errorText(error), fix: null, mayHavePosted: false };
   }
 
@@ -301,7 +344,16 @@ export async function runDigest(deps: DigestDeps): Promise<DigestOutcome> {
 
 async function deliver(
   deps: DigestDeps,
-  job: { week: string; weekStart: Date; runId: string; message: Reply['message']; mustLook: boolean },
+  job: {
+    week: string;
+    weekStart: Date;
+    runId: string;
+    message: Reply['message'];
+    mustLook: boolean;
+    /** Draws the chart to upload before posting (no PUBLIC_URL). */
+    upload?: () => Promise<Chart | null>;
+    withChart?: (chart: { fileId: string; permalink?: string }) => Reply['message'];
+  },
 ): Promise<Delivery> {
   const { client, channel, db, log } = deps;
   const delays = deps.retryDelaysMs ?? RETRY_DELAYS_MS;
@@ -311,6 +363,10 @@ async function deliver(
   let mustLook = job.mustLook;
   let looked = false;
   let lastError = '';
+  let message = job.message;
+  /** The chart step runs once a run, whatever the retries of the post. */
+  let chartDone = false;
+  let seenChart: SharedChart | null | 'unread' = 'unread';
 
   // One wait after a failed call, or the verdict that this firing is over.
   const after = async (out: Exclude<CallOutcome, { kind: 'ok' }>, what: string): Promise<Delivery | null> => {
@@ -336,6 +392,7 @@ async function deliver(
     if (!looked || mustLook) {
       const found = await findEarlierPost(client, channel, job.week, job.weekStart);
       if (found.kind === 'found') return { kind: 'found', ts: found.ts };
+      seenChart = found.kind === 'none' ? found.chart ?? null : 'unread';
       if (found.kind === 'error') {
         if (found.out.kind === 'refused' && !mustLook) {
           // Nothing suggests an earlier post: a missing channels:history scope must not stop the digest.
@@ -354,10 +411,24 @@ async function deliver(
       mustLook = false;
     }
 
+    if (job.upload && !chartDone) {
+      chartDone = true;
+      const shared = await shareChart(deps, job.week, job.weekStart, job.upload, seenChart);
+      if (shared && job.withChart) message = job.withChart(shared);
+      if (shared) {
+        try {
+          await deps.hooks?.afterChartShared?.(shared.fileId);
+        } catch (error) {
+          throw new ProcessDied(error);
+        }
+      }
+      if (!(await touchClaim(db, channel, job.week, job.runId))) return { kind: 'lost-claim' };
+    }
+
     const out = await client.postJson('chat.postMessage', {
       channel,
-      text: job.message.text,
-      blocks: job.message.blocks,
+      text: message.text,
+      blocks: message.blocks,
       metadata: { event_type: DIGEST_EVENT_TYPE, event_payload: { week: job.week, run_id: job.runId } },
       unfurl_links: false,
       unfurl_media: false,
@@ -370,11 +441,32 @@ async function deliver(
   }
 }
 
-type Found = { kind: 'found'; ts: string } | { kind: 'none' } | { kind: 'error'; out: Exclude<CallOutcome, { kind: 'ok' }> };
+type Found = { kind: 'found'; ts: string } | { kind: 'none'; chart?: SharedChart } | { kind: 'error'; out: Exclude<CallOutcome, { kind: 'ok' }> };
 
-/** A message in the channel since the week's start whose metadata tags it as this week's digest. */
+/** The week's chart as shared in the channel. */
+export interface SharedChart {
+  fileId: string;
+  permalink?: string;
+}
+
+/** The week's chart file among a page of messages, if there. */
+function chartIn(messages: Record<string, unknown>[], week: string): SharedChart | undefined {
+  const name = chartFileName(week);
+  for (const m of messages) {
+    const files = Array.isArray(m.files) ? (m.files as Record<string, unknown>[]) : [];
+    const f = files.find((x) => x.name === name && typeof x.id === 'string');
+    if (f) return { fileId: f.id as string, permalink: typeof f.permalink === 'string' ? f.permalink : undefined };
+  }
+  return undefined;
+}
+
+/**
+ * A message in the channel since the week's start whose metadata tags it as this week's digest;
+ * when there is none, the week's chart if an earlier run shared it (the same pages, read once).
+ */
 export async function findEarlierPost(client: WebApi, channel: string, week: string, since: Date): Promise<Found> {
   let cursor = '';
+  let chart: SharedChart | undefined;
   for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
     const params: Record<string, string> = {
       channel,
@@ -390,10 +482,82 @@ export async function findEarlierPost(client: WebApi, channel: string, week: str
       const meta = m.metadata as { event_type?: unknown; event_payload?: Record<string, unknown> } | undefined;
       if (meta?.event_type === DIGEST_EVENT_TYPE && meta.event_payload?.week === week && typeof m.ts === 'string') return { kind: 'found', ts: m.ts };
     }
+    chart ??= chartIn(messages, week);
     const next = (out.body.response_metadata as { next_cursor?: unknown } | undefined)?.next_cursor;
-    if (!out.body.has_more || typeof next !== 'string' || next === '') return { kind: 'none' };
+    if (!out.body.has_more || typeof next !== 'string' || next === '') return { kind: 'none', chart };
     cursor = next;
   }
+  return { kind: 'none', chart };
+}
+
+/** The name the week's chart goes by in the channel: how a later run finds it. */
+export function chartFileName(week: string): string {
+  return `leadmaps-digest-${week}.png`;
+}
+
+/** Waits before looking again for a chart whose share may still be in Slack's processing (about a second). */
+export const CHART_LOOK_DELAYS_MS: readonly number[] = [1000, 2000];
+
+/**
+ * The week's chart, shared in the channel once: found there from an earlier run, or
+ * uploaded now. Any failure is logged and gives null: the digest goes without its chart.
+ */
+async function shareChart(
+  deps: DigestDeps,
+  week: string,
+  since: Date,
+  draw: () => Promise<Chart | null>,
+  /** What this run's look at the channel saw: the chart, nothing, or 'unread' (the history could not be read). */
+  seen: SharedChart | null | 'unread',
+): Promise<SharedChart | null> {
+  const { client, channel, log } = deps;
+  const where = { channel, week };
+  const warn = (why: string, fields: Record<string, unknown> = {}) => {
+    log.warn(`digest: posting without the chart: ${why}`, { ...where, ...fields });
+    return null;
+  };
+  if (seen !== null && seen !== 'unread') {
+    log.info(`digest: the chart of ${week} is already in ${channel} (an earlier run shared it); reusing it`, { ...where, file: seen.fileId });
+    return seen;
+  }
+  let chart: Chart | null;
+  try {
+    chart = await draw();
+  } catch (error) {
+    return warn('the chart could not be drawn', { error });
+  }
+  if (!chart) return null;
+  const filename = chartFileName(week);
+  const url = await client.postForm('files.getUploadURLExternal', { filename, length: String(chart.png.bytes.length), alt_txt: chart.alt.slice(0, 1000) });
+  if (url.kind !== 'ok') return warn(`files.getUploadURLExternal: ${url.error}`, url.kind === 'refused' ? { fix: fixFor(url.error, url.body.needed) ?? undefined } : {});
+  const uploadUrl = url.body.upload_url;
+  const fileId = url.body.file_id;
+  if (typeof uploadUrl !== 'string' || typeof fileId !== 'string') return warn('files.getUploadURLExternal gave no upload_url or file_id');
+  const sent = await client.upload(uploadUrl, chart.png.bytes, filename);
+  if (sent.kind !== 'ok') return warn(`the upload failed (${sent.error}); nothing was shared`);
+  const title = `Falling companies · ${week}`;
+  const done = await client.postJson('files.completeUploadExternal', { files: [{ id: fileId, title }], channel_id: channel });
+  if (done.kind === 'ok') {
+    const file = Array.isArray(done.body.files) ? (done.body.files[0] as Record<string, unknown> | undefined) : undefined;
+    return { fileId, permalink: typeof file?.permalink === 'string' ? file.permalink : undefined };
+  }
+  if (done.kind === 'refused') return warn(`files.completeUploadExternal: ${done.error}`, { fix: fixFor(done.error, done.body.needed) ?? undefined });
+  // 5xx, network error or 429 on completing: the share may have landed. Look (it takes Slack a moment), never complete twice.
+  for (const delay of CHART_LOOK_DELAYS_MS) {
+    if (!(await sleep(delay, deps.signal))) break;
+    const found = await findChartShare(client, channel, week, since);
+    if (found.kind === 'found') return found.chart;
+  }
+  return warn(`files.completeUploadExternal: ${done.error}; the chart may still appear in the channel, on its own`);
+}
+
+type ChartFound = { kind: 'found'; chart: SharedChart } | { kind: 'none' } | { kind: 'error'; error: string };
+
+/** The week's chart file among the channel's messages since the week's start. */
+export async function findChartShare(client: WebApi, channel: string, week: string, since: Date): Promise<ChartFound> {
+  const found = await findEarlierPost(client, channel, week, since);
+  if (found.kind === 'error') return { kind: 'error', error: found.out.error };
+  if (found.kind === 'none') return found.chart ? { kind: 'found', chart: found.chart } : { kind: 'none' };
   return { kind: 'none' };
 }
 
@@ -411,6 +575,15 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The digest's chart as config says: with PUBLIC_URL (and a signing secret to sign with) an image
+ * block whose URL the bot serves; otherwise an upload into the channel.
+ */
+export function digestChartFor(config: { publicUrl: string | undefined; slack: { signingSecret: string | undefined } }, links: ChartLinks | undefined, metric: Metric): DigestDeps['chart'] {
+  if (config.publicUrl && config.slack.signingSecret && links) return { kind: 'link', image: (week, now) => links.digest(week, metric, CHART_RANGE, now) };
+  return { kind: 'upload' };
 }
 
 // ---------------------------------------------------------------------------

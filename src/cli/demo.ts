@@ -5,13 +5,15 @@
  * The database stays (until the next demo), and the last lines print the command
  * that reads it.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Charts } from '../app/charts.js';
 import type { Reply } from '../app/reply.js';
 import { groupsReply } from '../app/reply.js';
 import { replyContext } from '../compose.js';
 import { loadConfig, readDotEnv } from '../config.js';
 import { embeddedDatabaseHolder, openDatabase } from '../db/client.js';
-import { EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../demo/example.js';
+import { EXAMPLE_COMPANIES, EXAMPLE_KEY_ACTIONS, workedExampleBatches } from '../demo/example.js';
 import { DEMO_DIR, demoReadCommand } from '../demo/read-command.js';
 import { parseRequest } from '../ingest/segment.js';
 import { ingestEvents } from '../ingest/store.js';
@@ -44,6 +46,7 @@ async function main() {
       say(previewMessage(reply.message));
       say('');
     }
+    say(`Charts (what Slack shows with PUBLIC_URL set):\n${(await writeDemoCharts(ctx, now, CHART_DIR)).map((p) => `  ${p}`).join('\n')}\n`);
     say(`The demo's data stays in ${dir} (the next npm run demo starts afresh). The same replies in the terminal:`);
     say(`  ${demoReadCommand({ dir, keyActions: config.keyActions, databaseUrlSet: databaseUrlSet() })}`);
   } finally {
@@ -59,6 +62,28 @@ function databaseUrlSet(): boolean {
   } catch {
     return true; // A setting .env gets wrong: emptying DATABASE_URL as well costs nothing.
   }
+}
+
+/** Where the demo writes the worked example's charts. */
+const CHART_DIR = join('.data', 'demo-charts');
+
+/** Acme's, Northwind's and Globex's charts and the digest's, as PNG files; their paths. */
+async function writeDemoCharts(ctx: ReturnType<typeof replyContext>, now: Date, dir: string): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const charts = new Charts(ctx, 'UTC');
+  const drawn = [
+    ...EXAMPLE_COMPANIES.map((c) => [c.key.replace(/^acct_/, ''), charts.company(c.key, charts.metric(), now)] as const),
+    ['digest', charts.digest(now)] as const,
+  ];
+  const paths: string[] = [];
+  for (const [name, pending] of drawn) {
+    const chart = await pending;
+    if (!chart) continue;
+    const path = resolve(dir, `${name}.png`);
+    writeFileSync(path, chart.png.bytes);
+    paths.push(path);
+  }
+  return paths;
 }
 
 main().catch((error) => {

@@ -5,7 +5,9 @@
  * running it in a week already posted posts nothing.
  */
 import { ConfigError, loadConfig, readDotEnv, type Config } from '../config.js';
-import { buildDigest, runDigest } from '../app/weekly-digest.js';
+import { buildDigest, digestChartFor, runDigest } from '../app/weekly-digest.js';
+import { Charts } from '../app/charts.js';
+import { chartKey, ChartLinks } from '../app/chart-links.js';
 import { createLogger, errorText, redact, registerSecrets } from '../log.js';
 import { createWebApi } from '../slack/webapi.js';
 import { CLI_DB_ATTEMPTS, databasePasswords, waitForDatabase } from '../startup.js';
@@ -82,6 +84,7 @@ async function main(): Promise<number> {
     const outcome = await runDigest({
       db: database.db,
       client: createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken! }),
+      chart: digestChartFor(config, config.publicUrl && config.slack.signingSecret ? new ChartLinks(config.publicUrl, chartKey(config.slack.signingSecret), new Charts({ db: database.db, keyActions: config.keyActions }, config.digest.tz), log) : undefined, config.keyActions.length > 0 ? 'key_actions' : 'events'),
       channel: config.digest.channel!,
       tz: config.digest.tz,
       keyActions: config.keyActions,

@@ -10,7 +10,7 @@
  *   characters, 10 fields, header text 150, button text 75; long lists end with
  *   "and N more".
  */
-import type { Button, ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
+import type { Button, ContextBlock, HeaderBlock, ImageBlock, KnownBlock, MrkdwnElement, SectionBlock } from '@slack/types';
 import type {
   Activity,
   CompanyDetail,
@@ -104,6 +104,19 @@ export function context(text: string): ContextBlock {
 
 export function header(text: string): HeaderBlock {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, MAX_HEADER_TEXT).trim() || '—' } }; // never empty
+}
+
+/** Slack's limit on an image block's alt_text and title. */
+export const MAX_IMAGE_TEXT = 2000;
+
+/** An image block for a chart the bot serves; alt_text states its numbers (plain text, like a header). */
+export function chartImage(chart: { url: string; alt: string }, title: string): ImageBlock {
+  return {
+    type: 'image',
+    image_url: chart.url,
+    alt_text: truncate(chart.alt, MAX_IMAGE_TEXT),
+    title: { type: 'plain_text', text: truncate(title, MAX_IMAGE_TEXT) },
+  };
 }
 
 /** A "Details" (or "Open") button for one company; none when the key cannot fit in a value. */
@@ -334,6 +347,8 @@ export interface ShowInput {
   back?: string;
   /** People listed before "and N more" (App Home lists more). Default MAX_PEOPLE_LISTED. */
   maxPeople?: number;
+  /** The activity chart (with PUBLIC_URL): an image block in place of the text sparkline. */
+  chart?: { url: string; alt: string };
 }
 
 /** A trait value in one short line: strings as they are, objects as compact JSON. */
@@ -395,7 +410,7 @@ export function showMessage(input: ShowInput): SlackMessage {
     const first = formatDay(detail.weeks[0].start);
     const last = formatDay(detail.weeks[detail.weeks.length - 1].start);
     const weekly = `*Weekly ${metricLabel(metric, 2)}, last ${detail.weeks.length} weeks*\n${sparkline(values)}  ${first} → ${last} · peak ${formatNumber(Math.max(...values))} · latest ${formatNumber(values[values.length - 1])}`;
-    blocks.push(section(weekly));
+    blocks.push(input.chart ? chartImage(input.chart, `Weekly ${metricLabel(metric, 2)}, people and trend`) : section(weekly));
     text.push(weekly.replace(/\*/g, ''));
   }
 
@@ -679,6 +694,8 @@ export interface DigestInput {
   metric: Metric;
   now: Date;
   maxListed?: number;
+  /** The falling companies' chart: an image served at a signed URL, or a file already shared in the channel. */
+  chart?: { url: string; alt: string } | { fileId: string; permalink?: string };
 }
 
 /** The whole digest of a week with nothing falling: one line (`weekLabel` as the caller gives it, unescaped). */
@@ -724,6 +741,15 @@ export function digestMessage(input: DigestInput): SlackMessage {
   blocks.push(...list.blocks);
   text.push(...list.lines);
 
+  if (input.chart) {
+    // With PUBLIC_URL the chart is an image here; uploaded, it is the file shared just before this message.
+    if ('url' in input.chart) blocks.push(chartImage(input.chart, `Weekly activity of the falling companies, ${input.weekLabel}`));
+    else {
+      const line = `📊 The chart of the falling companies' weekly activity is the file shared just above${/^https:\/\/[^\s|<>]+$/.test(input.chart.permalink ?? '') ? ` (<${input.chart.permalink}|open it>)` : ''}.`;
+      blocks.push(context(line));
+      text.push(line);
+    }
+  }
   blocks.push({ type: 'divider' });
   const good = `📈 ${growingLine(growing, (s) => esc(s))}`;
   blocks.push(section(good));

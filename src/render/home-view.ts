@@ -303,6 +303,8 @@ export interface HomeDetailInput {
   /** The list to go back to (its page). */
   back: HomeState;
   keyActionsSet?: boolean;
+  /** The activity chart (with PUBLIC_URL), in place of the text sparkline. */
+  chart?: { url: string; alt: string };
 }
 
 /** One company: its people ranked by activity, weekly line, metrics, trend, traits; Back to all companies. */
@@ -310,7 +312,7 @@ export function homeDetailView(input: HomeDetailInput): HomeListView {
   const { detail, metric, range, now } = input;
   const keyActionsSet = input.keyActionsSet ?? true;
   // The message of `/groups show`, with more people; no Back of its own (the view's Back goes to the list).
-  const shown = showMessage({ detail, metric, range, now, keyActionsSet, maxPeople: HOME_PEOPLE_LISTED }).blocks;
+  const shown = showMessage({ detail, metric, range, now, keyActionsSet, maxPeople: HOME_PEOPLE_LISTED, chart: input.chart }).blocks;
   const [title, ...rest] = shown;
   const blocks: KnownBlock[] = [
     title,

@@ -12,6 +12,8 @@
 import type { App } from '@slack/bolt';
 import type { HomeView } from '@slack/types';
 import { z } from 'zod';
+import { CHART_RANGE } from '../app/charts.js';
+import type { ChartLinks } from '../app/chart-links.js';
 import { companyDetail, companyRows, defaultMetric, quietRows, rankByActivity, type GroupsContext } from '../app/company-reads.js';
 import { keyCoverage } from '../db/queries/companies.js';
 import type { Logger } from '../log.js';
@@ -57,7 +59,7 @@ function isViewsClient(c: unknown): c is ViewsClient {
 }
 
 /** Registers `app_home_opened`; returns the handler for clicks in the Home tab (wired through registerActions). */
-export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: HomeOptions = {}): ViewActionHandler {
+export function registerHome(app: App, ctx: GroupsContext & { chartLinks?: ChartLinks }, log: Logger, opts: HomeOptions = {}): ViewActionHandler {
   const clock = () => opts.now?.() ?? new Date();
   const keyActionsSet = ctx.keyActions.length > 0;
 
@@ -82,7 +84,8 @@ export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: Ho
     const detail = await companyDetail(ctx, key, { now, range: state.range, metric: state.metric });
     const back: HomeState = { view: 'list', range: state.range, metric: state.metric, page: state.page };
     if (!detail) return listView({ ...back, page: 1 }, now, goneNote(key));
-    return homeDetailView({ detail, metric: state.metric, range: state.range, now, back, keyActionsSet });
+    const chart = ctx.chartLinks ? await ctx.chartLinks.company(key, state.metric, CHART_RANGE, now) : null;
+    return homeDetailView({ detail, metric: state.metric, range: state.range, now, back, keyActionsSet, chart: chart ?? undefined });
   }
 
   async function publish(client: unknown, userId: string, render: () => Promise<HomeView>, hash?: string): Promise<void> {

@@ -20,6 +20,8 @@ export interface WebApi {
   postJson(method: string, body: Record<string, unknown>): Promise<CallOutcome>;
   /** Form-encoded body (conversations.history and other read methods). */
   postForm(method: string, params: Record<string, string>): Promise<CallOutcome>;
+  /** Bytes to an `upload_url` from files.getUploadURLExternal (pre-signed: no token is sent there). */
+  upload(url: string, bytes: Uint8Array, filename: string): Promise<CallOutcome>;
 }
 
 export interface WebApiOptions {
@@ -70,7 +72,25 @@ export function createWebApi(opts: WebApiOptions): WebApi {
     return { kind: 'refused', error: code, body: json };
   }
 
+  async function upload(url: string, bytes: Uint8Array, filename: string): Promise<CallOutcome> {
+    if (!/^https?:\/\//.test(url)) return { kind: 'refused', error: 'upload_url is not an http(s) URL', body: {} };
+    let res: Response;
+    try {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), filename);
+      res = await doFetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(timeoutMs) });
+      await res.arrayBuffer();
+    } catch (error) {
+      return { kind: 'transient', error: `network: ${describe(error)}` };
+    }
+    if (res.status === 429) return { kind: 'rate-limited', retryAfterS: retryAfter(res.headers.get('retry-after')), error: 'HTTP 429 ratelimited' };
+    if (res.status >= 500) return { kind: 'transient', error: `upload: HTTP ${res.status}` };
+    if (res.status >= 400) return { kind: 'refused', error: `upload: HTTP ${res.status}`, body: {} };
+    return { kind: 'ok', body: {} };
+  }
+
   return {
+    upload,
     postJson: (method, body) => call(method, 'application/json; charset=utf-8', JSON.stringify(body)),
     postForm: (method, params) => call(method, 'application/x-www-form-urlencoded', new URLSearchParams(params).toString()),
   };

@@ -22,8 +22,19 @@ export interface PostedMessage {
 
 export type Answer = { status?: number; headers?: Record<string, string>; body?: unknown };
 
+/** A file shared into a channel (files.completeUploadExternal with channel_id), as history shows it. */
+export interface SharedFile {
+  channel: string;
+  ts: string;
+  id: string;
+  name: string;
+  title: string;
+}
+
 export interface ChannelMemory {
   posted: PostedMessage[];
+  /** Files shared into channels, apart from `posted` (which holds chat.postMessage's messages). */
+  shared: SharedFile[];
   postsTo(channel: string): PostedMessage[];
   /** The next calls to `method` for `channel` get these answers, in order, before the channel behaves normally again. */
   script(method: 'chat.postMessage' | 'conversations.history', channel: string, ...answers: Answer[]): void;
@@ -34,6 +45,7 @@ export interface ChannelMemory {
 /** Make the fake's chat.postMessage store messages and its conversations.history return them (newest first, paged). */
 export function channelMemory(fake: FakeSlack, opts: { pageSize?: number } = {}): ChannelMemory {
   const posted: PostedMessage[] = [];
+  const shared: SharedFile[] = [];
   const queued = new Map<string, Answer[]>();
   const standing = new Map<string, Answer>();
   let seq = 0;
@@ -54,6 +66,22 @@ export function channelMemory(fake: FakeSlack, opts: { pageSize?: number } = {})
     return { body: { ok: true, channel: b.channel, ts, message: { type: 'message', ts, text: b.text, bot_id: 'B1' } } };
   });
 
+  fake.respond.set('files.getUploadURLExternal', () => undefined); // the fake's default answer; the name is read below
+  fake.respond.set('files.completeUploadExternal', (call) => {
+    const b = call.body as Record<string, any>;
+    const upload = fake.callsTo('files.getUploadURLExternal');
+    for (const f of (b.files ?? []) as { id: string; title?: string }[]) {
+      // The name given when the upload URL was asked for (the fake numbers file ids in call order).
+      const i = Number(f.id.slice(1)) - 1;
+      const name = String(upload[i]?.body.filename ?? 'file');
+      if (b.channel_id) {
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
+        shared.push({ channel: String(b.channel_id), ts, id: f.id, name, title: f.title ?? name });
+      }
+    }
+    return undefined;
+  });
+
   fake.respond.set('conversations.history', (call) => {
     const s = scripted(call);
     if (s) return s;
@@ -61,9 +89,8 @@ export function channelMemory(fake: FakeSlack, opts: { pageSize?: number } = {})
     const oldest = Number(b.oldest ?? 0);
     const limit = Math.min(Number(b.limit ?? 100), opts.pageSize ?? 1000);
     const from = Number(b.cursor ? Buffer.from(b.cursor, 'base64').toString() : 0);
-    const all = posted
+    const messages = posted
       .filter((m) => m.channel === b.channel && Number(m.ts) > oldest)
-      .reverse()
       .map((m) => ({
         type: 'message',
         ts: m.ts,
@@ -71,6 +98,11 @@ export function channelMemory(fake: FakeSlack, opts: { pageSize?: number } = {})
         bot_id: 'B1',
         ...(b.include_all_metadata === 'true' && m.metadata ? { metadata: m.metadata } : {}),
       }));
+    const files = shared
+      .filter((f) => f.channel === b.channel && Number(f.ts) > oldest)
+      .map((f) => ({ type: 'message', subtype: 'file_share', ts: f.ts, text: '', bot_id: 'B1', files: [{ id: f.id, name: f.name, title: f.title, permalink: `https://example.slack.com/files/U1/${f.id}/${f.name}` }] }));
+    // Newest first; the part after the dot is the order the fake made them in.
+    const all = [...messages, ...files].sort((x, y) => Number(y.ts.split('.')[1]) - Number(x.ts.split('.')[1]));
     const page = all.slice(from, from + limit);
     const hasMore = from + limit < all.length;
     return {
@@ -85,6 +117,7 @@ export function channelMemory(fake: FakeSlack, opts: { pageSize?: number } = {})
 
   return {
     posted,
+    shared,
     postsTo: (channel) => posted.filter((m) => m.channel === channel),
     script(method, channel, ...answers) {
       const k = key(method, channel);

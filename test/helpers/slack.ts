@@ -51,13 +51,17 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: RecordedCall[] = [];
   const respond = new Map<string, Responder>();
   let ts = 1_700_000_000;
+  let files = 0;
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const bytes = Buffer.concat(chunks);
+    const raw = bytes.toString('utf8');
     const path = (req.url ?? '').split('?')[0];
-    const method = path.startsWith('/response/') ? 'response_url' : path.replace(/^\/api\//, '');
-    const call: RecordedCall = { method, body: parseBody(raw, req.headers['content-type']), headers: req.headers, at: Date.now() };
+    const method = path.startsWith('/response/') ? 'response_url' : path.startsWith('/upload/') ? 'upload' : path.replace(/^\/api\//, '');
+    // An upload (to the upload_url of files.getUploadURLExternal) keeps its raw bytes and the file id from its path.
+    const recorded = method === 'upload' ? { file_id: path.slice('/upload/'.length), bytes } : parseBody(raw, req.headers['content-type']);
+    const call: RecordedCall = { method, body: recorded, headers: req.headers, at: Date.now() };
     calls.push(call);
     const custom = await respond.get(method)?.(call);
     const status = custom?.status ?? 200;
@@ -66,9 +70,17 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       if (method === 'chat.postMessage') body = { ok: true, channel: call.body.channel, ts: `${ts++}.000100`, message: { text: call.body.text } };
       else if (method === 'conversations.history') body = { ok: true, messages: [], has_more: false };
       else if (method === 'auth.test') body = { ok: true, user_id: 'UBOT', team_id: 'T1', bot_id: 'B1' };
+      else if (method === 'files.getUploadURLExternal') {
+        const id = `F${String(++files).padStart(8, '0')}`;
+        body = { ok: true, upload_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/upload/${id}`, file_id: id };
+      } else if (method === 'upload') body = 'OK - 1';
+      else if (method === 'files.completeUploadExternal') {
+        const listed = Array.isArray(call.body.files) ? (call.body.files as { id: string; title?: string }[]) : [];
+        body = { ok: true, files: listed.map((f) => ({ id: f.id, title: f.title, permalink: `https://example.slack.com/files/U1/${f.id}/chart.png` })) };
+      }
       else body = { ok: true };
     }
-    res.writeHead(status, { 'content-type': 'application/json', ...(custom?.headers ?? {}) });
+    res.writeHead(status, { 'content-type': method === 'upload' ? 'text/plain' : 'application/json', ...(custom?.headers ?? {}) });
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
