@@ -68,6 +68,20 @@ const schema = z.object({
       .refine(isTimeZone, 'an IANA time zone such as UTC or Europe/Paris')
       .default('UTC'),
   ),
+  OWNER_TRAIT: z.preprocess(
+    optional,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_$-]{1,100}$/, 'a trait name such as owner_email (letters, digits, _ $ -)')
+      .default('owner_email'),
+  ),
+  ALERT_CRON: z.preprocess(
+    optional,
+    z
+      .string()
+      .refine((e) => validateCron(e), 'a node-cron expression such as "0 9 * * 1-5" (minute hour day month weekday, optional seconds first)')
+      .default('0 9 * * 1-5'),
+  ),
   GROUP_KEY_PATH: z.preprocess(
     optional,
     z
@@ -100,6 +114,10 @@ export interface Config {
   keyActions: string[];
   digest: { channel: string | undefined; cron: string; tz: string };
   groupKeyPath: string[] | null;
+  /** OWNER_TRAIT: the company trait naming its owner (an email or a Slack user id). */
+  ownerTrait: string;
+  /** ALERT_CRON: when direct alerts to owners and watchers are checked (in DIGEST_TZ). */
+  alerts: { cron: string };
 }
 
 export class ConfigError extends Error {
@@ -138,6 +156,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyActions: e.KEY_ACTIONS,
     digest: { channel: e.DIGEST_CHANNEL, cron: e.DIGEST_CRON, tz: e.DIGEST_TZ },
     groupKeyPath: e.GROUP_KEY_PATH ? e.GROUP_KEY_PATH.split('.') : null,
+    ownerTrait: e.OWNER_TRAIT,
+    alerts: { cron: e.ALERT_CRON },
   };
 }
 
