@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { startServer, type RunningServer } from './server.js';
 import { registerListeners, type SlackListenerOptions } from './slack/index.js';
 import { registerHome } from './slack/home.js';
+import { createWebApi } from './slack/webapi.js';
 
 export interface BotOptions {
   config: Config;
@@ -35,6 +36,12 @@ export function replyContext(config: Config, database: Database, digestPreview?:
     digestPreview:
       digestPreview ??
       makeDigestPreview({ ctx: { db: database.db, keyActions: config.keyActions }, channel: config.digest.channel, cron: config.digest.cron, tz: config.digest.tz }),
+    owners: {
+      db: database.db,
+      // Without a bot token (the terminal) owner emails are shown as they are, not looked up.
+      client: config.slack.botToken ? createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken }) : null,
+      ownerTrait: config.ownerTrait,
+    },
   };
 }
 

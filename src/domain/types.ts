@@ -115,6 +115,11 @@ export type GroupsCommand =
   | { kind: 'report'; range: Range }
   | { kind: 'key' }
   | { kind: 'digest' }
+  /** `set` null: say who owns it; `userId` null: clear the owner set in Slack. */
+  | { kind: 'owner'; query: string; set: { userId: string | null } | null }
+  | { kind: 'watch'; query: string }
+  | { kind: 'unwatch'; query: string }
+  | { kind: 'mine' }
   | { kind: 'help'; unknown: string | null; problem: string | null };
 
 /** A message as Slack takes it: a plain-text fallback plus Block Kit blocks. */

@@ -635,6 +635,9 @@ export function helpEntries(keyActionsSet: boolean): [usage: string, what: strin
     ['report [range]', 'account counts: active, growing, steady, at risk, gone quiet, new, total'],
     ['key', 'is the group key flowing? likely split companies'],
     ['digest', "a preview of this week's digest"],
+    ['owner NAME @person|none', 'sets or clears who owns a company (wins over the owner trait); `owner NAME` says who'],
+    ['watch NAME · unwatch NAME', 'a direct message to you when the company starts to fall, or no more'],
+    ['mine', 'the companies you own or watch, falling first'],
     ['help', 'this help'],
   ];
 }

@@ -1,0 +1,86 @@
+/**
+ * The verbs behind `/groups owner`, `watch`, `unwatch` and `mine`: find the
+ * company, change or read ownership, and hand data to the renderers.
+ */
+import { findCompanies } from '../db/queries/companies.js';
+import type { GroupsCommand } from '../domain/types.js';
+import { DEFAULT_RANGE } from '../domain/command.js';
+import * as blocks from '../render/blocks.js';
+import * as terminal from '../render/terminal.js';
+import {
+  mineReply,
+  needsSlackUserReply,
+  ownerClearedReply,
+  ownerSetReply,
+  ownerShownReply,
+  watchReply,
+  yoursOrder,
+} from '../render/owner-replies.js';
+import { closestNames, companyRows, defaultMetric, type GroupsContext } from './company-reads.js';
+import { allCompanyNames } from '../db/queries/companies.js';
+import { clearOwner, companiesOf, resolveOwners, setOwner, unwatch, watch, type OwnerDeps } from './owners.js';
+import type { CompanyRow } from '../domain/types.js';
+
+export interface OwnerReplyContext extends GroupsContext {
+  owners: OwnerDeps;
+}
+
+type OwnerCommand = Extract<GroupsCommand, { kind: 'owner' | 'watch' | 'unwatch' | 'mine' }>;
+type Reply = { message: import('../domain/types.js').SlackMessage; terminal: string };
+
+/** One company by name or key, or the reply that says there is none or several. */
+async function oneCompany(ctx: GroupsContext, query: string): Promise<{ key: string; name: string | null } | Reply> {
+  const found = await findCompanies(ctx.db, query);
+  if (found.matches.length === 1) return found.matches[0];
+  if (found.matches.length > 1) {
+    const input = { query, matches: found.matches };
+    return { message: blocks.matchesMessage(input), terminal: terminal.matchesText(input) };
+  }
+  const input = { query, suggestions: closestNames(query, await allCompanyNames(ctx.db)) };
+  return { message: blocks.noMatchMessage(input), terminal: terminal.noMatchText(input) };
+}
+
+export async function ownerCommandReply(ctx: OwnerReplyContext, cmd: OwnerCommand, now: Date, user: string | undefined): Promise<Reply> {
+  if (cmd.kind === 'mine') {
+    if (!user) return needsSlackUserReply('mine');
+    return mine(ctx, user, now);
+  }
+  if ((cmd.kind === 'watch' || cmd.kind === 'unwatch') && !user) return needsSlackUserReply(cmd.kind);
+  const c = await oneCompany(ctx, cmd.query);
+  if ('message' in c) return c;
+  switch (cmd.kind) {
+    case 'watch':
+      return watchReply(c, 'watch', await watch(ctx.db, c.key, user!));
+    case 'unwatch':
+      return watchReply(c, 'unwatch', await unwatch(ctx.db, c.key, user!));
+    case 'owner': {
+      const trait = ctx.owners.ownerTrait;
+      if (cmd.set === null) {
+        const owner = (await resolveOwners(ctx.owners, [c.key])).get(c.key)!;
+        return ownerShownReply(c, owner, trait);
+      }
+      if (cmd.set.userId) {
+        await setOwner(ctx.db, c.key, cmd.set.userId, user ?? null);
+        return ownerSetReply(c, cmd.set.userId);
+      }
+      const was = await clearOwner(ctx.db, c.key);
+      const owner = (await resolveOwners(ctx.owners, [c.key])).get(c.key)!;
+      return ownerClearedReply(c, was, owner, trait);
+    }
+  }
+}
+
+/** The companies a person owns or watches, as rows, falling first. */
+export async function yours(ctx: OwnerReplyContext, user: string, now: Date): Promise<{ rows: CompanyRow[]; owned: Set<string> }> {
+  const { owned, watched } = await companiesOf(ctx.owners, user);
+  const keys = [...new Set([...owned, ...watched])];
+  if (keys.length === 0) return { rows: [], owned: new Set() };
+  const metric = defaultMetric(ctx);
+  const rows = await companyRows(ctx, { now, range: DEFAULT_RANGE, metric, only: keys });
+  return { rows: yoursOrder(rows, metric), owned: new Set(owned) };
+}
+
+async function mine(ctx: OwnerReplyContext, user: string, now: Date): Promise<Reply> {
+  const y = await yours(ctx, user, now);
+  return mineReply({ rows: y.rows, owned: y.owned, metric: defaultMetric(ctx) });
+}
