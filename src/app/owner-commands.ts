@@ -15,6 +15,9 @@ import {
   ownerShownReply,
   watchReply,
   yoursOrder,
+  oneLine,
+  notOwnerReply,
+  disownedReply,
 } from '../render/owner-replies.js';
 import { closestNames, companyRows, defaultMetric, type GroupsContext } from './company-reads.js';
 import { allCompanyNames } from '../db/queries/companies.js';
@@ -83,4 +86,20 @@ export async function yours(ctx: OwnerReplyContext, user: string, now: Date): Pr
 async function mine(ctx: OwnerReplyContext, user: string, now: Date): Promise<Reply> {
   const y = await yours(ctx, user, now);
   return mineReply({ rows: y.rows, owned: y.owned, metric: defaultMetric(ctx) });
+}
+
+/**
+ * A Watch, Stop watching or Not mine button (alert DMs, App Home). "Not mine" only
+ * works for the company's current owner: it sets the owner to nobody in Slack, which
+ * wins over the trait, so the alerts stop.
+ */
+export async function ownershipClick(ctx: OwnerReplyContext, kind: 'watch' | 'unwatch' | 'disown', key: string, user: string): Promise<Reply> {
+  const [c] = (await findCompanies(ctx.db, key)).matches.filter((m) => m.key === key);
+  if (!c) return oneLine('That company is no longer here.', 'That company is no longer here.');
+  if (kind === 'watch') return watchReply(c, 'watch', await watch(ctx.db, key, user));
+  if (kind === 'unwatch') return watchReply(c, 'unwatch', await unwatch(ctx.db, key, user));
+  const owner = (await resolveOwners(ctx.owners, [key])).get(key);
+  if (owner?.kind !== 'user' || owner.userId !== user) return notOwnerReply(c);
+  await setOwner(ctx.db, key, null, user);
+  return disownedReply(c);
 }

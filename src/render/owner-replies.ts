@@ -79,6 +79,19 @@ export function watchReply(c: Co, kind: 'watch' | 'unwatch', changed: boolean): 
     : oneLine(`You were not watching ${nameOf(c)}.`, `You were not watching ${name}.`);
 }
 
+export function disownedReply(c: Co): TextReply {
+  const name = companyName(c);
+  return oneLine(
+    `Nobody owns ${nameOf(c)} now, and its alerts no longer come to you. \`/groups owner ${esc(name)} @person\` gives it an owner.`,
+    `Nobody owns ${name} now. /groups owner ${name} @person gives it an owner.`,
+  );
+}
+
+export function notOwnerReply(c: Co): TextReply {
+  const name = companyName(c);
+  return oneLine(`You do not own ${nameOf(c)}, so nothing changed. \`/groups owner ${esc(name)}\` says who does.`, `You do not own ${name}, so nothing changed.`);
+}
+
 /** In the terminal there is no Slack user to own or watch anything. */
 export function needsSlackUserReply(sub: string): TextReply {
   const s = `\`${sub}\` is about the person who types it: use /groups ${sub} in Slack.`;

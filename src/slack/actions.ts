@@ -9,6 +9,7 @@ import { DEFAULT_RANGE } from '../domain/command.js';
 import type { Logger } from '../log.js';
 import { ACTION_ID_PATTERN, parseAction } from '../render/action-ids.js';
 import { groupsReply, showReply, type ReplyContext } from '../app/reply.js';
+import { ownershipClick } from '../app/owner-commands.js';
 
 const payload = z.object({
   type: z.literal('block_actions'),
@@ -46,6 +47,10 @@ export function registerActions(app: App, ctx: ReplyContext, log: Logger, opts: 
       } else if (a.kind === 'back') {
         const reply = await groupsReply(ctx, a.to ?? 'top', now);
         await respond({ response_type: 'ephemeral', replace_original: true, ...reply.message });
+      } else if ((a.kind === 'watch' || a.kind === 'unwatch' || a.kind === 'disown') && ctx.owners) {
+        // From an alert DM: say what changed beside it, and keep the alert.
+        const reply = await ownershipClick({ ...ctx, owners: ctx.owners }, a.kind, a.key, body.user.id);
+        await respond({ response_type: 'ephemeral', replace_original: false, ...reply.message });
       }
     } catch (error) {
       log.error('a /groups button failed', { error, kind: a.kind });

@@ -19,6 +19,8 @@ import { encodeAction, parseSlackAction } from '../render/action-ids.js';
 import { defaultHomeState, homeDetailView, homeListView, parseHomeState, type HomeState } from '../render/home-view.js';
 import { truncate } from '../render/format.js';
 import type { ActionOptions } from './actions.js';
+import { ownershipClick } from '../app/owner-commands.js';
+import type { OwnerDeps } from '../app/owners.js';
 
 export interface HomeOptions {
   /** A fixed clock for tests. */
@@ -57,7 +59,7 @@ function isViewsClient(c: unknown): c is ViewsClient {
 }
 
 /** Registers `app_home_opened`; returns the handler for clicks in the Home tab (wired through registerActions). */
-export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: HomeOptions = {}): ViewActionHandler {
+export function registerHome(app: App, ctx: GroupsContext & { owners?: OwnerDeps }, log: Logger, opts: HomeOptions = {}): ViewActionHandler {
   const clock = () => opts.now?.() ?? new Date();
   const keyActionsSet = ctx.keyActions.length > 0;
 
@@ -148,6 +150,11 @@ export function registerHome(app: App, ctx: GroupsContext, log: Logger, opts: Ho
           if (previous?.view === 'detail' && previous.key !== undefined) return detailView(previous.key, next, now);
           return listView({ ...next, view: 'list', page: 1 }, now);
         }
+        case 'watch':
+        case 'unwatch':
+        case 'disown':
+          if (ctx.owners) await ownershipClick({ ...ctx, owners: ctx.owners }, a.kind, a.key, user);
+          return detailView(a.key, state, now);
       }
     };
     await publish(client, user, render, b.data.view.hash);
