@@ -29,19 +29,20 @@ export interface BotOptions {
 }
 
 export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview']): ReplyContext {
+  const owners = {
+    db: database.db,
+    // Without a bot token (the terminal) owner emails are shown as they are, not looked up.
+    client: config.slack.botToken ? createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken }) : null,
+    ownerTrait: config.ownerTrait,
+  };
   return {
     db: database.db,
     keyActions: config.keyActions,
     keyPath: config.groupKeyPath ? config.groupKeyPath.join('.') : null,
     digestPreview:
       digestPreview ??
-      makeDigestPreview({ ctx: { db: database.db, keyActions: config.keyActions }, channel: config.digest.channel, cron: config.digest.cron, tz: config.digest.tz }),
-    owners: {
-      db: database.db,
-      // Without a bot token (the terminal) owner emails are shown as they are, not looked up.
-      client: config.slack.botToken ? createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken }) : null,
-      ownerTrait: config.ownerTrait,
-    },
+      makeDigestPreview({ ctx: { db: database.db, keyActions: config.keyActions }, owners, channel: config.digest.channel, cron: config.digest.cron, tz: config.digest.tz }),
+    owners,
   };
 }
 

@@ -31,6 +31,7 @@ import { digestText } from '../render/terminal.js';
 import type { CallOutcome, WebApi } from '../slack/webapi.js';
 import { companyRows, defaultMetric, growingRows, quietRows, reportCounts, type GroupsContext } from './company-reads.js';
 import type { Reply } from './reply.js';
+import { resolveOwners, type OwnerDeps } from './owners.js';
 
 /** Message metadata event type that tags a digest post. */
 export const DIGEST_EVENT_TYPE = 'leadmaps_digest';
@@ -82,7 +83,7 @@ export interface BuiltDigest {
 }
 
 /** This week's digest: falling accounts over the 30-day range, the growing ones, the report counts. */
-export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: string }): Promise<BuiltDigest> {
+export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: string; owners?: OwnerDeps }): Promise<BuiltDigest> {
   const { week, label } = digestWeek(opts.now, opts.tz);
   const metric = defaultMetric(ctx);
   const all = await companyRows(ctx, { now: opts.now, range: DEFAULT_RANGE, metric });
@@ -94,6 +95,7 @@ export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: str
     metric,
     now: opts.now,
   };
+  if (opts.owners) input.owners = await resolveOwners(opts.owners, input.falling.map((r) => r.key));
   return { week, label, input, reply: { message: digestMessage(input), terminal: digestText(input) } };
 }
 
@@ -226,6 +228,8 @@ export interface DigestDeps {
   signal?: AbortSignal;
   /** Test seams: a throw from `afterPost` stands for the process dying between the post and the mark. */
   hooks?: { afterPost?: (ts: string | null) => void | Promise<void> };
+  /** OWNER_TRAIT: when set, each falling company names its owner (src/app/owners.ts). */
+  ownerTrait?: string;
 }
 
 type Delivery =
@@ -260,7 +264,8 @@ export async function runDigest(deps: DigestDeps): Promise<DigestOutcome> {
 
   let delivery: Delivery;
   try {
-    const built = await buildDigest({ db, keyActions: deps.keyActions }, { now, tz: deps.tz });
+    const owners = deps.ownerTrait ? { db, client: deps.client, ownerTrait: deps.ownerTrait } : undefined;
+    const built = await buildDigest({ db, keyActions: deps.keyActions }, { now, tz: deps.tz, owners });
     const problem = await lastProblem(db, channel);
     const mustLook = claim.takenOver || Boolean(problem?.mayHavePosted && problem.week === week.week);
     delivery = await deliver(deps, { week: week.week, weekStart: week.start, runId, message: built.reply.message, mustLook });
@@ -418,6 +423,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 
 export interface PreviewDeps {
   ctx: GroupsContext;
+  /** Owners named in the preview as in the post. */
+  owners?: OwnerDeps;
   channel: string | undefined;
   cron: string;
   tz: string;
@@ -426,7 +433,7 @@ export interface PreviewDeps {
 /** This week's digest as it would be posted, plus a line on whether it was, and the channel's last problem. */
 export function digestPreview(deps: PreviewDeps): (now: Date) => Promise<Reply> {
   return async (now) => {
-    const built = await buildDigest(deps.ctx, { now, tz: deps.tz });
+    const built = await buildDigest(deps.ctx, { now, tz: deps.tz, owners: deps.owners });
     const notes: { mrkdwn: string; plain: string }[] = [];
     if (!deps.channel) {
       const s = 'Preview only: no digest is scheduled (DIGEST_CHANNEL is not set).';

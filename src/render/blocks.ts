@@ -38,6 +38,7 @@ import {
   truncate,
 } from './format.js';
 import { metricTotal } from '../domain/metric.js';
+import { fallingItemsWithOwners } from './digest-owners.js';
 
 export { metricTotal };
 
@@ -682,6 +683,8 @@ export interface DigestInput {
   metric: Metric;
   now: Date;
   maxListed?: number;
+  /** Owners of the falling companies: each line names its owner; the ownerless go under "No owner" (src/render/digest-owners.ts). */
+  owners?: Map<string, import('../app/owners.js').Owner>;
 }
 
 /** The whole digest of a week with nothing falling: one line (`weekLabel` as the caller gives it, unescaped). */
@@ -719,11 +722,11 @@ export function digestMessage(input: DigestInput): SlackMessage {
   const intro = `*${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling*. ${quietNote()}`;
   blocks.push(section(intro));
   text.push(intro);
-  const items = falling
-    .slice(0, maxListed)
-    .map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i, 'Open') }));
+  const items = input.owners
+    ? fallingItemsWithOwners(falling.slice(0, maxListed), metric, input.owners)
+    : falling.slice(0, maxListed).map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i, 'Open') }));
   // the listed ones each get a section and a button; the rest are "and N more"
-  const list = listBlocks(items, maxListed + 2, falling.length);
+  const list = listBlocks(items, maxListed + 3, falling.length + items.length - Math.min(falling.length, maxListed));
   blocks.push(...list.blocks);
   text.push(...list.lines);
 
