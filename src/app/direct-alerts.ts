@@ -39,7 +39,7 @@ import type { Logger } from '../log.js';
 import { alertMessage, foldedAlertMessage, type AlertItem, type AlertRole } from '../render/alert-message.js';
 import type { CallOutcome, WebApi } from '../slack/webapi.js';
 import { companyRows, defaultMetric, quietRows } from './company-reads.js';
-import { resolveOwners, watchersOf } from './owners.js';
+import { MAX_LOOKUPS_PER_ALERT_RUN, resolveOwners, watchersOf } from './owners.js';
 import { fixFor, MAX_RATE_LIMIT_WAITS, RETRY_DELAYS_MS, STALE_CLAIM_MS } from './weekly-digest.js';
 
 /** Message metadata event type that tags an alert DM. */
@@ -238,7 +238,7 @@ export async function runAlerts(deps: AlertDeps): Promise<AlertRunResult> {
 
   // Step 2: who is told about what.
   const keys = falling.map((r) => r.key);
-  const [owners, watchers] = await Promise.all([resolveOwners({ db, client: deps.client, ownerTrait: deps.ownerTrait }, keys), watchersOf(db, keys)]);
+  const [owners, watchers] = await Promise.all([resolveOwners({ db, client: deps.client, ownerTrait: deps.ownerTrait, maxLookups: MAX_LOOKUPS_PER_ALERT_RUN }, keys), watchersOf(db, keys)]);
   const perPerson = new Map<string, Pending[]>();
   const add = (user: string, p: Pending) => {
     const list = perPerson.get(user) ?? [];

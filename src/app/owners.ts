@@ -25,12 +25,16 @@ export interface OwnerDeps {
   client: WebApi | null;
   /** OWNER_TRAIT. */
   ownerTrait: string;
+  /** Emails looked up in Slack per call at most (default MAX_LOOKUPS_PER_CALL, for replies; the alert run allows more). */
+  maxLookups?: number;
 }
 
 /** How long a `users.lookupByEmail` answer (hit or miss) is trusted. */
 export const LOOKUP_CACHE_MS = 24 * 60 * 60_000;
 /** At most this many emails looked up in Slack for one reply; the rest wait for the next. */
 export const MAX_LOOKUPS_PER_CALL = 20;
+/** The alert run looks up more: an owner not looked up is not alerted until a later run. */
+export const MAX_LOOKUPS_PER_ALERT_RUN = 500;
 /** The fix for an install that lacks the lookup scopes. */
 export const LOOKUP_SCOPE_FIX = 'add the bot scopes users:read and users:read.email under OAuth & Permissions and reinstall the app';
 
@@ -72,7 +76,7 @@ export async function lookupEmails(deps: OwnerDeps, emails: string[]): Promise<M
   let calls = 0;
   let stop: string | null = deps.client ? null : 'no bot token';
   for (const email of missing) {
-    if (stop || calls >= MAX_LOOKUPS_PER_CALL) {
+    if (stop || calls >= (deps.maxLookups ?? MAX_LOOKUPS_PER_CALL)) {
       out.set(email, { error: stop ?? 'looked up later' });
       continue;
     }
