@@ -277,3 +277,20 @@ describe('buttons that stop the alerts', () => {
     }
   });
 });
+
+describe('data in a DM', () => {
+  it('a hostile company name reaches the DM escaped, in blocks and fallback; no mention but none', async () => {
+    await quietCompany('acct_evil', '<!channel> Evil & <b>Co</b>');
+    await watch(db, 'acct_evil', 'UEVILW');
+    expect(await runAlerts(deps())).toMatchObject({ sent: 1 });
+    const [m] = dmsTo('UEVILW');
+    // mrkdwn (sections, context) and the fallback are escaped; the header is plain_text, which Slack never parses.
+    const mrkdwn: string[] = [];
+    JSON.stringify(m.blocks, (k, v) => (v && v.type === 'mrkdwn' ? (mrkdwn.push(v.text), v) : v));
+    expect(mrkdwn.length).toBeGreaterThan(1);
+    for (const part of [mrkdwn.join('\n'), m.text]) {
+      expect(part).toContain('&lt;!channel&gt; Evil &amp; &lt;b&gt;Co&lt;/b&gt;');
+      expect(part).not.toMatch(/<[!@#]/);
+    }
+  });
+});

@@ -174,6 +174,26 @@ describe('watch, unwatch, mine', () => {
     expect(JSON.stringify(after.blocks)).not.toContain('Globex');
   });
 
+  it('watch checks that alerts can reach the person: without im:write the reply says so, with the fix', async () => {
+    slack.respond.set('conversations.open', () => ({ body: { ok: false, error: 'missing_scope', needed: 'im:write' } }));
+    try {
+      const r = await groups('watch Acme Inc', 'UNOSCOPE');
+      expect(r.text).toContain('You now watch *Acme Inc*');
+      expect(r.text).toContain('⚠️ Alerts cannot reach <@UNOSCOPE> yet: Slack answered missing_scope. Fix: add the bot scope im:write');
+      const set = await groups('owner Acme Inc <@UNOSCOPE>');
+      expect(set.text).toContain('Alerts cannot reach <@UNOSCOPE> yet');
+    } finally {
+      slack.respond.set('conversations.open', (call) => ({ body: { ok: true, channel: { id: `D${String(call.body.users)}` } } }));
+    }
+    const ok = await groups('watch Globex', 'UNOSCOPE');
+    expect(ok.text).not.toContain('⚠️');
+    const [r] = await rows<{ dm_channel: string }>(app.database.db, sql`select dm_channel from alert_recipients where user_id = 'UNOSCOPE'`);
+    expect(r.dm_channel).toBe('DUNOSCOPE'); // kept for the alert run
+    await groups('owner Acme Inc none');
+    await groups('unwatch Acme Inc', 'UNOSCOPE');
+    await groups('unwatch Globex', 'UNOSCOPE');
+  });
+
   it('help lists the new subcommands', async () => {
     const h = await groups('help');
     expect(h.text).toContain('/groups owner NAME @person|none');

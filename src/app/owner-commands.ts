@@ -18,11 +18,16 @@ import {
   oneLine,
   notOwnerReply,
   disownedReply,
+  withWarning,
 } from '../render/owner-replies.js';
 import { closestNames, companyRows, defaultMetric, type GroupsContext } from './company-reads.js';
 import { allCompanyNames } from '../db/queries/companies.js';
 import { clearOwner, companiesOf, resolveOwners, setOwner, unwatch, watch, type OwnerDeps } from './owners.js';
 import type { CompanyRow } from '../domain/types.js';
+import { sql } from 'drizzle-orm';
+import { dmFix } from './direct-alerts.js';
+import { esc } from '../render/blocks.js';
+import { mention } from '../render/owner-text.js';
 
 export interface OwnerReplyContext extends GroupsContext {
   owners: OwnerDeps;
@@ -53,7 +58,7 @@ export async function ownerCommandReply(ctx: OwnerReplyContext, cmd: OwnerComman
   if ('message' in c) return c;
   switch (cmd.kind) {
     case 'watch':
-      return watchReply(c, 'watch', await watch(ctx.db, c.key, user!));
+      return withDmCheck(ctx, user!, watchReply(c, 'watch', await watch(ctx.db, c.key, user!)));
     case 'unwatch':
       return watchReply(c, 'unwatch', await unwatch(ctx.db, c.key, user!));
     case 'owner': {
@@ -64,7 +69,7 @@ export async function ownerCommandReply(ctx: OwnerReplyContext, cmd: OwnerComman
       }
       if (cmd.set.userId) {
         await setOwner(ctx.db, c.key, cmd.set.userId, user ?? null);
-        return ownerSetReply(c, cmd.set.userId);
+        return withDmCheck(ctx, cmd.set.userId, ownerSetReply(c, cmd.set.userId));
       }
       const was = await clearOwner(ctx.db, c.key);
       const owner = (await resolveOwners(ctx.owners, [c.key])).get(c.key)!;
@@ -96,10 +101,33 @@ async function mine(ctx: OwnerReplyContext, user: string, now: Date): Promise<Re
 export async function ownershipClick(ctx: OwnerReplyContext, kind: 'watch' | 'unwatch' | 'disown', key: string, user: string): Promise<Reply> {
   const [c] = (await findCompanies(ctx.db, key)).matches.filter((m) => m.key === key);
   if (!c) return oneLine('That company is no longer here.', 'That company is no longer here.');
-  if (kind === 'watch') return watchReply(c, 'watch', await watch(ctx.db, key, user));
+  if (kind === 'watch') return withDmCheck(ctx, user, watchReply(c, 'watch', await watch(ctx.db, key, user)));
   if (kind === 'unwatch') return watchReply(c, 'unwatch', await unwatch(ctx.db, key, user));
   const owner = (await resolveOwners(ctx.owners, [key])).get(key);
   if (owner?.kind !== 'user' || owner.userId !== user) return notOwnerReply(c);
   await setOwner(ctx.db, key, null, user);
   return disownedReply(c);
+}
+
+/**
+ * Can alerts reach this person? Opens the bot's DM with them (conversations.open, kept
+ * for the alert run) and, when Slack refuses (an install without im:write), says so in
+ * the reply with the fix, instead of leaving them waiting for alerts that cannot come.
+ */
+async function withDmCheck(ctx: OwnerReplyContext, userId: string, reply: Reply): Promise<Reply> {
+  const client = ctx.owners.client;
+  if (!client) return reply;
+  const out = await client.postForm('conversations.open', { users: userId });
+  if (out.kind === 'ok') {
+    const id = (out.body.channel as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string' && id !== '') {
+      await ctx.db.execute(
+        sql`insert into alert_recipients (user_id, dm_channel) values (${userId}, ${id}) on conflict (user_id) do update set dm_channel = excluded.dm_channel`,
+      );
+    }
+    return reply;
+  }
+  if (out.kind !== 'refused') return reply; // Slack busy: the alert run will try itself
+  const fix = dmFix(out.error, out.body.needed) ?? 'check the app\'s installation';
+  return withWarning(reply, `Alerts cannot reach ${mention(userId)} yet: Slack answered ${esc(out.error, 60)}. Fix: ${esc(fix, 300)}.`, `Alerts cannot reach <@${userId}> yet: Slack answered ${out.error}. Fix: ${fix}.`);
 }

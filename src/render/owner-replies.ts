@@ -92,6 +92,15 @@ export function notOwnerReply(c: Co): TextReply {
   return oneLine(`You do not own ${nameOf(c)}, so nothing changed. \`/groups owner ${esc(name)}\` says who does.`, `You do not own ${name}, so nothing changed.`);
 }
 
+/** A reply with a warning line after it (mrkdwn already escaped, and its plain text). */
+export function withWarning(reply: TextReply, mrkdwn: string, plain: string): TextReply {
+  const line = `⚠️ ${mrkdwn}`;
+  return {
+    message: { text: `${reply.message.text}\n${line}`, blocks: [...reply.message.blocks, section(line)].slice(0, MAX_BLOCKS) },
+    terminal: `${reply.terminal}\n${plain}`,
+  };
+}
+
 /** In the terminal there is no Slack user to own or watch anything. */
 export function needsSlackUserReply(sub: string): TextReply {
   const s = `\`${sub}\` is about the person who types it: use /groups ${sub} in Slack.`;
