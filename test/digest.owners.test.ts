@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDigest } from '../src/app/weekly-digest.js';
+import { buildDigest, runDigest } from '../src/app/weekly-digest.js';
 import { setOwner } from '../src/app/owners.js';
 import type { Db } from '../src/db/client.js';
 import { parseRequest } from '../src/ingest/segment.js';
@@ -77,6 +77,12 @@ describe('the digest with owners', () => {
     const all = JSON.stringify(m.blocks) + m.text;
     for (const part of [JSON.stringify(m.blocks), m.text]) expect([...part.matchAll(/<[@!#]([^>]*)>/g)].map((x) => x[1]).sort()).toEqual(['UDEE', 'UOWNER']);
     expect(all).not.toMatch(/<!channel>/);
+  });
+
+  it('the terminal digest (npm run digest -- --dry-run, /groups digest in the terminal) lists owners too', async () => {
+    const built = await buildDigest({ db, keyActions: ['Report Created'] }, { now: NOW, tz: 'UTC', owners: { db, client: null, ownerTrait: 'owner_email' } });
+    expect(built.reply.terminal).toContain('Owner <@UOWNER>: Globex');
+    expect(built.reply.terminal).toMatch(/No owner: .*Gone Inc \(nobody@gone\.test is not in Slack\)/);
   });
 
   it('without OWNER_TRAIT wiring (older callers) the list is as before: no owners, no "No owner"', async () => {

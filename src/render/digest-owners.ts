@@ -34,3 +34,18 @@ export function fallingItemsWithOwners(rows: CompanyRow[], metric: Metric, owner
   }
   return items;
 }
+
+/** The same in the terminal: one line per owner, then the ownerless (names through `clean`). */
+export function digestOwnerLines(rows: CompanyRow[], owners: Map<string, Owner>, clean: (s: string) => string): string[] {
+  const byOwner = new Map<string, string[]>();
+  const none: string[] = [];
+  for (const row of rows) {
+    const o = owners.get(row.key);
+    const name = clean(row.name ?? row.key);
+    if (o?.kind === 'user') byOwner.set(o.userId, [...(byOwner.get(o.userId) ?? []), name]);
+    else none.push(o?.kind === 'unresolved' ? `${name} (${clean(o.text)} is not in Slack)` : name);
+  }
+  const lines = [...byOwner].map(([user, names]) => `Owner <@${user}>: ${names.join(', ')}`);
+  if (none.length > 0) lines.push(`No owner: ${none.join(', ')} · set one with /groups owner NAME @person`);
+  return lines;
+}
