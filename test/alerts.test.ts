@@ -4,7 +4,10 @@
  * a new alert after a recovery and a new fall, two runs on one database at once,
  * 429 and 5xx answers, the daily cap with folding, and the buttons that stop them.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
+import { startAlertSchedule } from '../src/app/alert-schedule.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertDay, ALERT_EVENT_TYPE, planDms, runAlerts, type AlertDeps } from '../src/app/direct-alerts.js';
 import { setOwner, watch } from '../src/app/owners.js';
@@ -12,8 +15,8 @@ import { openDatabase, rows, type Database, type Db } from '../src/db/client.js'
 import { parseRequest } from '../src/ingest/segment.js';
 import { ingestEvents } from '../src/ingest/store.js';
 import { createWebApi } from '../src/slack/webapi.js';
-import { BOT_TOKEN, startTestApp, testDatabase, usingPostgres, type TestDatabase } from './harness.js';
-import { channelMemory, memoryLog, type ChannelMemory } from './helpers/digest.js';
+import { BOT_TOKEN, SIGNING_SECRET, startTestApp, testConfig, testDatabase, usingPostgres, WRITE_KEY, type TestDatabase } from './harness.js';
+import { channelMemory, memoryLog, sleep, type ChannelMemory } from './helpers/digest.js';
 import { blockAction, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 const KEY_ACTIONS = ['Report Created'];
@@ -293,4 +296,76 @@ describe('data in a DM', () => {
       expect(part).not.toMatch(/<[!@#]/);
     }
   });
+});
+
+describe('schedules', () => {
+  it('two schedulers sharing one database, firing every 2 seconds, alert once', async () => {
+    await quietCompany('acct_sched', 'Sched Co');
+    for (const u of ['US1', 'US2']) await watch(db, 'acct_sched', u);
+    const second = usingPostgres ? await openDatabase({ databaseUrl: tdb.url, migrate: false, max: 3 }) : tdb.database;
+    const config = testConfig({ ALERT_CRON: '*/2 * * * * *', SLACK_API_URL: fake.apiUrl, KEY_ACTIONS: KEY_ACTIONS.join(',') });
+    const runs: unknown[] = [];
+    const schedules = [tdb.database, second].map((database) => startAlertSchedule({ config, database, log: memoryLog().log, now: () => NOW, onRun: (o) => runs.push(o) }));
+    try {
+      const until = Date.now() + 20_000;
+      while (runs.length < 4 && Date.now() < until) await sleep(100);
+    } finally {
+      await Promise.all(schedules.map((x) => x.stop()));
+      if (second !== tdb.database) await second.close();
+    }
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+    expect(runs).not.toContain('error');
+    for (const u of ['US1', 'US2']) expect(dmsTo(u)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe.skipIf(!usingPostgres)('two `npm start` processes sharing one PostgreSQL database', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+
+  function start(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+    let out = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: tdb.url,
+        SLACK_API_URL: fake.apiUrl,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        INGEST_WRITE_KEYS: WRITE_KEY,
+        KEY_ACTIONS: KEY_ACTIONS.join(','),
+        ALERT_CRON: '*/2 * * * * *',
+        PORT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, output: () => out, exited };
+  }
+
+  it('each person gets one DM per fall, whatever the two processes fire; SIGTERM stops them cleanly', async () => {
+    // Relative to the real clock: the processes read it.
+    await quietCompany('acct_procs', 'Procs Co', new Date());
+    for (const u of ['UPR1', 'UPR2']) await watch(db, 'acct_procs', u);
+    const a = start();
+    const b = start();
+    const until = Date.now() + 30_000;
+    while ((dmsTo('UPR1').length === 0 || dmsTo('UPR2').length === 0) && Date.now() < until) await sleep(100);
+    // Both keep firing every 2 seconds.
+    await sleep(5_000);
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(await b.exited).toBe(0);
+    expect(`${a.output()}${b.output()}`).toContain("alerts: checking falling companies for their owners and watchers on '*/2 * * * * *' (UTC)");
+    for (const u of ['UPR1', 'UPR2']) expect(dmsTo(u)).toHaveLength(1);
+  }, 90_000);
 });
