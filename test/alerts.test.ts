@@ -208,6 +208,37 @@ describe('failures and concurrency', () => {
     expect(dmsTo('USCOPE')).toHaveLength(1);
   });
 
+  it('a crash between the post and the mark: the next run (once the claim is stale) finds the DM and sends no second', async () => {
+    await watch(db, 'acct_hooli', 'UCRASH');
+    await expect(runAlerts(deps({ hooks: { afterPost: () => Promise.reject(new Error('crash')) } }))).rejects.toThrow('crash');
+    expect(dmsTo('UCRASH')).toHaveLength(1);
+    // A live claim is left alone...
+    expect(await runAlerts(deps())).toMatchObject({ sent: 0, elsewhere: 1 });
+    // ...a stale one is taken over, and the DM found.
+    await db.execute(sql`update alert_messages set claimed_at = claimed_at - interval '11 minutes' where user_id = 'UCRASH'`);
+    expect(await runAlerts(deps())).toMatchObject({ sent: 0, found: 1 });
+    expect(dmsTo('UCRASH')).toHaveLength(1);
+    const [m] = await rows<{ status: string; message_ts: string }>(db, sql`select status, message_ts from alert_messages where user_id = 'UCRASH'`);
+    expect(m).toEqual({ status: 'sent', message_ts: dmsTo('UCRASH')[0].ts });
+  });
+
+  it('a crash before the post: the claim it left is taken over once stale, looked for in the DM, and sent once', async () => {
+    await watch(db, 'acct_hooli', 'UEARLY');
+    const [fall] = await rows<{ fall_no: number }>(db, sql`select fall_no from company_falls where company_key = 'acct_hooli'`);
+    // What a run that died after its claim and before its post leaves behind.
+    await db.execute(sql`insert into alert_recipients (user_id) values ('UEARLY')`);
+    await db.execute(sql`insert into alert_messages (user_id, day, slot, status, run_id, claimed_at) values ('UEARLY', '2026-11-30', 1, 'claimed', 'dead-run', now())`);
+    await db.execute(sql`insert into alerts_sent (user_id, company_key, fall_no, day, slot) values ('UEARLY', 'acct_hooli', ${fall.fall_no}, '2026-11-30', 1)`);
+    expect(await runAlerts(deps())).toMatchObject({ sent: 0, elsewhere: 1 }); // it might still be running
+    await db.execute(sql`update alert_messages set claimed_at = claimed_at - interval '11 minutes' where user_id = 'UEARLY'`);
+    const looked = fake.callsTo('conversations.history').length;
+    expect(await runAlerts(deps())).toMatchObject({ sent: 1 });
+    expect(fake.callsTo('conversations.history').slice(looked).some((c) => c.body.channel === 'DUEARLY')).toBe(true);
+    expect(dmsTo('UEARLY')).toHaveLength(1);
+    expect(companiesIn(dmsTo('UEARLY')[0])).toContain('Hooli');
+    expect(await runAlerts(deps())).toMatchObject({ sent: 0 });
+  });
+
   it('two processes on one database at once still alert once', async () => {
     await quietCompany('acct_initech', 'Initech');
     for (const u of ['UP1', 'UP2', 'UP3']) await watch(db, 'acct_initech', u);
