@@ -193,6 +193,21 @@ describe('failures and concurrency', () => {
     expect(await runAlerts(deps())).toMatchObject({ sent: 0 });
   });
 
+  it('in doubt without im:history: the DM is never sent twice, and the log says why and how to fix it', async () => {
+    await watch(db, 'acct_hooli', 'UNOHIST');
+    memory.script('chat.postMessage', 'DUNOHIST', { status: 500, body: 'oops' });
+    memory.always('conversations.history', 'DUNOHIST', { body: { ok: false, error: 'missing_scope', needed: 'im:history' } });
+    const log = memoryLog();
+    try {
+      expect(await runAlerts(deps({ log: log.log }))).toMatchObject({ sent: 0, failed: 0 });
+      expect(await runAlerts(deps())).toMatchObject({ sent: 0, failed: 0 });
+    } finally {
+      memory.always('conversations.history', 'DUNOHIST', null);
+    }
+    expect(log.lines.join('\n')).toMatch(/may or may not have arrived .* it is not sent again\. Fix: add the bot scope im:history/);
+    expect(fake.callsTo('chat.postMessage').filter((c) => c.body.channel === 'DUNOHIST')).toHaveLength(1);
+  });
+
   it('missing im:write: nothing sent, the fix logged, and a later firing sends it once', async () => {
     await watch(db, 'acct_hooli', 'USCOPE');
     const open = fake.respond.get('conversations.open')!;

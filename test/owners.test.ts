@@ -159,6 +159,7 @@ describe('owners', () => {
 
 describe('watch, unwatch, mine', () => {
   it('mine lists what the person owns (by trait, resolved to them) and watches, falling first', async () => {
+    await setTraits('acct_blank', 'Blank', { owner_email: ' ' }); // no owner: not everyone's
     expect((await groups('mine', 'UZED')).text).toMatch(/You own or watch no company yet/);
     expect((await groups('watch Globex', 'UALICE')).text).toContain('You now watch *Globex*');
     expect((await groups('watch Globex', 'UALICE')).text).toContain('You already watch *Globex*');

@@ -220,6 +220,8 @@ type Delivery =
   | { kind: 'posted'; ts: string | null; channel: string }
   | { kind: 'found'; ts: string }
   | { kind: 'lost-claim' }
+  /** In doubt, and the DM's history cannot be read (no im:history): never sent again, at most once. */
+  | { kind: 'unconfirmed'; error: string; fix: string | null }
   | { kind: 'failed'; error: string; fix: string | null; inDoubt: boolean };
 
 /** One run: every falling company's owner and watchers, each alerted once per fall. */
@@ -297,6 +299,11 @@ export async function runAlerts(deps: AlertDeps): Promise<AlertRunResult> {
         log.error(`alerts: could not DM ${user}: ${delivery.error}.${fix}`, { ...where, error: delivery.error, ...(delivery.fix ? { fix: delivery.fix } : {}) });
         continue;
       }
+      if (delivery.kind === 'unconfirmed') {
+        await markSent(db, user, dm, runId, null);
+        log.warn(`alerts: a DM to ${user} may or may not have arrived (an earlier try got a Slack error) and its DM cannot be read (${delivery.error}); it is not sent again.${delivery.fix ? ` Fix: ${delivery.fix}.` : ''}`, where);
+        continue;
+      }
       if (delivery.kind === 'found') {
         await markSent(db, user, dm, runId, delivery.ts);
         result.found++;
@@ -363,6 +370,7 @@ async function deliver(
       const found = await findEarlierDm(client, channel, job.dm, deps.tz);
       if (found.kind === 'found') return { kind: 'found', ts: found.ts };
       if (found.kind === 'error') {
+        if (found.out.kind === 'refused') return { kind: 'unconfirmed', error: found.out.error, fix: dmFix(found.out.error, found.out.body.needed) };
         const verdict = await after(found.out, 'conversations.history');
         if (verdict) return verdict;
         continue;

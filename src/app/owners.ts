@@ -201,7 +201,7 @@ export async function companiesOf(deps: OwnerDeps, userId: string): Promise<{ ow
         select c.company_key from companies c
         where not exists (select 1 from company_owners o where o.company_key = c.company_key)
           and (btrim(c.traits ->> ${deps.ownerTrait}) = ${userId}
-               or lower(btrim(c.traits ->> ${deps.ownerTrait})) = ${ownEmail ?? ''}
+               or (${ownEmail}::text is not null and lower(btrim(c.traits ->> ${deps.ownerTrait})) = ${ownEmail}::text)
                or lower(btrim(c.traits ->> ${deps.ownerTrait})) in (select email from slack_user_lookups where user_id = ${userId}))`,
   );
   const watched = await rows<{ company_key: string }>(deps.db, sql`select company_key from company_watchers where user_id = ${userId}`);
