@@ -300,7 +300,7 @@ describe('buttons that stop the alerts', () => {
         blockAction(app.url, {
           type: 'block_actions',
           user: { id: user },
-          container: { type: 'message' },
+          container: { type: 'message', is_ephemeral: false },
           channel: { id: `D${user}` },
           response_url: fake.responseUrl,
           actions: [{ action_id, value, type: 'button' }],
@@ -321,6 +321,11 @@ describe('buttons that stop the alerts', () => {
       expect(String(third[2].body.text)).toContain('You do not own *Hooli*');
       const [h] = await rows<{ user_id: string | null }>(db, sql`select user_id from company_owners where company_key = 'acct_hooli'`);
       expect(h.user_id).toBe('URATE');
+      // Details answers beside the alert, which stays.
+      expect((await click('UOWNER', 'groups:show:0', 'acct_globex')).status).toBe(200);
+      const fourth = await fake.waitFor('response_url', 4);
+      expect(fourth[3].body.replace_original).toBe(false);
+      expect(JSON.stringify(fourth[3].body.blocks)).toContain('Globex');
     } finally {
       await app.stop();
     }

@@ -42,8 +42,10 @@ export function registerActions(app: App, ctx: ReplyContext, log: Logger, opts: 
     const previous = previousCommand(body);
     try {
       if (a.kind === 'show') {
-        const reply = await showReply(ctx, a.key, DEFAULT_RANGE, now, { back: previous ?? 'top' });
-        await respond({ response_type: 'ephemeral', replace_original: true, ...reply.message });
+        // Details on a message that stays (an alert DM) answers beside it; on a /groups reply it replaces it.
+        const keep = (body.container as { is_ephemeral?: unknown } | undefined)?.is_ephemeral === false;
+        const reply = await showReply(ctx, a.key, DEFAULT_RANGE, now, keep ? {} : { back: previous ?? 'top' });
+        await respond({ response_type: 'ephemeral', replace_original: !keep, ...reply.message });
       } else if (a.kind === 'back') {
         const reply = await groupsReply(ctx, a.to ?? 'top', now);
         await respond({ response_type: 'ephemeral', replace_original: true, ...reply.message });
