@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { startAlertSchedule } from '../src/app/alert-schedule.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertDay, ALERT_EVENT_TYPE, planDms, runAlerts, type AlertDeps } from '../src/app/direct-alerts.js';
+import { alertReason } from '../src/render/alert-message.js';
 import { setOwner, watch } from '../src/app/owners.js';
 import { openDatabase, rows, type Database, type Db } from '../src/db/client.js';
 import { parseRequest } from '../src/ingest/segment.js';
@@ -91,6 +92,14 @@ describe('the plan of a day under the cap', () => {
     [0, 0, []],
   ])('%i pending with %i DMs already today', (n, used, expected) => {
     expect(planDms(Array.from({ length: n }, (_, i) => i + 1), used)).toEqual(expected);
+  });
+
+  it.each([
+    [{ recent: 0, baseline: 600, ageDays: 200 }, null, /^No activity at all in the last 14 days, after about 100 in a usual 14 days\.$/],
+    [{ recent: 54, baseline: 600, ageDays: 200 }, -0.46, /^\u221246 % over the last 14 days against its own usual rate\.$/],
+  ])('the reason: %j', (windows, change, expected) => {
+    const row = { key: 'k', name: 'K', activity: { people: 1, events: 1, keyActions: 1, sessions: 1 }, windows, trend: 'down' as const, change };
+    expect(alertReason(row)).toMatch(expected);
   });
 
   it('the day is counted in DIGEST_TZ', () => {

@@ -123,6 +123,13 @@ describe('owners', () => {
     expect(lookups()).not.toContain('gone@<b>north</b>.test');
   });
 
+  it('a trait holding a Slack user id is the owner as it is, never looked up', async () => {
+    await setTraits('acct_uid', 'Uid Co', { owner_email: 'U0TRAIT1' });
+    const before = lookups().length;
+    expect((await groups('owner Uid Co')).text).toContain('owned by <@U0TRAIT1> (from the owner_email trait)');
+    expect(lookups().length).toBe(before);
+  });
+
   it('set in Slack wins over the trait until cleared; "owner NAME" says who and from where', async () => {
     expect((await groups('owner Acme Inc')).text).toMatch(/Acme Inc\* is owned by <@UALICE> \(from the owner_email trait\)/);
     const set = await groups('owner Acme Inc <@UBOB|bob>');
