@@ -256,9 +256,22 @@ export async function runAlerts(deps: AlertDeps): Promise<AlertRunResult> {
     if (owner?.kind === 'user') add(owner.userId, { key: row.key, fallNo, role: 'owner' });
     for (const w of watchers.get(row.key) ?? []) add(w, { key: row.key, fallNo, role: 'watcher' });
   }
-  // People with a claim left by a run that died have no pending alert perhaps, but their DM must still go.
+  // Alerts already sent need no claim: one read leaves only the people with something to send
+  // (the claim re-checks under its lock, so this is only a shortcut).
+  const done = await rows<{ user_id: string; company_key: string; fall_no: number }>(
+    db,
+    sql`select s.user_id, s.company_key, s.fall_no from alerts_sent s
+        join company_falls f on f.company_key = s.company_key and f.fall_no = s.fall_no and f.falling`,
+  );
+  const everyone = new Map(perPerson);
+  const sentKey = new Set(done.map((d) => `${d.user_id}\u0000${d.company_key}\u0000${d.fall_no}`));
+  for (const [user, list] of perPerson) {
+    const left = list.filter((p) => !sentKey.has(`${user}\u0000${p.key}\u0000${p.fallNo}`));
+    if (left.length === 0) perPerson.delete(user);
+  }
+  // People with a claim left by a run that died may have nothing new, but their DM must still go.
   const leftOver = await rows<{ user_id: string }>(db, sql`select distinct user_id from alert_messages where status = 'claimed'`);
-  for (const l of leftOver) if (!perPerson.has(l.user_id)) perPerson.set(l.user_id, []);
+  for (const l of leftOver) if (!perPerson.has(l.user_id)) perPerson.set(l.user_id, everyone.get(l.user_id) ?? []);
 
   for (const [user, pending] of [...perPerson].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (deps.signal?.aborted) break;
