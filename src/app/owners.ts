@@ -18,6 +18,7 @@ import { sql } from 'drizzle-orm';
 import { rows, type Db } from '../db/client.js';
 import { USER_ID, parseMention } from '../domain/owner-command.js';
 import type { WebApi } from '../slack/webapi.js';
+import type { Owner } from '../domain/types.js';
 
 export interface OwnerDeps {
   db: Db;
@@ -38,12 +39,7 @@ export const MAX_LOOKUPS_PER_ALERT_RUN = 500;
 /** The fix for an install that lacks the lookup scopes. */
 export const LOOKUP_SCOPE_FIX = 'add the bot scopes users:read and users:read.email under OAuth & Permissions and reinstall the app';
 
-export type Owner =
-  | { kind: 'user'; userId: string; source: 'slack' | 'trait' }
-  /** The trait names someone Slack could not tell us about: shown as plain text. */
-  | { kind: 'unresolved'; text: string; why: 'not-in-slack' | 'not-an-email' | 'lookup-failed'; error?: string }
-  /** No owner; `nobody` when it was set so in Slack. */
-  | { kind: 'none'; nobody: boolean };
+export type { Owner } from '../domain/types.js';
 
 const EMAIL = /^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/;
 

@@ -107,6 +107,14 @@ export interface KeyHealth {
   nameLikeKeys: { key: string; name: string | null }[];
 }
 
+/** A company's owner, as resolved by src/app/owners.ts. */
+export type Owner =
+  | { kind: 'user'; userId: string; source: 'slack' | 'trait' }
+  /** The trait names someone Slack could not tell us about: shown as plain text. */
+  | { kind: 'unresolved'; text: string; why: 'not-in-slack' | 'not-an-email' | 'lookup-failed'; error?: string }
+  /** No owner; `nobody` when it was set so in Slack. */
+  | { kind: 'none'; nobody: boolean };
+
 /** The parsed text of `/groups ...`. */
 export type GroupsCommand =
   | { kind: 'top'; range: Range; metric: Metric | null; limit: number }

@@ -684,7 +684,7 @@ export interface DigestInput {
   now: Date;
   maxListed?: number;
   /** Owners of the falling companies: each line names its owner; the ownerless go under "No owner" (src/render/digest-owners.ts). */
-  owners?: Map<string, import('../app/owners.js').Owner>;
+  owners?: Map<string, import('../domain/types.js').Owner>;
 }
 
 /** The whole digest of a week with nothing falling: one line (`weekLabel` as the caller gives it, unescaped). */

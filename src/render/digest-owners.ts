@@ -3,7 +3,7 @@
  * mention (the one mention the bot writes itself, through `mention`); companies with
  * no owner in Slack come last, under "No owner", with the command that sets one.
  */
-import type { Owner } from '../app/owners.js';
+import type { Owner } from '../domain/types.js';
 import type { CompanyRow, Metric } from '../domain/types.js';
 import { esc, fallingLine, showButton, type ListItem } from './blocks.js';
 import { mention } from './owner-text.js';

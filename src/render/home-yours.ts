@@ -4,7 +4,7 @@
  * first), and in a company's detail its owner with a Watch or Unwatch button.
  */
 import type { KnownBlock } from '@slack/types';
-import type { Owner } from '../app/owners.js';
+import type { Owner } from '../domain/types.js';
 import type { CompanyRow, Metric } from '../domain/types.js';
 import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
 import { context, section, showButton } from './blocks.js';

@@ -4,7 +4,7 @@
  * every piece of data through `esc`, the only mention written by `mention`.
  */
 import type { KnownBlock } from '@slack/types';
-import type { Owner } from '../app/owners.js';
+import type { Owner } from '../domain/types.js';
 import type { CompanyRow, Metric, SlackMessage } from '../domain/types.js';
 import { companyName, context, esc, fallingLine, header, listBlocks, MAX_BLOCKS, section, showButton, trendText } from './blocks.js';
 import { formatCount, formatNumber } from './format.js';

@@ -3,7 +3,7 @@
  * (`<@U…>`, for a user id it has checked); everything else that names an owner (an
  * email from the trait, a trait that is no id) goes through `esc` like all data.
  */
-import type { Owner } from '../app/owners.js';
+import type { Owner } from '../domain/types.js';
 import { USER_ID } from '../domain/owner-command.js';
 import { esc } from './blocks.js';
 
