@@ -61,6 +61,7 @@ describe('mentions typed in commands', () => {
     ['owner Acme <@W0123ABC>', { kind: 'owner', query: 'Acme', set: { userId: 'W0123ABC' } }],
     ['owner Acme none', { kind: 'owner', query: 'Acme', set: { userId: null } }],
     ['owner Acme', { kind: 'owner', query: 'Acme', set: null }],
+    ['owner Acme Inc Bob@Acme.test', { kind: 'owner', query: 'Acme Inc', set: { email: 'bob@acme.test' } }],
     ['watch Acme Inc', { kind: 'watch', query: 'Acme Inc' }],
     ['unwatch Globex', { kind: 'unwatch', query: 'Globex' }],
     ['mine', { kind: 'mine' }],
@@ -139,6 +140,15 @@ describe('owners', () => {
     const cleared = await groups('owner Acme Inc none');
     expect(cleared.text).toMatch(/set in Slack is cleared\. Its owner_email trait names <@UALICE>, who owns it again/);
     expect(JSON.stringify((await groups('show Acme Inc')).blocks)).toContain('Owner: <@UALICE>');
+  });
+
+  it('an owner typed as an email (Slack sends it as a mailto link) is looked up; an unknown one changes nothing', async () => {
+    const set = await groups('owner Acme Inc <mailto:bob@acme.test|bob@acme.test>');
+    expect(set.text).toContain('now owned by <@UBOB>');
+    const miss = await groups('owner Acme Inc <mailto:zoe@acme.test|zoe@acme.test>');
+    expect(miss.text).toContain('Nothing changed: zoe@acme.test: no one in this workspace has that email');
+    expect((await groups('owner Acme Inc')).text).toMatch(/owned by <@UBOB> \(set in Slack\)/);
+    await groups('owner Acme Inc none');
   });
 
   it('a company that is not there: nothing changes, and the reply says so', async () => {

@@ -19,10 +19,11 @@ import {
   notOwnerReply,
   disownedReply,
   withWarning,
+  emailNotFoundReply,
 } from '../render/owner-replies.js';
 import { closestNames, companyRows, defaultMetric, type GroupsContext } from './company-reads.js';
 import { allCompanyNames } from '../db/queries/companies.js';
-import { clearOwner, companiesOf, resolveOwners, setOwner, unwatch, watch, type OwnerDeps } from './owners.js';
+import { clearOwner, companiesOf, lookupEmails, resolveOwners, setOwner, unwatch, watch, type OwnerDeps } from './owners.js';
 import type { CompanyRow } from '../domain/types.js';
 import { sql } from 'drizzle-orm';
 import { dmFix } from './direct-alerts.js';
@@ -66,6 +67,14 @@ export async function ownerCommandReply(ctx: OwnerReplyContext, cmd: OwnerComman
       if (cmd.set === null) {
         const owner = (await resolveOwners(ctx.owners, [c.key])).get(c.key)!;
         return ownerShownReply(c, owner, trait);
+      }
+      if ('email' in cmd.set) {
+        const found = (await lookupEmails(ctx.owners, [cmd.set.email])).get(cmd.set.email);
+        if (found && 'userId' in found && found.userId) {
+          await setOwner(ctx.db, c.key, found.userId, user ?? null);
+          return withDmCheck(ctx, found.userId, ownerSetReply(c, found.userId));
+        }
+        return emailNotFoundReply(cmd.set.email, found && 'error' in found ? found.error : null);
       }
       if (cmd.set.userId) {
         await setOwner(ctx.db, c.key, cmd.set.userId, user ?? null);

@@ -19,9 +19,11 @@ export function parseMention(word: string): string | null {
   return m ? m[1] : null;
 }
 
+const OWNER_EMAIL = /^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/;
+
 const help = (problem: string): GroupsCommand => ({ kind: 'help', unknown: null, problem });
 
-const OWNER_USAGE = '`owner` takes a company and a person: `owner Acme @alice`, or `owner Acme none` to clear it.';
+const OWNER_USAGE = '`owner` takes a company and a person: `owner Acme @alice` (or their email), or `owner Acme none` to clear it.';
 
 /** Parses what follows `owner`, `watch`, `unwatch` or `mine`. */
 export function parseOwnerCommand(sub: 'owner' | 'watch' | 'unwatch' | 'mine', rest: string[]): GroupsCommand {
@@ -46,6 +48,7 @@ export function parseOwnerCommand(sub: 'owner' | 'watch' | 'unwatch' | 'mine', r
     return { kind: 'owner', query: name, set: { userId: mentioned } };
   }
   if (last.toLowerCase() === 'none' && name !== '') return { kind: 'owner', query: name, set: { userId: null } };
+  if (OWNER_EMAIL.test(last) && name !== '') return { kind: 'owner', query: name, set: { email: last.toLowerCase() } };
   if (last.startsWith('@') || last.startsWith('<@')) {
     return help(`“${last.slice(0, 60)}” is not a Slack mention: type @ and pick the person from Slack's list, as in \`owner Acme @alice\`.`);
   }

@@ -123,8 +123,8 @@ export type GroupsCommand =
   | { kind: 'report'; range: Range }
   | { kind: 'key' }
   | { kind: 'digest' }
-  /** `set` null: say who owns it; `userId` null: clear the owner set in Slack. */
-  | { kind: 'owner'; query: string; set: { userId: string | null } | null }
+  /** `set` null: say who owns it; `userId` null: clear the owner set in Slack; `email`: the Slack user with that email. */
+  | { kind: 'owner'; query: string; set: { userId: string | null } | { email: string } | null }
   | { kind: 'watch'; query: string }
   | { kind: 'unwatch'; query: string }
   | { kind: 'mine' }

@@ -92,6 +92,17 @@ export function notOwnerReply(c: Co): TextReply {
   return oneLine(`You do not own ${nameOf(c)}, so nothing changed. \`/groups owner ${esc(name)}\` says who does.`, `You do not own ${name}, so nothing changed.`);
 }
 
+/** `owner NAME email` for an email Slack does not know (or could not be asked about): nothing changed. */
+export function emailNotFoundReply(email: string, error: string | null): TextReply {
+  const why =
+    error === null
+      ? 'no one in this workspace has that email'
+      : error === 'missing_scope'
+        ? 'the app lacks the users:read.email scope to look it up (add it and reinstall the app)'
+        : `Slack could not be asked (${error}); try again in a minute`;
+  return oneLine(`⚠️ Nothing changed: ${esc(email, 120)}: ${esc(why, 200)}. Name the person with @ instead.`, `Nothing changed: ${email}: ${why}. Name the person with @ instead.`);
+}
+
 /** A reply with a warning line after it (mrkdwn already escaped, and its plain text). */
 export function withWarning(reply: TextReply, mrkdwn: string, plain: string): TextReply {
   const line = `⚠️ ${mrkdwn}`;
