@@ -15,6 +15,7 @@ import { registerListeners, type SlackListenerOptions } from './slack/index.js';
 import { registerHome } from './slack/home.js';
 import { Charts } from './app/charts.js';
 import { chartKey, ChartLinks } from './app/chart-links.js';
+import { createWebApi } from './slack/webapi.js';
 
 export interface BotOptions {
   config: Config;
@@ -54,6 +55,12 @@ export function chartWiring(config: Config, database: Database, log: Logger): Ch
 }
 
 export function replyContext(config: Config, database: Database, digestPreview?: ReplyContext['digestPreview'], chartLinks?: ChartLinks): ReplyContext {
+  const owners = {
+    db: database.db,
+    // Without a bot token (the terminal) owner emails are shown as they are, not looked up.
+    client: config.slack.botToken ? createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken }) : null,
+    ownerTrait: config.ownerTrait,
+  };
   return {
     chartLinks,
     db: database.db,
@@ -61,7 +68,8 @@ export function replyContext(config: Config, database: Database, digestPreview?:
     keyPath: config.groupKeyPath ? config.groupKeyPath.join('.') : null,
     digestPreview:
       digestPreview ??
-      makeDigestPreview({ ctx: { db: database.db, keyActions: config.keyActions }, channel: config.digest.channel, cron: config.digest.cron, tz: config.digest.tz }),
+      makeDigestPreview({ ctx: { db: database.db, keyActions: config.keyActions }, owners, channel: config.digest.channel, cron: config.digest.cron, tz: config.digest.tz }),
+    owners,
   };
 }
 

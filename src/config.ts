@@ -80,6 +80,20 @@ const schema = z.object({
       .transform((u) => u.replace(/\/+$/, ''))
       .optional(),
   ),
+  OWNER_TRAIT: z.preprocess(
+    optional,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_$-]{1,100}$/, 'a trait name such as owner_email (letters, digits, _ $ -)')
+      .default('owner_email'),
+  ),
+  ALERT_CRON: z.preprocess(
+    optional,
+    z
+      .string()
+      .refine((e) => validateCron(e), 'a node-cron expression such as "0 9 * * 1-5" (minute hour day month weekday, optional seconds first)')
+      .default('0 9 * * 1-5'),
+  ),
   GROUP_KEY_PATH: z.preprocess(
     optional,
     z
@@ -125,6 +139,10 @@ export interface Config {
   groupKeyPath: string[] | null;
   /** PUBLIC_URL without a trailing slash: replies carry chart images served by the bot. */
   publicUrl: string | undefined;
+  /** OWNER_TRAIT: the company trait naming its owner (an email or a Slack user id). */
+  ownerTrait: string;
+  /** ALERT_CRON: when direct alerts to owners and watchers are checked (in DIGEST_TZ). */
+  alerts: { cron: string };
 }
 
 export class ConfigError extends Error {
@@ -164,6 +182,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     digest: { channel: e.DIGEST_CHANNEL, cron: e.DIGEST_CRON, tz: e.DIGEST_TZ },
     groupKeyPath: e.GROUP_KEY_PATH ? e.GROUP_KEY_PATH.split('.') : null,
     publicUrl: e.PUBLIC_URL,
+    ownerTrait: e.OWNER_TRAIT,
+    alerts: { cron: e.ALERT_CRON },
   };
 }
 

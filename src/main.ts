@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config 
 import { createLogger, errorText, redact, registerSecrets, type Logger } from './log.js';
 import { startBot } from './compose.js';
 import { describeSchedule, startDigestSchedule, type DigestSchedule } from './app/digest-schedule.js';
+import { describeAlertSchedule, startAlertSchedule, type AlertSchedule } from './app/alert-schedule.js';
 import type { Database } from './db/client.js';
 import { pruneMessages } from './db/queries/maintenance.js';
 import { ensureSummaryFresh } from './db/queries/summary.js';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
   let server: RunningServer | null = null;
   let database: Database | null = null;
   let digest: DigestSchedule | null = null;
+  let alerts: AlertSchedule | null = null;
   let prune: NodeJS.Timeout | null = null;
   let summaryKeeper: NodeJS.Timeout | null = null;
 
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     await Promise.all([
       server?.stop().catch((error) => log.warn('server stop', { error })),
       digest?.stop().catch((error) => log.warn('digest schedule stop', { error })),
+      alerts?.stop().catch((error) => log.warn('alert schedule stop', { error })),
     ]);
     await database?.close().catch((error) => log.warn('database close', { error }));
     log.info('stopped');
@@ -109,6 +112,8 @@ async function main(): Promise<void> {
   });
   log.info(describeSchedule(config));
   if (config.digest.channel) digest = startDigestSchedule({ config, database, log });
+  log.info(describeAlertSchedule(config));
+  alerts = startAlertSchedule({ config, database, log });
 
   const db = database.db;
   prune = setInterval(() => {

@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       digest: { channel: undefined, cron: '0 9 * * 1', tz: 'UTC' },
       groupKeyPath: null,
       slack: { apiUrl: 'https://slack.com/api/' },
+      ownerTrait: 'owner_email',
+      alerts: { cron: '0 9 * * 1-5' },
     });
     expect(missingSlackSettings(c)).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
   });
@@ -43,7 +45,11 @@ describe('loadConfig', () => {
       DIGEST_CRON: '*/2 * * * * *',
       DIGEST_TZ: 'Europe/Paris',
       GROUP_KEY_PATH: 'properties.account_id',
+      OWNER_TRAIT: 'csm',
+      ALERT_CRON: '30 8 * * *',
     });
+    expect(c.ownerTrait).toBe('csm');
+    expect(c.alerts).toEqual({ cron: '30 8 * * *' });
     expect(c.port).toBe(8080);
     expect(c.writeKeys).toEqual(['a', 'b', 'c']);
     expect(c.keyActions).toEqual(['Report Created', 'Invite Sent']);
@@ -68,6 +74,8 @@ describe('loadConfig', () => {
     ['DIGEST_CRON', 'every monday', /DIGEST_CRON: expected a node-cron expression/],
     ['DIGEST_TZ', 'Mars/Olympus', /DIGEST_TZ: expected an IANA time zone/],
     ['GROUP_KEY_PATH', 'properties..x', /GROUP_KEY_PATH: expected a dotted path/],
+    ['OWNER_TRAIT', 'owner email', /OWNER_TRAIT: expected a trait name/],
+    ['ALERT_CRON', 'weekdays at nine', /ALERT_CRON: expected a node-cron expression/],
   ])('%s=%s is refused, naming the variable and never its value', (name, value, message) => {
     let err: unknown;
     try {

@@ -35,15 +35,25 @@ describe('manifest.yml', () => {
         command: '/groups',
         url: URL_,
         description: expect.any(String),
-        usage_hint: 'top [7d|30d|90d] [by key_actions|events|sessions|people] · quiet · show NAME · report · key · digest',
-        should_escape: false,
+        usage_hint: 'top [7d|30d|90d] [by key_actions|events|sessions|people] · quiet · show NAME · report · key · digest · owner NAME @person · watch NAME · mine',
+        should_escape: true,
       },
     ]);
     expect(m.features.slash_commands[0].description.length).toBeLessThanOrEqual(100);
   });
 
   it('asks for the bot scopes it needs and no more', () => {
-    expect([...m.oauth_config.scopes.bot].sort()).toEqual(['channels:history', 'chat:write', 'commands', 'files:write', 'groups:history']);
+    expect([...m.oauth_config.scopes.bot].sort()).toEqual([
+      'channels:history',
+      'chat:write',
+      'commands',
+      'files:write',
+      'groups:history',
+      'im:history',
+      'im:write',
+      'users:read',
+      'users:read.email',
+    ]);
     expect(m.oauth_config.scopes.user).toBeUndefined();
   });
 

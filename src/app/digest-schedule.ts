@@ -62,6 +62,7 @@ export function startDigestSchedule(opts: DigestScheduleOptions): DigestSchedule
       channel,
       tz: config.digest.tz,
       keyActions: config.keyActions,
+      ownerTrait: config.ownerTrait,
       log,
       now: opts.now?.(),
       retryDelaysMs: opts.retryDelaysMs,

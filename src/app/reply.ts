@@ -9,6 +9,10 @@ import * as terminal from '../render/terminal.js';
 import { defaultMetric, keyHealth, quiet, report, show, top, type GroupsContext } from './company-reads.js';
 import { CHART_RANGE } from './charts.js';
 import type { ChartLinks } from './chart-links.js';
+import { ownerCommandReply } from './owner-commands.js';
+import { ownerEmailsToCheck, lookupEmails, ownersNotFound, resolveOwners, type OwnerDeps } from './owners.js';
+import { ownersNotFoundBlocks } from '../render/owner-replies.js';
+import { withOwnerLine } from '../render/owner-text.js';
 
 export interface Reply {
   message: SlackMessage;
@@ -22,17 +26,25 @@ export interface ReplyContext extends GroupsContext {
   digestPreview?: (now: Date) => Promise<Reply>;
   /** With PUBLIC_URL: `show` carries its chart as an image (else its text sparkline). */
   chartLinks?: ChartLinks;
+  /** Owners and watches (OWNER_TRAIT, users.lookupByEmail); without it `owner`, `watch` and `mine` say they are not available. */
+  owners?: OwnerDeps;
+}
+
+/** Who asked: the Slack user id of the person who typed the command or clicked (none in the terminal). */
+export interface ReplyOptions {
+  back?: string;
+  user?: string;
 }
 
 export function parse(ctx: ReplyContext, text: string): GroupsCommand {
   return parseGroupsCommand(text, { keyActionsSet: ctx.keyActions.length > 0 });
 }
 
-export async function groupsReply(ctx: ReplyContext, text: string, now: Date, opts: { back?: string } = {}): Promise<Reply> {
+export async function groupsReply(ctx: ReplyContext, text: string, now: Date, opts: ReplyOptions = {}): Promise<Reply> {
   return replyFor(ctx, parse(ctx, text), now, opts);
 }
 
-export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date, opts: { back?: string } = {}): Promise<Reply> {
+export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date, opts: ReplyOptions = {}): Promise<Reply> {
   const keyActionsSet = ctx.keyActions.length > 0;
   const metricOr = (m: Metric | null): Metric => m ?? defaultMetric(ctx);
   switch (cmd.kind) {
@@ -56,7 +68,18 @@ export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date,
       return showReply(ctx, cmd.query, cmd.range, now, opts);
     case 'key': {
       const input = { health: await keyHealth(ctx, now), keyPath: ctx.keyPath };
-      return { message: blocks.keyHealthMessage(input), terminal: terminal.keyHealthText(input) };
+      const reply = { message: blocks.keyHealthMessage(input), terminal: terminal.keyHealthText(input) };
+      return ctx.owners ? withOwnersNotFound(ctx.owners, reply) : reply;
+    }
+    case 'owner':
+    case 'watch':
+    case 'unwatch':
+    case 'mine': {
+      if (!ctx.owners) {
+        const input = { unknown: null, problem: `\`${cmd.kind}\` is not available here`, keyActionsSet };
+        return { message: blocks.helpMessage(input), terminal: terminal.helpText(input) };
+      }
+      return ownerCommandReply({ ...ctx, owners: ctx.owners }, cmd, now, opts.user);
     }
     case 'digest': {
       if (!ctx.digestPreview) {
@@ -73,13 +96,16 @@ export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date,
 }
 
 /** One company by name or key; `key` is exact (a Details button). */
-export async function showReply(ctx: ReplyContext, query: string, range: Range, now: Date, opts: { back?: string } = {}): Promise<Reply> {
+export async function showReply(ctx: ReplyContext, query: string, range: Range, now: Date, opts: ReplyOptions = {}): Promise<Reply> {
   const metric = defaultMetric(ctx);
   const result = await show(ctx, query, { now, range, metric });
   if (result.kind === 'company') {
     const chart = ctx.chartLinks ? await ctx.chartLinks.company(result.detail.key, metric, CHART_RANGE, now) : null;
     const input = { detail: result.detail, metric, range, now, keyActionsSet: ctx.keyActions.length > 0, back: opts.back, chart: chart ?? undefined };
-    return { message: blocks.showMessage(input), terminal: terminal.showText(input) };
+    const reply = { message: blocks.showMessage(input), terminal: terminal.showText(input) };
+    if (!ctx.owners) return reply;
+    const owner = (await resolveOwners(ctx.owners, [result.detail.key])).get(result.detail.key);
+    return withOwnerLine(reply, owner, ctx.owners.ownerTrait);
   }
   if (result.kind === 'choices') {
     const input = { query, matches: result.matches };
@@ -87,4 +113,15 @@ export async function showReply(ctx: ReplyContext, query: string, range: Range, 
   }
   const input = { query, suggestions: result.suggestions };
   return { message: blocks.noMatchMessage(input), terminal: terminal.noMatchText(input) };
+}
+
+/** `/groups key` with the owner emails that match no Slack user (looking up the ones not checked for a day first). */
+async function withOwnersNotFound(owners: OwnerDeps, reply: Reply): Promise<Reply> {
+  await lookupEmails(owners, await ownerEmailsToCheck(owners));
+  const part = ownersNotFoundBlocks(await ownersNotFound(owners), owners.ownerTrait);
+  if (part.blocks.length === 0) return reply;
+  return {
+    message: { text: [reply.message.text, ...part.lines].join('\n'), blocks: [...reply.message.blocks, ...part.blocks].slice(0, 50) },
+    terminal: [reply.terminal, '', ...part.lines.map((l) => l.replace(/`/g, ''))].join('\n'),
+  };
 }

@@ -42,6 +42,7 @@ import type { Reply } from './reply.js';
 import { CHART_RANGE, digestChartInput, renderDigestChart, type Chart } from './charts.js';
 import type { ChartImage, ChartLinks } from './chart-links.js';
 import type { Metric } from '../domain/types.js';
+import { resolveOwners, type OwnerDeps } from './owners.js';
 
 /** Message metadata event type that tags a digest post. */
 export const DIGEST_EVENT_TYPE = 'leadmaps_digest';
@@ -93,7 +94,7 @@ export interface BuiltDigest {
 }
 
 /** This week's digest: falling accounts over the 30-day range, the growing ones, the report counts. */
-export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: string }): Promise<BuiltDigest> {
+export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: string; owners?: OwnerDeps }): Promise<BuiltDigest> {
   const { week, label } = digestWeek(opts.now, opts.tz);
   const metric = defaultMetric(ctx);
   const all = await companyRows(ctx, { now: opts.now, range: DEFAULT_RANGE, metric });
@@ -105,6 +106,7 @@ export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: str
     metric,
     now: opts.now,
   };
+  if (opts.owners) input.owners = await resolveOwners(opts.owners, input.falling.map((r) => r.key));
   return { week, label, input, reply: { message: digestMessage(input), terminal: digestText(input) } };
 }
 
@@ -245,6 +247,8 @@ export interface DigestDeps {
    * from `afterChartShared`, dying between sharing the chart and posting.
    */
   hooks?: { afterPost?: (ts: string | null) => void | Promise<void>; afterChartShared?: (fileId: string) => void | Promise<void> };
+  /** OWNER_TRAIT: when set, each falling company names its owner (src/app/owners.ts). */
+  ownerTrait?: string;
 }
 
 /** Thrown through the run by a test hook that stands for the process dying. */
@@ -287,7 +291,8 @@ export async function runDigest(deps: DigestDeps): Promise<DigestOutcome> {
   let delivery: Delivery;
   try {
     const ctx = { db, keyActions: deps.keyActions };
-    const built = await buildDigest(ctx, { now, tz: deps.tz });
+    const owners = deps.ownerTrait ? { db, client: deps.client, ownerTrait: deps.ownerTrait } : undefined;
+    const built = await buildDigest(ctx, { now, tz: deps.tz, owners });
     const problem = await lastProblem(db, channel);
     const mustLook = claim.takenOver || Boolean(problem?.mayHavePosted && problem.week === week.week);
     let message = built.reply.message;
@@ -591,6 +596,8 @@ export function digestChartFor(config: { publicUrl: string | undefined; slack: {
 
 export interface PreviewDeps {
   ctx: GroupsContext;
+  /** Owners named in the preview as in the post. */
+  owners?: OwnerDeps;
   channel: string | undefined;
   cron: string;
   tz: string;
@@ -599,7 +606,7 @@ export interface PreviewDeps {
 /** This week's digest as it would be posted, plus a line on whether it was, and the channel's last problem. */
 export function digestPreview(deps: PreviewDeps): (now: Date) => Promise<Reply> {
   return async (now) => {
-    const built = await buildDigest(deps.ctx, { now, tz: deps.tz });
+    const built = await buildDigest(deps.ctx, { now, tz: deps.tz, owners: deps.owners });
     const notes: { mrkdwn: string; plain: string }[] = [];
     if (!deps.channel) {
       const s = 'Preview only: no digest is scheduled (DIGEST_CHANNEL is not set).';

@@ -72,7 +72,9 @@ async function main(): Promise<number> {
   try {
     const now = new Date();
     if (args.dryRun) {
-      const built = await buildDigest({ db: database.db, keyActions: config.keyActions }, { now, tz: config.digest.tz });
+      const client = config.slack.botToken ? createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken }) : null;
+      const owners = { db: database.db, client, ownerTrait: config.ownerTrait };
+      const built = await buildDigest({ db: database.db, keyActions: config.keyActions }, { now, tz: config.digest.tz, owners });
       process.stdout.write(`${built.reply.terminal}\n`);
       process.stderr.write(
         config.digest.channel
@@ -88,6 +90,7 @@ async function main(): Promise<number> {
       channel: config.digest.channel!,
       tz: config.digest.tz,
       keyActions: config.keyActions,
+      ownerTrait: config.ownerTrait,
       log,
       now,
     });

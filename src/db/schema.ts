@@ -249,3 +249,90 @@ export const slackEventsSeen = pgTable('slack_events_seen', {
   eventId: text('event_id').primaryKey(),
   seenAt: tz('seen_at').notNull().default(sql`now()`),
 });
+
+/**
+ * A company's owner as set in Slack (`/groups owner NAME @person`). It wins over the
+ * OWNER_TRAIT trait until cleared (`/groups owner NAME none` deletes the row). A row with
+ * a null user_id says "nobody" (an owner clicked "Not mine"), which also wins over the trait.
+ */
+export const companyOwners = pgTable('company_owners', {
+  companyKey: text('company_key').primaryKey(),
+  userId: text('user_id'),
+  setBy: text('set_by'),
+  setAt: tz('set_at').notNull().default(sql`now()`),
+});
+
+/**
+ * `users.lookupByEmail` answers, kept a day: the Slack user of an owner's email, or
+ * null for an email that matches nobody (a miss is cached too).
+ */
+export const slackUserLookups = pgTable('slack_user_lookups', {
+  email: text('email').primaryKey(),
+  userId: text('user_id'),
+  lookedUpAt: tz('looked_up_at').notNull().default(sql`now()`),
+});
+
+/** Who watches which company (`/groups watch NAME`): each gets the company's direct alerts. */
+export const companyWatchers = pgTable(
+  'company_watchers',
+  {
+    companyKey: text('company_key').notNull(),
+    userId: text('user_id').notNull(),
+    createdAt: tz('created_at').notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.companyKey, t.userId] }), index('company_watchers_user_idx').on(t.userId)],
+);
+
+/**
+ * Each company's current fall, as the alert runs saw it: `fall_no` counts its falls
+ * (a recovery then a new fall is the next number); `falling` says whether it is in one now.
+ */
+export const companyFalls = pgTable('company_falls', {
+  companyKey: text('company_key').primaryKey(),
+  fallNo: integer('fall_no').notNull(),
+  falling: boolean('falling').notNull(),
+  changedAt: tz('changed_at').notNull().default(sql`now()`),
+});
+
+/**
+ * One row per person who gets alerts: the lock row that serialises the claims for that
+ * person across processes, and the DM channel (D…) of the bot with them.
+ */
+export const alertRecipients = pgTable('alert_recipients', {
+  userId: text('user_id').primaryKey(),
+  dmChannel: text('dm_channel'),
+});
+
+/**
+ * One alert DM: a person, a day (DIGEST_TZ) and a slot 1..ALERT_DAILY_CAP. The claim
+ * that sends it at most once, as digest_runs is for the digest.
+ */
+export const alertMessages = pgTable(
+  'alert_messages',
+  {
+    userId: text('user_id').notNull(),
+    day: text('day').notNull(),
+    slot: smallint('slot').notNull(),
+    status: text('status').$type<'claimed' | 'sent'>().notNull(),
+    runId: text('run_id').notNull(),
+    claimedAt: tz('claimed_at').notNull().default(sql`now()`),
+    sentAt: tz('sent_at'),
+    messageTs: text('message_ts'),
+    /** The run gave up after a 5xx or network error: the DM may have landed; look before sending again. */
+    mayHavePosted: boolean('may_have_posted').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.day, t.slot] })],
+);
+
+/** Each (person, company, fall) alerted, and the DM (day, slot) that carries it: at most once by its key. */
+export const alertsSent = pgTable(
+  'alerts_sent',
+  {
+    userId: text('user_id').notNull(),
+    companyKey: text('company_key').notNull(),
+    fallNo: integer('fall_no').notNull(),
+    day: text('day').notNull(),
+    slot: smallint('slot').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.companyKey, t.fallNo] }), index('alerts_sent_message_idx').on(t.userId, t.day, t.slot)],
+);

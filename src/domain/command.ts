@@ -10,6 +10,7 @@
  * the transport); problems are plain text, escaped by whoever renders them.
  */
 import type { GroupsCommand, Metric, Range } from './types.js';
+import { parseOwnerCommand } from './owner-command.js';
 
 export const DEFAULT_RANGE: Range = { days: 30, label: '30d' };
 export const MAX_RANGE_DAYS = 365;
@@ -217,6 +218,11 @@ export function parseGroupsCommand(text: string, opts: { keyActionsSet: boolean 
       case 'digest':
         if (rest.length > 0) return help(rest[0], `\`${sub}\` takes nothing more; ${quote(rest[0])} is not needed.`);
         return { kind: sub };
+      case 'owner':
+      case 'watch':
+      case 'unwatch':
+      case 'mine':
+        return parseOwnerCommand(sub, rest);
       default:
         return help(first, null);
     }

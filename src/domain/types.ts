@@ -107,6 +107,14 @@ export interface KeyHealth {
   nameLikeKeys: { key: string; name: string | null }[];
 }
 
+/** A company's owner, as resolved by src/app/owners.ts. */
+export type Owner =
+  | { kind: 'user'; userId: string; source: 'slack' | 'trait' }
+  /** The trait names someone Slack could not tell us about: shown as plain text. */
+  | { kind: 'unresolved'; text: string; why: 'not-in-slack' | 'not-an-email' | 'lookup-failed'; error?: string }
+  /** No owner; `nobody` when it was set so in Slack. */
+  | { kind: 'none'; nobody: boolean };
+
 /** The parsed text of `/groups ...`. */
 export type GroupsCommand =
   | { kind: 'top'; range: Range; metric: Metric | null; limit: number }
@@ -115,6 +123,11 @@ export type GroupsCommand =
   | { kind: 'report'; range: Range }
   | { kind: 'key' }
   | { kind: 'digest' }
+  /** `set` null: say who owns it; `userId` null: clear the owner set in Slack; `email`: the Slack user with that email. */
+  | { kind: 'owner'; query: string; set: { userId: string | null } | { email: string } | null }
+  | { kind: 'watch'; query: string }
+  | { kind: 'unwatch'; query: string }
+  | { kind: 'mine' }
   | { kind: 'help'; unknown: string | null; problem: string | null };
 
 /** A message as Slack takes it: a plain-text fallback plus Block Kit blocks. */

@@ -14,11 +14,11 @@ import { z } from 'zod';
 import { METRICS, type Metric, type Range } from '../domain/types.js';
 import { parseRange } from '../domain/command.js';
 
-export const ACTION_KINDS = ['show', 'back', 'page', 'range', 'metric'] as const;
+export const ACTION_KINDS = ['show', 'back', 'page', 'range', 'metric', 'watch', 'unwatch', 'disown'] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
 /** Every action id this app makes. */
-export const ACTION_ID_PATTERN = /^groups:(show|back|page|range|metric)(?::\d{1,6})?$/;
+export const ACTION_ID_PATTERN = /^groups:(show|back|page|range|metric|watch|unwatch|disown)(?::\d{1,6})?$/;
 /** Slack's limit on a button's `value`. */
 export const MAX_ACTION_VALUE = 2000;
 
@@ -30,7 +30,9 @@ export type GroupsAction =
   /** A page of a list, from 1. */
   | { kind: 'page'; page: number }
   | { kind: 'range'; range: Range }
-  | { kind: 'metric'; metric: Metric };
+  | { kind: 'metric'; metric: Metric }
+  /** Watch, stop watching, or say "Not mine" of one company (its group key). */
+  | { kind: 'watch' | 'unwatch' | 'disown'; key: string };
 
 /**
  * The action id of a button. `index` keeps ids unique when a message has several
@@ -56,7 +58,10 @@ export function parseAction(actionId_: string, value_: string | undefined | null
   const v = value.safeParse(value_ ?? '');
   if (!v.success) return null;
   switch (kind) {
-    case 'show': {
+    case 'show':
+    case 'watch':
+    case 'unwatch':
+    case 'disown': {
       const key = showValue.safeParse(v.data);
       return key.success ? { kind, key: key.data } : null;
     }

@@ -38,6 +38,7 @@ import {
   truncate,
 } from './format.js';
 import { metricTotal } from '../domain/metric.js';
+import { fallingItemsWithOwners } from './digest-owners.js';
 
 export { metricTotal };
 
@@ -650,6 +651,9 @@ export function helpEntries(keyActionsSet: boolean): [usage: string, what: strin
     ['report [range]', 'account counts: active, growing, steady, at risk, gone quiet, new, total'],
     ['key', 'is the group key flowing? likely split companies'],
     ['digest', "a preview of this week's digest"],
+    ['owner NAME @person|none', 'sets or clears who owns a company (wins over the owner trait); `owner NAME` says who'],
+    ['watch NAME · unwatch NAME', 'a direct message to you when the company starts to fall, or no more'],
+    ['mine', 'the companies you own or watch, falling first'],
     ['help', 'this help'],
   ];
 }
@@ -696,6 +700,8 @@ export interface DigestInput {
   maxListed?: number;
   /** The falling companies' chart: an image served at a signed URL, or a file already shared in the channel. */
   chart?: { url: string; alt: string } | { fileId: string; permalink?: string };
+  /** Owners of the falling companies: each line names its owner; the ownerless go under "No owner" (src/render/digest-owners.ts). */
+  owners?: Map<string, import('../domain/types.js').Owner>;
 }
 
 /** The whole digest of a week with nothing falling: one line (`weekLabel` as the caller gives it, unescaped). */
@@ -733,11 +739,11 @@ export function digestMessage(input: DigestInput): SlackMessage {
   const intro = `*${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling*. ${quietNote()}`;
   blocks.push(section(intro));
   text.push(intro);
-  const items = falling
-    .slice(0, maxListed)
-    .map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i, 'Open') }));
+  const items = input.owners
+    ? fallingItemsWithOwners(falling.slice(0, maxListed), metric, input.owners)
+    : falling.slice(0, maxListed).map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i, 'Open') }));
   // the listed ones each get a section and a button; the rest are "and N more"
-  const list = listBlocks(items, maxListed + 2, falling.length);
+  const list = listBlocks(items, maxListed + 3, falling.length + items.length - Math.min(falling.length, maxListed));
   blocks.push(...list.blocks);
   text.push(...list.lines);
 

@@ -4,6 +4,7 @@
  * inputs of the Block Kit builders. No mrkdwn and no Slack escaping here; control
  * characters in data are blanked so a name cannot break the columns or the terminal.
  */
+import { digestOwnerLines } from './digest-owners.js';
 import type { Metric } from '../domain/types.js';
 import { BASELINE_DAYS, RECENT_DAYS } from '../domain/trend.js';
 import {
@@ -295,6 +296,7 @@ export function digestText(input: DigestInput): string {
     fallingTable(shown, metric),
     ...more(falling.length, shown.length),
   );
+  if (input.owners) out.push('', ...digestOwnerLines(shown, input.owners, (s) => clean(s)));
   out.push('', growingLine(growing, (s) => clean(s)), countsLine(counts));
   return join(out);
 }

@@ -9,6 +9,7 @@ import { DEFAULT_RANGE } from '../domain/command.js';
 import type { Logger } from '../log.js';
 import { ACTION_ID_PATTERN, parseAction } from '../render/action-ids.js';
 import { groupsReply, showReply, type ReplyContext } from '../app/reply.js';
+import { ownershipClick } from '../app/owner-commands.js';
 
 const payload = z.object({
   type: z.literal('block_actions'),
@@ -41,11 +42,17 @@ export function registerActions(app: App, ctx: ReplyContext, log: Logger, opts: 
     const previous = previousCommand(body);
     try {
       if (a.kind === 'show') {
-        const reply = await showReply(ctx, a.key, DEFAULT_RANGE, now, { back: previous ?? 'top' });
-        await respond({ response_type: 'ephemeral', replace_original: true, ...reply.message });
+        // Details on a message that stays (an alert DM) answers beside it; on a /groups reply it replaces it.
+        const keep = (body.container as { is_ephemeral?: unknown } | undefined)?.is_ephemeral === false;
+        const reply = await showReply(ctx, a.key, DEFAULT_RANGE, now, keep ? {} : { back: previous ?? 'top' });
+        await respond({ response_type: 'ephemeral', replace_original: !keep, ...reply.message });
       } else if (a.kind === 'back') {
         const reply = await groupsReply(ctx, a.to ?? 'top', now);
         await respond({ response_type: 'ephemeral', replace_original: true, ...reply.message });
+      } else if ((a.kind === 'watch' || a.kind === 'unwatch' || a.kind === 'disown') && ctx.owners) {
+        // From an alert DM: say what changed beside it, and keep the alert.
+        const reply = await ownershipClick({ ...ctx, owners: ctx.owners }, a.kind, a.key, body.user.id);
+        await respond({ response_type: 'ephemeral', replace_original: false, ...reply.message });
       }
     } catch (error) {
       log.error('a /groups button failed', { error, kind: a.kind });

@@ -12,9 +12,21 @@ import { groupsReply } from '../app/reply.js';
 /** How long a reply may take before the acknowledgement goes out without it. */
 export const ACK_BUDGET_MS = 2000;
 
-/** Slack HTML-escapes &, < and > in a command's text; the parser wants what the user typed. */
+/**
+ * Slack HTML-escapes &, < and > in a command's text; the parser wants what the user typed.
+ * The command is declared with `should_escape: true` (so a typed @person arrives as
+ * `<@U123|alice>`); Slack then also wraps links and channels (`<https://acme.com|acme.com>`,
+ * `<#C1|general>`): those go back to the words typed, and only user mentions stay.
+ */
 export function unescapeSlack(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text
+    .replace(/<((?:https?|mailto):[^|>]*)\|([^>]*)>/g, '$2')
+    .replace(/<((?:https?|mailto):[^|>]*)>/g, '$1')
+    .replace(/<#[A-Z0-9]+\|([^>]*)>/g, '#$1')
+    .replace(/<!([a-z]+)(?:\|[^>]*)?>/g, '@$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 export function registerCommands(app: App, ctx: ReplyContext, log: Logger, opts: { ackBudgetMs?: number; now?: () => Date } = {}): void {
@@ -22,7 +34,7 @@ export function registerCommands(app: App, ctx: ReplyContext, log: Logger, opts:
   app.command('/groups', async ({ command, ack, respond }) => {
     const text = unescapeSlack(command.text ?? '');
     const now = opts.now?.() ?? new Date();
-    const pending = groupsReply(ctx, text, now, { back: undefined });
+    const pending = groupsReply(ctx, text, now, { back: undefined, user: command.user_id });
     // A budget of 0 always answers through response_url (how tests take the slow path).
     const timer = new Promise<'slow'>((resolve) => (budget <= 0 ? resolve('slow') : setTimeout(() => resolve('slow'), budget).unref()));
     const settled = pending.then((r) => ({ r }), (error: unknown) => ({ error }));

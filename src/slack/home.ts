@@ -21,6 +21,10 @@ import { encodeAction, parseSlackAction } from '../render/action-ids.js';
 import { defaultHomeState, homeDetailView, homeListView, parseHomeState, type HomeState } from '../render/home-view.js';
 import { truncate } from '../render/format.js';
 import type { ActionOptions } from './actions.js';
+import { ownershipClick } from '../app/owner-commands.js';
+import { isWatching, resolveOwners, type OwnerDeps } from '../app/owners.js';
+import { yours } from '../app/owner-commands.js';
+import { withOwnerAndWatch, withYours } from '../render/home-yours.js';
 
 export interface HomeOptions {
   /** A fixed clock for tests. */
@@ -59,13 +63,13 @@ function isViewsClient(c: unknown): c is ViewsClient {
 }
 
 /** Registers `app_home_opened`; returns the handler for clicks in the Home tab (wired through registerActions). */
-export function registerHome(app: App, ctx: GroupsContext & { chartLinks?: ChartLinks }, log: Logger, opts: HomeOptions = {}): ViewActionHandler {
+export function registerHome(app: App, ctx: GroupsContext & { chartLinks?: ChartLinks; owners?: OwnerDeps }, log: Logger, opts: HomeOptions = {}): ViewActionHandler {
   const clock = () => opts.now?.() ?? new Date();
   const keyActionsSet = ctx.keyActions.length > 0;
 
-  async function listView(state: HomeState, now: Date, note?: string): Promise<HomeView> {
+  async function listView(state: HomeState, now: Date, note?: string, user?: string): Promise<HomeView> {
     const [rows, coverage] = await Promise.all([companyRows(ctx, { now, range: state.range, metric: state.metric }), keyCoverage(ctx.db, now, 7)]);
-    return homeListView({
+    const view = homeListView({
       rows: rankByActivity(rows, state.metric),
       quiet: quietRows(rows),
       range: state.range,
@@ -77,15 +81,22 @@ export function registerHome(app: App, ctx: GroupsContext & { chartLinks?: Chart
       now,
       note,
     });
+    if (!ctx.owners || !user || state.page > 1) return view;
+    // "Yours" opens the page: the companies this person owns or watches, falling first.
+    const y = await yours({ ...ctx, owners: ctx.owners }, user, now);
+    return withYours(view, { rows: y.rows, owned: y.owned, metric: defaultMetric(ctx) });
   }
 
   /** One company, or the list with a note when it is gone. */
-  async function detailView(key: string, state: HomeState, now: Date): Promise<HomeView> {
+  async function detailView(key: string, state: HomeState, now: Date, user?: string): Promise<HomeView> {
     const detail = await companyDetail(ctx, key, { now, range: state.range, metric: state.metric });
     const back: HomeState = { view: 'list', range: state.range, metric: state.metric, page: state.page };
-    if (!detail) return listView({ ...back, page: 1 }, now, goneNote(key));
+    if (!detail) return listView({ ...back, page: 1 }, now, goneNote(key), user);
     const chart = ctx.chartLinks ? await ctx.chartLinks.company(key, state.metric, CHART_RANGE, now) : null;
-    return homeDetailView({ detail, metric: state.metric, range: state.range, now, back, keyActionsSet, chart: chart ?? undefined });
+    const view = homeDetailView({ detail, metric: state.metric, range: state.range, now, back, keyActionsSet, chart: chart ?? undefined });
+    if (!ctx.owners || !user) return view;
+    const [owners, watching] = await Promise.all([resolveOwners(ctx.owners, [key]), isWatching(ctx.db, key, user)]);
+    return withOwnerAndWatch(view, { key, owner: owners.get(key), watching });
   }
 
   async function publish(client: unknown, userId: string, render: () => Promise<HomeView>, hash?: string): Promise<void> {
@@ -118,7 +129,7 @@ export function registerHome(app: App, ctx: GroupsContext & { chartLinks?: Chart
     // Opening the tab shows the list, keeping the range and metric last chosen there.
     const previous = parseHomeState(e.data.view?.private_metadata);
     const state: HomeState = previous ? { view: 'list', range: previous.range, metric: previous.metric, page: 1 } : defaultHomeState(defaultMetric(ctx));
-    await publish(client, e.data.user, () => listView(state, clock()));
+    await publish(client, e.data.user, () => listView(state, clock(), undefined, e.data.user));
   });
 
   return async ({ body, action, client }) => {
@@ -139,18 +150,23 @@ export function registerHome(app: App, ctx: GroupsContext & { chartLinks?: Chart
     const render = async (): Promise<HomeView> => {
       switch (a.kind) {
         case 'show':
-          return detailView(a.key, state, now);
+          return detailView(a.key, state, now, user);
         case 'back':
-          return listView({ ...state, view: 'list' }, now);
+          return listView({ ...state, view: 'list' }, now, undefined, user);
         case 'page':
-          return previous ? listView({ ...state, view: 'list', page: a.page }, now) : listView(state, now, STALE_NOTE);
+          return previous ? listView({ ...state, view: 'list', page: a.page }, now, undefined, user) : listView(state, now, STALE_NOTE, user);
         case 'range':
         case 'metric': {
           const next: HomeState = a.kind === 'range' ? { ...state, range: a.range } : { ...state, metric: a.metric };
           // In a company's detail the selectors re-render it; in the list they start again at page 1.
-          if (previous?.view === 'detail' && previous.key !== undefined) return detailView(previous.key, next, now);
-          return listView({ ...next, view: 'list', page: 1 }, now);
+          if (previous?.view === 'detail' && previous.key !== undefined) return detailView(previous.key, next, now, user);
+          return listView({ ...next, view: 'list', page: 1 }, now, undefined, user);
         }
+        case 'watch':
+        case 'unwatch':
+        case 'disown':
+          if (ctx.owners) await ownershipClick({ ...ctx, owners: ctx.owners }, a.kind, a.key, user);
+          return detailView(a.key, state, now, user);
       }
     };
     await publish(client, user, render, b.data.view.hash);

@@ -105,8 +105,8 @@ export function expectValidView(view: ViewLike): void {
       expect(o.verbatim).toBe(true);
       expect(o.text.length).toBeGreaterThan(0);
       expect(o.text.length).toBeLessThan(3000);
-      // We never write a link or a mention ourselves, so no < or > may reach mrkdwn; & only as an entity.
-      expect(o.text).not.toMatch(/[<>]/);
+      // The only link or mention we write ourselves is an owner's mention (<@U…>); no other < or > may reach mrkdwn; & only as an entity.
+      expect(o.text.replace(/<@[UW][A-Z0-9]{2,30}>/g, '')).not.toMatch(/[<>]/);
       expect(o.text).not.toMatch(/&(?!(amp|lt|gt);)/);
     }
     if (o.type === 'header') expect(o.text.text.length).toBeLessThanOrEqual(150);
@@ -116,7 +116,7 @@ export function expectValidView(view: ViewLike): void {
     }
     if (o.type === 'button' || o.type === 'static_select') {
       expect(o.action_id.length).toBeLessThanOrEqual(255);
-      expect(o.action_id).toMatch(/^groups:(show|back|page|range|metric)(:\d{1,6})?$/);
+      expect(o.action_id).toMatch(/^groups:(show|back|page|range|metric|watch|unwatch|disown)(:\d{1,6})?$/);
       ids.push(o.action_id);
     }
     if (o.type === 'button') {
