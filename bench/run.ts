@@ -7,10 +7,13 @@
  *   npm run bench                       both parts
  *   npm run bench -- --only ingest      ingestion only  (--runs 3 --events 200000 --senders 4 --batch 500)
  *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
+ *   npm run bench -- --only import      history import from Segment archives (--runs 3 --events 1000000 --slice 50000
+ *                                       --companies 2000 --people-per-company 10 --days 180)
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
 import { killChildren, runIngest } from './ingest.js';
+import { killImportChildren, runImportBench } from './import.js';
 import { runReads } from './reads.js';
 
 const LIMIT_MS = Number(arg('limit-minutes', '30')) * 60_000;
@@ -36,11 +39,24 @@ async function main(): Promise<void> {
     const sizes = arg('sizes', quick ? '10000' : '10000,100000').split(',').map(Number);
     await runReads({ sizes, reps: Number(arg('reps', quick ? '5' : '15')), now });
   }
+  // The history import is its own part: only when asked for (it writes about 1 GB of archives and CSV to tmp).
+  if (only === 'import') {
+    await runImportBench({
+      companies: Number(arg('companies', '2000')),
+      peoplePerCompany: Number(arg('people-per-company', '10')),
+      days: Number(arg('days', '180')),
+      activityEvents: Number(arg('events', quick ? '300000' : '1000000')),
+      sliceSize: Number(arg('slice', '50000')),
+      runs: Number(arg('runs', quick ? '1' : '3')),
+      now,
+    });
+  }
 }
 
 const timer = setTimeout(() => {
   console.error(`bench: over ${LIMIT_MS / 60_000} minutes; stopping`);
   killChildren();
+  killImportChildren();
   void dropAll().finally(() => process.exit(1));
 }, LIMIT_MS);
 timer.unref();
@@ -48,6 +64,7 @@ timer.unref();
 const onSignal = (signal: string) => {
   console.error(`bench: ${signal}; stopping its server and dropping its databases`);
   killChildren();
+  killImportChildren();
   void dropAll().finally(() => process.exit(130));
 };
 process.on('SIGINT', () => onSignal('SIGINT'));
@@ -61,6 +78,7 @@ main()
   .catch(async (err) => {
     console.error(err);
     killChildren();
+    killImportChildren();
     await dropAll();
     process.exit(1);
   });

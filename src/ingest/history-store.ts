@@ -12,12 +12,20 @@
  * once per slice instead of once per request. The rows travel as a few JSON
  * arrays (one parameter each, both drivers), unpacked by ROWS FROM in SQL.
  *
- * Statements, in two round trips on PostgreSQL (statements.ts):
- *   1. store the new message ids and answer only the duplicates; create the
- *      people of the new events that do not exist (first seen at their first
- *      new event); lock every person of the slice in key order and read them;
- *      read their gap sessions near the slice's events and their sent session
- *      ids; read the summary's day A (FOR SHARE);
+ * Plans: every relation here is a function scan or a CTE that the planner
+ * guesses at 100 rows, where a slice has thousands to 50,000. So JIT is off
+ * (it compiled for seconds what runs in milliseconds), and where parts of one
+ * statement are joined, nested loops are off (hash joins instead); lookups by
+ * key stay LATERAL, which only nest.
+ *
+ * Statements, in two round trips on PostgreSQL (statements.ts), a third when
+ * some of the slice was stored before:
+ *   1. store the new message ids and answer how many were new (when not all,
+ *      the ids found stored before are read by key); create the people of the
+ *      new events that do not exist (first seen at their first new event);
+ *      lock every person of the slice in key order and read them; read their
+ *      gap sessions near the slice's events and their sent session ids; read
+ *      the summary's day A (FOR SHARE);
  *   2. sessions; the rollups and the summary in one statement (store.ts,
  *      rollups); people; companies, one statement per source group (the live
  *      path merges each request's company traits into the stored ones as a
@@ -161,9 +169,15 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
   }
   const spanPeople = [...span.keys()].sort(byText);
   const group1: (SQL | null)[] = [
-    // New message ids stored; only the duplicates come back (usually none). People of the new
-    // events created where new, first seen at their first new event, as the live path creates them.
-    sql`with x as (
+    // Large statements, planned from guessed row counts: compiling them (JIT) costs more than running them.
+    sql`set local jit = off`,
+    // New message ids stored; only how many comes back (the duplicates are looked up after, when
+    // there are any). The people of the new events created where new, first seen at their first
+    // new event, as the live path creates them. Its parts are joined by hashing: their row counts
+    // are guesses (a function scan counts as 100 rows), and a nested loop over 50,000 x 50,000
+    // rows would never end.
+    sql`set local enable_nestloop = off`,
+    sql`with x as materialized (
       select (${json(sources)}::jsonb ->> g::int) as s, m, p, t::timestamptz as t
       from rows from (
         jsonb_array_elements_text(${json(col.g)}::jsonb), jsonb_array_elements_text(${json(col.m)}::jsonb),
@@ -174,17 +188,16 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
       insert into messages (source, message_id)
       select s, m from x order by m, s
       on conflict do nothing
-      returning source, message_id
+      returning source as s, message_id as m
     ),
-    fresh as (select x.* from x join stored on stored.message_id = x.m and stored.source = x.s),
+    -- (runs though nothing reads it: a data-modifying WITH always runs to completion)
     created as (
       insert into people (person_id, first_seen_at)
-      select p, min(t) from fresh group by p order by p
+      select p, min(t) from x join stored using (s, m) group by p order by p
       on conflict (person_id) do nothing
-      returning person_id
     )
-    -- (created runs whether or not it is read: a data-modifying WITH always runs to completion)
-    select x.s, x.m from x where not exists (select 1 from stored where stored.message_id = x.m and stored.source = x.s)`,
+    select count(*)::int as n from stored`,
+    sql`set local enable_nestloop = on`,
     // Every person of the slice, locked in key order (the live path's order), read after the lock.
     sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text,
                floor(extract(epoch from company_at) * 1000)::float8 as company_at_ms,
@@ -221,8 +234,19 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
   return withRetry(async () => {
     const { result, written } = await db.transaction(async (tx) => {
       const run = statementRunner(tx as unknown as Db);
-      const [dupRows, locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
-      const dup = new Set((dupRows as { s: string | null; m: string | null }[]).filter((r) => r.m !== null).map((r) => `${r.s}${SEP}${r.m}`));
+      const [, , storedRows, , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      const dup = new Set<string>();
+      if ((storedRows as { n: number }[])[0].n < slots.length) {
+        // Some were stored before: the slice's ids this transaction did not insert (read by key).
+        const found = await run.all([
+          sql`select x.s, x.m from rows from (
+                jsonb_array_elements_text(${json(slots.map((x) => sources[x.g]))}::jsonb), jsonb_array_elements_text(${json(col.m)}::jsonb)
+              ) as x(s, m)
+              cross join lateral (select xmin from messages where message_id = x.m and source = x.s offset 0) o
+              where o.xmin <> pg_current_xact_id()::xid`,
+        ]);
+        for (const r of found[0] as { s: string; m: string }[]) dup.add(`${r.s}${SEP}${r.m}`);
+      }
       const fresh = dup.size === 0 ? slots : slots.filter((x) => !dup.has(`${sources[x.g]}${SEP}${x.e.messageId}`));
       const duplicates = events.length - fresh.length;
       if (fresh.length === 0) return { result: { stored: 0, duplicates }, written: Promise.resolve() };
@@ -337,7 +361,11 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
       const dirty = [...persons.values()].filter((p) => p.dirty).sort((a, b) => byText(a.person_id, b.person_id));
       const last = await run.last([
         ...sessionWrites,
+        // The rollups statement joins its parts (all thousands of rows here, all guessed at 100):
+        // hash joins for it, never nested loops; its lookups by key stay LATERAL, which only nest.
+        sql`set local enable_nestloop = off`,
         rollups(cpdRows, cpRows, asOf, at),
+        sql`set local enable_nestloop = on`,
         dirty.length === 0 ? null : peopleUpdate(dirty),
         ...companyStatements,
       ]);
