@@ -169,8 +169,10 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
   }
   const spanPeople = [...span.keys()].sort(byText);
   const group1: (SQL | null)[] = [
-    // Large statements, planned from guessed row counts: compiling them (JIT) costs more than running them.
+    // Large statements, planned from guessed row counts: compiling them (JIT) costs more than running
+    // them; and their sorts (50,000 ids in key order) stay in memory rather than spill to disk.
     sql`set local jit = off`,
+    sql`set local work_mem = '64MB'`,
     // New message ids stored; only how many comes back (the duplicates are looked up after, when
     // there are any). The people of the new events created where new, first seen at their first
     // new event, as the live path creates them. Its parts are joined by hashing: their row counts
@@ -234,7 +236,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
   return withRetry(async () => {
     const { result, written } = await db.transaction(async (tx) => {
       const run = statementRunner(tx as unknown as Db);
-      const [, , storedRows, , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      const [, , , storedRows, , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
       const dup = new Set<string>();
       if ((storedRows as { n: number }[])[0].n < slots.length) {
         // Some were stored before: the slice's ids this transaction did not insert (read by key).
