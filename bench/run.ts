@@ -7,7 +7,7 @@
  *   npm run bench                       both parts
  *   npm run bench -- --only ingest      ingestion only  (--runs 3 --events 200000 --senders 4 --batch 500)
  *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
- *   npm run bench -- --only import      history import from Segment archives (--runs 3 --events 1000000 --slice 50000
+ *   npm run bench -- --only import      history import from Segment archives (--runs 3 --events 1000000 --slice 20000
  *                                       --companies 2000 --people-per-company 10 --days 180)
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       peoplePerCompany: Number(arg('people-per-company', '10')),
       days: Number(arg('days', '180')),
       activityEvents: Number(arg('events', quick ? '300000' : '1000000')),
-      sliceSize: Number(arg('slice', '50000')),
+      sliceSize: Number(arg('slice', '20000')),
       runs: Number(arg('runs', quick ? '1' : '3')),
       now,
     });

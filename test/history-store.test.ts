@@ -269,6 +269,17 @@ describe('ingestHistory against the live path', () => {
     expect(await snapshot(histDb.database.db)).toEqual(await snapshot(liveDb.database.db));
   });
 
+  it('ids holding the unit separator (which the fast path joins on) are stored as sent', async () => {
+    await reset();
+    const call = randomStream(13, 60).map((e, i) => (i % 7 === 0 ? { ...e, messageId: `x\u001f${e.messageId}`, personId: `${e.personId}\u001fz` } : e));
+    const a = await live(liveDb.database.db, call);
+    const b = await ingestHistory(histDb.database.db, call, { keyActions: KEY_ACTIONS });
+    expect(b).toEqual(a);
+    const end = await snapshot(histDb.database.db);
+    expect(end.messages.some((r) => (r as { message_id: string }).message_id.includes('\u001f'))).toBe(true);
+    expect(end).toEqual(await snapshot(liveDb.database.db));
+  });
+
   it('refuses an event with no messageId, naming it and the fix, and stores nothing', async () => {
     await reset();
     const bad = [ev({ type: 'track', messageId: null, personId: 'x', time: new Date(T0), name: 'Buy' })];

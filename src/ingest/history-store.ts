@@ -105,6 +105,17 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 const json = (v: unknown) => JSON.stringify(v);
 const SEP = '\u0000';
+/** Joins a column's values for string_to_table; PostgreSQL text holds no NUL, so the unit separator. */
+const UNIT = '\u001f';
+
+/**
+ * A column of text as a set of rows: one text parameter split by string_to_table (several
+ * times faster to unpack than a JSON array), or, when a value holds the separator, a JSON array.
+ */
+function column(values: readonly string[]): SQL {
+  if (values.length > 0 && !values.some((v) => v.includes(UNIT))) return sql`string_to_table(${values.join(UNIT)}::text, ${UNIT}::text)`;
+  return sql`jsonb_array_elements_text(${json(values)}::jsonb)`;
+}
 
 /**
  * Store a slice of history: one transaction, all or nothing; events already stored
@@ -181,10 +192,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
     sql`set local enable_nestloop = off`,
     sql`with x as materialized (
       select (${json(sources)}::jsonb ->> g::int) as s, m, p, t::timestamptz as t
-      from rows from (
-        jsonb_array_elements_text(${json(col.g)}::jsonb), jsonb_array_elements_text(${json(col.m)}::jsonb),
-        jsonb_array_elements_text(${json(col.p)}::jsonb), jsonb_array_elements_text(${json(col.t)}::jsonb)
-      ) as r(g, m, p, t)
+      from rows from (${column(col.g.map(String))}, ${column(col.m)}, ${column(col.p)}, ${column(col.t)}) as r(g, m, p, t)
     ),
     stored as (
       insert into messages (source, message_id)
