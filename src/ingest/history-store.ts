@@ -9,8 +9,9 @@
  * event); everything else is aggregated in memory first, so a person-day's many
  * events become one row of each rollup, a person's many sessions in the slice
  * are merged before they are written, and a person is locked, read and written
- * once per slice instead of once per request. The rows travel as a few JSON
- * arrays (one parameter each, both drivers), unpacked by ROWS FROM in SQL.
+ * once per slice instead of once per request. The rows travel as one parameter
+ * per column (text split by string_to_table for the slice's big columns, JSON
+ * arrays for the rest; the same on both drivers), zipped back by ROWS FROM.
  *
  * Plans: every relation here is a function scan or a CTE that the planner
  * guesses at 100 rows, where a slice has thousands to 50,000. So JIT is off
@@ -170,7 +171,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
     }
   }
 
-  // The slice as column arrays: one JSON parameter each, zipped back by ROWS FROM.
+  // The slice as columns: one parameter each, zipped back by ROWS FROM.
   const col = { g: [] as number[], m: [] as string[], p: [] as string[], t: [] as string[] };
   for (const x of slots) {
     col.g.push(x.g);
@@ -207,7 +208,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
       on conflict (person_id) do nothing
     )
     select count(*)::int as n from stored`,
-    sql`set local enable_nestloop = on`,
+    sql`set local enable_nestloop to default`,
     // Every person of the slice, locked in key order (the live path's order), read after the lock.
     sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text,
                floor(extract(epoch from company_at) * 1000)::float8 as company_at_ms,
@@ -375,7 +376,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
         // hash joins for it, never nested loops; its lookups by key stay LATERAL, which only nest.
         sql`set local enable_nestloop = off`,
         rollups(cpdRows, cpRows, asOf, at),
-        sql`set local enable_nestloop = on`,
+        sql`set local enable_nestloop to default`,
         dirty.length === 0 ? null : peopleUpdate(dirty),
         ...companyStatements,
       ]);
