@@ -10,10 +10,13 @@
  *   npm run bench -- --only burst       1,000 concurrent 500 KB batches: the server's peak RSS, 200s and 503s
  *                                       (--requests 1000 --batch-kb 500 --retries 0); run only when asked for
  *   npm run bench -- --only charts      chart render time, median and slowest (--chart-reps 40; no database)
+ *   npm run bench -- --only import      history import from Segment archives (--runs 3 --events 1000000 --slice 20000
+ *                                       --companies 2000 --people-per-company 10 --days 180)
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
 import { killChildren, runIngest } from './ingest.js';
+import { killImportChildren, runImportBench } from './import.js';
 import { runReads } from './reads.js';
 import { runBurst } from './burst.js';
 import { runCharts } from './charts.js';
@@ -47,11 +50,24 @@ async function main(): Promise<void> {
     await runBurst({ requests: Number(arg('requests', '1000')), retries: Number(arg('retries', '0')), batchBytes: Number(arg('batch-kb', '500')) * 1024, now });
   }
   if (only === 'all') await runCharts({ reps: Number(arg('chart-reps', quick ? '10' : '40')), now });
+  // The history import is its own part: only when asked for (it writes about 1 GB of archives and CSV to tmp).
+  if (only === 'import') {
+    await runImportBench({
+      companies: Number(arg('companies', '2000')),
+      peoplePerCompany: Number(arg('people-per-company', '10')),
+      days: Number(arg('days', '180')),
+      activityEvents: Number(arg('events', quick ? '300000' : '1000000')),
+      sliceSize: Number(arg('slice', '20000')),
+      runs: Number(arg('runs', quick ? '1' : '3')),
+      now,
+    });
+  }
 }
 
 const timer = setTimeout(() => {
   console.error(`bench: over ${LIMIT_MS / 60_000} minutes; stopping`);
   killChildren();
+  killImportChildren();
   void dropAll().finally(() => process.exit(1));
 }, LIMIT_MS);
 timer.unref();
@@ -59,6 +75,7 @@ timer.unref();
 const onSignal = (signal: string) => {
   console.error(`bench: ${signal}; stopping its server and dropping its databases`);
   killChildren();
+  killImportChildren();
   void dropAll().finally(() => process.exit(130));
 };
 process.on('SIGINT', () => onSignal('SIGINT'));
@@ -72,6 +89,7 @@ main()
   .catch(async (err) => {
     console.error(err);
     killChildren();
+    killImportChildren();
     await dropAll();
     process.exit(1);
   });

@@ -47,7 +47,7 @@ export interface IngestResult {
 }
 
 /** An event with its time in the forms the walk needs, computed once. */
-interface Timed {
+export interface Timed {
   e: SegmentEvent;
   ms: number;
   iso: string;
@@ -55,7 +55,7 @@ interface Timed {
 }
 
 /** A locked person; `dirty` when it must be written back. Times as text, and as epoch ms to compare. */
-interface PersonState {
+export interface PersonState {
   person_id: string;
   company_key: string | null;
   company_at: string | null;
@@ -75,13 +75,13 @@ interface PersonState {
   traitsChanged?: boolean;
 }
 
-interface Counts {
+export interface Counts {
   events: number;
   keyActions: number;
   sessions: number;
 }
 
-interface Interval {
+export interface Interval {
   start: number;
   end: number;
   companyKey: string;
@@ -96,7 +96,7 @@ interface Interval {
  * the key (two companies' sessions of one person may start at the same instant). Rows
  * written before sessions were per company are keyed `gap:<start ms>`; they keep their key.
  */
-const gapKey = (start: number, companyKey: string) => `gap:${start}:${companyKey}`;
+export const gapKey = (start: number, companyKey: string) => `gap:${start}:${companyKey}`;
 
 type SessionRow = { p: string; k: string; s: string; e: string; c: string; d: string };
 
@@ -125,7 +125,7 @@ function newPerson(id: string, first: number, firstIso: string): PersonState {
 }
 
 /** What one event does to its person's row (company as last set, traits, last activity); marks it dirty. */
-function applyToPerson(p: PersonState, x: Timed): void {
+export function applyToPerson(p: PersonState, x: Timed): void {
   const { e, ms } = x;
   if (e.companyKey !== null && (p.company_at_ms === null || ms >= p.company_at_ms)) {
     p.company_key = e.companyKey;
@@ -483,8 +483,8 @@ function boundedTraitsSql(older: { traits: SQL; keys: SQL }, newer: { traits: SQ
     ) m where m.n <= ${MERGED_TRAITS.keys}::int and m.b <= ${MERGED_TRAITS.bytes}::int)`;
 }
 
-type CpdRow = { c: string; p: string; d: string } & Counts;
-type CpRow = { c: string; p: string; first: number; last: number } & Counts;
+export type CpdRow = { c: string; p: string; d: string } & Counts;
+export type CpRow = { c: string; p: string; first: number; last: number } & Counts;
 
 /**
  * One statement for the rollups that follow from the counters: company_person_days,
@@ -492,7 +492,7 @@ type CpRow = { c: string; p: string; first: number; last: number } & Counts;
  * and the summary (from the days, and from where a person's last_seen_at moved), so
  * that nothing between them waits for a round trip. Rows in key order in each table.
  */
-function rollups(cpdRows: CpdRow[], cpRows: CpRow[], asOf: string | null, at: (ms: number) => string): SQL | null {
+export function rollups(cpdRows: CpdRow[], cpRows: CpRow[], asOf: string | null, at: (ms: number) => string): SQL | null {
   if (cpdRows.length === 0 && cpRows.length === 0) return null;
   return sql`with pdx as (select * from ${recordset(
       cpdRows.map((r) => ({ c: r.c, p: r.p, d: r.d, e: r.events, k: r.keyActions, s: r.sessions })),

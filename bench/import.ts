@@ -1,0 +1,363 @@
+/**
+ * History import benchmark: a realistic history written as Segment archive
+ * files (segment-logs/<source-id>/<received-day-ms>/*.gz, gzipped NDJSON of
+ * full messages), imported into a fresh PostgreSQL database by a child process
+ * (bench/import-child.ts: the archive reader and ingestHistory); beside it,
+ * psql \copy of the same rows (id, person, company, event, time) into a plain
+ * table: the floor, and the ratio between the two in the same run. After each
+ * run the stored totals are checked against the generated ones.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import postgres from 'postgres';
+import { fmt, freshDatabase, median, prng, table } from './common.js';
+import type { ArchiveImportResult } from './history-driver.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DAY_MS = 86_400_000;
+const GAP_MS = 30 * 60 * 1000;
+const SOURCE_ID = 'Zq3wBn7uKp';
+const KEY_ACTIONS = ['Created Report', 'Invited User'];
+const TRACK_NAMES = ['Viewed Dashboard', 'Created Report', 'Opened Record', 'Invited User', 'Exported Data', 'Searched', 'Commented'];
+const PAGES = ['/app', '/app/reports', '/app/records', '/app/settings', '/app/search'];
+
+export interface ImportBenchOptions {
+  companies: number;
+  peoplePerCompany: number;
+  days: number;
+  /** Track and page events (identify and group calls come on top). */
+  activityEvents: number;
+  sliceSize: number;
+  runs: number;
+  now: Date;
+}
+
+interface Expected {
+  events: number;
+  keyActions: number;
+  sessions: number;
+  personDays: number;
+  people: number;
+}
+
+interface History {
+  dir: string;
+  csvPath: string;
+  lines: number;
+  gzBytes: number;
+  rawBytes: number;
+  files: number;
+  expected: Map<string, Expected>;
+  people: number;
+  companies: number;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Every person works at one company and comes in sessions of 5 to 40 events, each a few
+ * seconds to 3 minutes apart; everyone has at least one session; companies differ in size.
+ * Before a person's first event: an identify (name, email) and a group call (the company's
+ * name and traits). Half of the events carry context.groupId.
+ */
+export function buildHistory(o: ImportBenchOptions): History {
+  const rnd = prng(20261130);
+  const end = Math.floor(o.now.getTime() / DAY_MS) * DAY_MS;
+  const start = end - o.days * DAY_MS;
+  const hex = (n: number) => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += Math.floor(rnd() * 16).toString(16);
+    return s;
+  };
+  const people = o.companies * o.peoplePerCompany;
+  const weights = Array.from({ length: o.companies }, () => 0.3 + rnd() ** 2 * 3);
+  const cum: number[] = [];
+  weights.reduce((s, w, i) => (cum[i] = s + w), 0);
+  const pickCompany = () => {
+    const x = rnd() * cum[cum.length - 1];
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+
+  // Activity: one session for everyone, then sessions of people at weighted companies.
+  type Act = { ms: number; person: number; track: boolean; name: string; ctx: boolean };
+  const acts: Act[] = [];
+  const session = (person: number) => {
+    let t = start + Math.floor(rnd() * (end - start - 3 * 3600_000));
+    const n = 5 + Math.floor(rnd() * 36);
+    for (let i = 0; i < n; i++) {
+      t += 5_000 + Math.floor(rnd() * 175_000);
+      const track = rnd() < 0.8;
+      acts.push({ ms: t, person, track, name: track ? TRACK_NAMES[Math.floor(rnd() * TRACK_NAMES.length)] : PAGES[Math.floor(rnd() * PAGES.length)], ctx: rnd() < 0.5 });
+    }
+  };
+  for (let p = 0; p < people; p++) session(p);
+  while (acts.length < o.activityEvents) session(pickCompany() * o.peoplePerCompany + Math.floor(rnd() * o.peoplePerCompany));
+
+  const companyOf = (p: number) => Math.floor(p / o.peoplePerCompany);
+  const userId = (p: number) => `usr_${p.toString(36).padStart(4, '0')}${hex(6)}`;
+  const ids = Array.from({ length: people }, (_, p) => userId(p));
+  const anon = Array.from({ length: people }, () => `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`);
+  const companyKey = (c: number) => `acct_${c.toString(36).padStart(3, '0')}`;
+  const companyName = (c: number) => `Company ${c} ${['Inc', 'Ltd', 'GmbH', 'SA'][c % 4]}`;
+
+  // What the stored totals must be.
+  const expected = new Map<string, Expected>();
+  const times: number[][] = Array.from({ length: people }, () => []);
+  for (const a of acts) times[a.person].push(a.ms);
+  for (let p = 0; p < people; p++) {
+    const ts = times[p].sort((a, b) => a - b);
+    if (ts.length === 0) continue;
+    const key = companyKey(companyOf(p));
+    const x = expected.get(key) ?? { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    x.people++;
+    x.events += ts.length;
+    let last = -Infinity;
+    for (const t of ts) {
+      if (t - last > GAP_MS) x.sessions++;
+      last = t;
+    }
+    x.personDays += new Set(ts.map((t) => Math.floor(t / DAY_MS))).size;
+    expected.set(key, x);
+  }
+  for (const a of acts) if (a.track && KEY_ACTIONS.includes(a.name)) expected.get(companyKey(companyOf(a.person)))!.keyActions++;
+
+  // The messages, as Segment archives them, each with its received time.
+  const lib = { name: 'analytics-node', version: '2.1.0' };
+  type Line = { received: number; text: string; csv: string };
+  const lines: Line[] = [];
+  let seq = 0;
+  const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  const add = (msg: Json, ms: number, person: number, event: string) => {
+    const messageId = `api-${(seq++).toString(36)}-${hex(20)}`;
+    const received = ms + 300 + Math.floor(rnd() * 2700);
+    const ts = new Date(ms).toISOString();
+    const full = {
+      ...msg,
+      messageId,
+      userId: ids[person],
+      anonymousId: anon[person],
+      timestamp: ts,
+      originalTimestamp: ts,
+      sentAt: new Date(received - 250).toISOString(),
+      receivedAt: new Date(received).toISOString(),
+      integrations: {},
+      version: 2,
+      channel: 'server',
+    };
+    lines.push({ received, text: JSON.stringify(full), csv: [q(messageId), q(ids[person]), q(companyKey(companyOf(person))), q(event), ts].join(',') });
+  };
+  for (let p = 0; p < people; p++) {
+    const first = times[p][0];
+    const c = companyOf(p);
+    add({ type: 'identify', traits: { name: `Person ${p}`, email: `person${p}@${companyKey(c)}.example`, title: ['Engineer', 'PM', 'Designer'][p % 3] }, context: { library: lib } }, first - 2000, p, 'identify');
+    add(
+      { type: 'group', groupId: companyKey(c), traits: { name: companyName(c), plan: ['free', 'team', 'business'][c % 3], employees: 10 + (c % 500) }, context: { library: lib } },
+      first - 1000,
+      p,
+      'group',
+    );
+  }
+  for (const a of acts) {
+    const c = companyOf(a.person);
+    const context: Json = { library: lib, ip: `203.0.113.${a.person % 250}` };
+    if (a.ctx) context.groupId = companyKey(c);
+    const msg: Json = a.track
+      ? { type: 'track', event: a.name, properties: { plan: ['free', 'team', 'business'][c % 3], count: a.ms % 10 }, context }
+      : { type: 'page', name: 'App', properties: { path: a.name, url: `https://app.example.com${a.name}` }, context };
+    add(msg, a.ms, a.person, a.track ? a.name : 'page');
+  }
+
+  // segment-logs/<source-id>/<received day, epoch ms>/<file>.gz: two files a day (by received half-day).
+  lines.sort((a, b) => a.received - b.received);
+  const dir = mkdtempSync(join(tmpdir(), 'lm-bench-import-'));
+  const byFile = new Map<string, string[]>();
+  for (const l of lines) {
+    const day = Math.floor(l.received / DAY_MS) * DAY_MS;
+    const half = l.received - day < DAY_MS / 2 ? 0 : 1;
+    const key = `${day}/${day + half * 12 * 3600_000}.${SOURCE_ID}.${half}.gz`;
+    let f = byFile.get(key);
+    if (!f) byFile.set(key, (f = []));
+    f.push(l.text);
+  }
+  let gzBytes = 0;
+  let rawBytes = 0;
+  for (const [key, texts] of byFile) {
+    const [day, name] = key.split('/');
+    const folder = join(dir, 'segment-logs', SOURCE_ID, day);
+    mkdirSync(folder, { recursive: true });
+    const raw = Buffer.from(texts.join('\n') + '\n');
+    const gz = gzipSync(raw);
+    rawBytes += raw.length;
+    gzBytes += gz.length;
+    writeFileSync(join(folder, name), gz);
+  }
+  const csvPath = join(dir, 'rows.csv');
+  writeFileSync(csvPath, lines.map((l) => l.csv).join('\n') + '\n');
+  return { dir, csvPath, lines: lines.length, gzBytes, rawBytes, files: byFile.size, expected, people, companies: o.companies };
+}
+
+interface CheckResult {
+  ok: boolean;
+  lines: string[];
+}
+
+async function countCheck(url: string, h: History): Promise<CheckResult> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const got = await sql<{ c: string; events: number; key_actions: number; sessions: number; person_days: number; people: number }[]>`
+      select d.company_key as c, d.events, d.key_actions, d.sessions, d.person_days, coalesce(p.people, 0)::int as people
+      from (select company_key, sum(events)::int as events, sum(key_actions)::int as key_actions, sum(sessions)::int as sessions,
+                   sum(people)::int as person_days from company_days group by company_key) d
+      left join (select company_key, count(*)::int as people from company_people group by company_key) p using (company_key)`;
+    const [counts] = await sql<{ companies: number; named: number; people: number; messages: number }[]>`
+      select (select count(*) from companies where company_key <> '')::int as companies,
+             (select count(*) from companies where name is not null)::int as named,
+             (select count(*) from people)::int as people, (select count(*) from messages)::int as messages`;
+    const byKey = new Map(got.map((r) => [r.c, r]));
+    let differ = Math.abs(byKey.size - h.expected.size);
+    const sum = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    const gotSum = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    for (const [c, x] of h.expected) {
+      const r = byKey.get(c);
+      sum.events += x.events;
+      sum.keyActions += x.keyActions;
+      sum.sessions += x.sessions;
+      sum.personDays += x.personDays;
+      sum.people += x.people;
+      if (!r || r.events !== x.events || r.key_actions !== x.keyActions || r.sessions !== x.sessions || r.person_days !== x.personDays || r.people !== x.people) differ++;
+    }
+    for (const r of got) {
+      gotSum.events += r.events;
+      gotSum.keyActions += r.key_actions;
+      gotSum.sessions += r.sessions;
+      gotSum.personDays += r.person_days;
+      gotSum.people += r.people;
+    }
+    const ok = differ === 0 && counts.messages === h.lines && counts.people === h.people && counts.companies === h.companies && counts.named === h.companies;
+    return {
+      ok,
+      lines: [
+        `count check: ${ok ? 'exact' : 'MISMATCH'}: messages ${fmt(counts.messages)}/${fmt(h.lines)}, people ${fmt(counts.people)}/${fmt(h.people)}, ` +
+          `companies ${fmt(counts.companies)}/${fmt(h.companies)} (named ${fmt(counts.named)}), companies whose totals differ: ${fmt(differ)}`,
+        `  generated: events ${fmt(sum.events)}, key actions ${fmt(sum.keyActions)}, sessions ${fmt(sum.sessions)}, person-days ${fmt(sum.personDays)}, people ${fmt(sum.people)}`,
+        `  stored:    events ${fmt(gotSum.events)}, key actions ${fmt(gotSum.keyActions)}, sessions ${fmt(gotSum.sessions)}, person-days ${fmt(gotSum.personDays)}, people ${fmt(gotSum.people)}`,
+      ],
+    };
+  } finally {
+    await sql.end();
+  }
+}
+
+/** psql \copy of the same rows (id, person, company, event, time) into a plain table: the floor. */
+async function copyFloor(url: string, h: History): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  await sql.unsafe(`create table bench_raw (id text, person text, company text, event text, time timestamptz)`);
+  await sql.end();
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qc', `\\copy bench_raw from '${h.csvPath}' with (format csv)`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (b) => (err += b));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql \\copy failed: ${err}`))));
+  });
+  return (performance.now() - t0) / 1000;
+}
+
+type ChildResult = ArchiveImportResult & { seconds: number; cpuSeconds: number; peakRssMb: number };
+
+const children = new Set<import('node:child_process').ChildProcess>();
+/** Kill an import still running (the bench's own child, by pid). */
+export function killImportChildren(): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+}
+
+function runChild(url: string, h: History, sliceSize: number): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/import-child.ts', url, h.dir, String(sliceSize), KEY_ACTIONS.join(',')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`the import exited with ${code}: ${err}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as ChildResult);
+    });
+  });
+}
+
+export interface ImportRun {
+  eventsPerSec: number;
+  copyRowsPerSec: number;
+  ratio: number;
+  peakRssMb: number;
+  ok: boolean;
+}
+
+export async function runImportBench(o: ImportBenchOptions, log: (s: string) => void = console.log): Promise<ImportRun[]> {
+  const tBuild = performance.now();
+  const h = buildHistory(o);
+  log(
+    `history import: ${fmt(h.lines)} messages (${fmt(h.people * 2)} identify/group, ${fmt(h.lines - h.people * 2)} track/page) over ${o.days} days, ` +
+      `${fmt(o.companies)} companies, ${fmt(h.people)} people, sessions of 5 to 40 events; ${fmt(h.files)} archive files, ` +
+      `${fmt(h.gzBytes / 1048576)} MB gzipped (${fmt(h.rawBytes / 1048576)} MB of JSON); slices of ${fmt(o.sliceSize)}; built in ${fmt((performance.now() - tBuild) / 1000, 1)} s`,
+  );
+  const runs: ImportRun[] = [];
+  try {
+    for (let i = 1; i <= o.runs; i++) {
+      const db = await freshDatabase('lm_bench_import');
+      try {
+        const r = await runChild(db.url, h, o.sliceSize);
+        const check = await countCheck(db.url, h);
+        const copySeconds = await copyFloor(db.url, h);
+        const run: ImportRun = {
+          eventsPerSec: r.lines / r.seconds,
+          copyRowsPerSec: h.lines / copySeconds,
+          ratio: r.lines / r.seconds / (h.lines / copySeconds),
+          peakRssMb: r.peakRssMb,
+          ok: check.ok && r.skipped === 0 && r.stored === h.lines,
+        };
+        runs.push(run);
+        log(
+          `  run ${i}: ${fmt(run.eventsPerSec)} events/s (${fmt(r.seconds, 1)} s, ${r.slices} slices, import CPU ${fmt(r.cpuSeconds, 1)} s), ` +
+            `COPY floor ${fmt(run.copyRowsPerSec)} rows/s (${fmt(copySeconds, 2)} s), ratio ${run.ratio.toFixed(3)}, peak RSS ${fmt(r.peakRssMb)} MB; ` +
+            `stored ${fmt(r.stored)}, duplicates ${fmt(r.duplicates)}, skipped ${fmt(r.skipped)}`,
+        );
+        for (const e of r.errors) log(`    ${e}`);
+        for (const l of check.lines) log(`    ${l}`);
+      } finally {
+        await db.drop();
+      }
+    }
+  } finally {
+    rmSync(h.dir, { recursive: true, force: true });
+  }
+  log('');
+  log(
+    table([
+      [`history import (median of ${runs.length})`, 'value', 'goal'],
+      ['archive to rollups, events/s', fmt(median(runs.map((r) => r.eventsPerSec))), ''],
+      ['psql \\copy floor, rows/s', fmt(median(runs.map((r) => r.copyRowsPerSec))), ''],
+      ['ratio to the floor', median(runs.map((r) => r.ratio)).toFixed(3), '>= 0.200'],
+      ['import peak RSS, MB', fmt(median(runs.map((r) => r.peakRssMb))), '< 300'],
+      ['stored totals = generated', runs.every((r) => r.ok) ? 'yes, every run' : 'NO', 'yes'],
+    ]),
+  );
+  return runs;
+}

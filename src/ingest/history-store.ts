@@ -1,0 +1,547 @@
+/**
+ * The history import's write path: a large slice of events (tens of thousands)
+ * in one transaction, all or nothing, ending exactly where the live path
+ * (store.ts, ingestEvents) ends for the same events sent as one request per
+ * source group, in the given order. Idempotent on (source, messageId).
+ *
+ * Why it is faster than the live path for the same events: the work per event
+ * that reaches PostgreSQL is one row of the dedup table (which must exist per
+ * event); everything else is aggregated in memory first, so a person-day's many
+ * events become one row of each rollup, a person's many sessions in the slice
+ * are merged before they are written, and a person is locked, read and written
+ * once per slice instead of once per request. The rows travel as one parameter
+ * per column (text split by string_to_table for the slice's big columns, JSON
+ * arrays for the rest; the same on both drivers), zipped back by ROWS FROM.
+ *
+ * Plans: every relation here is a function scan or a CTE that the planner
+ * guesses at 100 rows, where a slice has thousands to 50,000. So JIT is off
+ * (it compiled for seconds what runs in milliseconds), and where parts of one
+ * statement are joined, nested loops are off (hash joins instead); lookups by
+ * key stay LATERAL, which only nest.
+ *
+ * Statements, in two round trips on PostgreSQL (statements.ts), a third when
+ * some of the slice was stored before:
+ *   1. store the new message ids and answer how many were new (when not all,
+ *      the ids found stored before are read by key); create the people of the
+ *      new events that do not exist (first seen at their first new event);
+ *      lock every person of the slice in key order and read them; read their
+ *      gap sessions near the slice's events and their sent session ids; read
+ *      the summary's day A (FOR SHARE);
+ *   2. sessions; the rollups and the summary in one statement (store.ts,
+ *      rollups); people; companies, one statement per source group (the live
+ *      path merges each request's company traits into the stored ones as a
+ *      whole, so each group is merged the same way, in order); COMMIT.
+ *
+ * Exactness against the live path, per part:
+ * - people: the walk applies every new event to its person, in the given order
+ *   (applyToPerson of store.ts), from the locked row: the same sequence of
+ *   steps the live path takes request after request;
+ * - an activity event's company is its own, else its person's as the walk left
+ *   it just before (so a track before its person's group call in the same
+ *   slice gets what the live path gives for that order);
+ * - counters are sums, so one aggregated row equals many increments;
+ * - gap sessions: merging intervals is associative (the final sessions are the
+ *   runs of a person's events at a company with no gap over SESSION_GAP_MS,
+ *   each keyed and attributed by its earliest event), so merging the slice at
+ *   once with the stored intervals that touch it gives what merging it request
+ *   by request gives; the counts follow (+1 per new session, -1 per stored one
+ *   absorbed, at the day it was counted);
+ * - sent session ids count once per person, at the earliest event of the first
+ *   source group that carries them (as the first request would);
+ * - the summary's distinct-people counts move when last_seen_at crosses a
+ *   range start; last_seen_at only grows, so one move from the old to the final
+ *   value crosses exactly when one of the live path's steps would.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { withRetry } from '../db/sqlutil.js';
+import { summaryStateForShare } from '../db/queries/summary.js';
+import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
+import { statementRunner } from './statements.js';
+import {
+  applyToPerson,
+  gapKey,
+  mergeIntervals,
+  rollups,
+  SESSION_GAP_MS,
+  UNGROUPED_KEY,
+  type Counts,
+  type CpdRow,
+  type CpRow,
+  type IngestResult,
+  type Interval,
+  type PersonState,
+  type Timed,
+} from './store.js';
+
+/** An event of an imported history, with its dedup namespace. */
+export interface SourcedEvent extends SegmentEvent {
+  /**
+   * The dedup namespace of `messageId`: a write key's digest (as live traffic uses), or
+   * 'mixpanel', 'amplitude', 'posthog', 'segment-import'.
+   */
+  source: string;
+}
+
+export interface HistoryOptions {
+  keyActions: ReadonlySet<string>;
+}
+
+/** Thrown for input the contract rules out; nothing is written. */
+export class HistoryInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HistoryInputError';
+  }
+}
+
+interface Slot extends Timed {
+  /** Index of the source group (order of first appearance in the call). */
+  g: number;
+}
+
+type SessionRow = { p: string; k: string; s: string; e: string; c: string; d: string };
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const iso = (ms: number) => new Date(ms).toISOString();
+const json = (v: unknown) => JSON.stringify(v);
+const SEP = '\u0000';
+/** Joins a column's values for string_to_table; PostgreSQL text holds no NUL, so the unit separator. */
+const UNIT = '\u001f';
+
+/**
+ * A column of text as a set of rows: one text parameter split by string_to_table (several
+ * times faster to unpack than a JSON array), or, when a value holds the separator, a JSON array.
+ */
+function column(values: readonly string[]): SQL {
+  if (values.length > 0 && !values.some((v) => v.includes(UNIT))) return sql`string_to_table(${values.join(UNIT)}::text, ${UNIT}::text)`;
+  return sql`jsonb_array_elements_text(${json(values)}::jsonb)`;
+}
+
+/**
+ * Store a slice of history: one transaction, all or nothing; events already stored
+ * (same source and messageId, also from live traffic) count nothing.
+ */
+export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opts: HistoryOptions): Promise<IngestResult> {
+  // Source groups in order of first appearance; a messageId repeated inside a group counts once.
+  const groupOf = new Map<string, number>();
+  const seen: Set<string>[] = [];
+  const slots: Slot[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (typeof e.messageId !== 'string' || e.messageId === '') {
+      throw new HistoryInputError(`event ${i} (${e.type} of ${e.personId}) has no messageId: give every imported event an id (derive one from its content)`);
+    }
+    if (typeof e.source !== 'string' || e.source === '') {
+      throw new HistoryInputError(`event ${i} has no source: name its dedup namespace (for example 'segment-import')`);
+    }
+    let g = groupOf.get(e.source);
+    if (g === undefined) {
+      g = seen.length;
+      groupOf.set(e.source, g);
+      seen.push(new Set());
+    }
+    if (seen[g].has(e.messageId)) continue;
+    seen[g].add(e.messageId);
+    const ms = e.time.getTime();
+    const at = e.time.toISOString();
+    slots.push({ e, ms, iso: at, day: at.slice(0, 10), g });
+  }
+  // Walked group after group, each in the given order: as the live path's requests would arrive.
+  if (groupOf.size > 1) slots.sort((a, b) => a.g - b.g); // stable
+  if (slots.length === 0) return { stored: 0, duplicates: events.length };
+  const sources = [...groupOf.keys()];
+
+  const personIds = [...new Set(slots.map((x) => x.e.personId))].sort(byText);
+  // Where each person's stored gap sessions may touch this slice (all its events, as the live path reads).
+  const span = new Map<string, { lo: number; hi: number }>();
+  const sessionIdKeys = new Map<string, { p: string; k: string }>();
+  for (const x of slots) {
+    if (!ACTIVITY_TYPES.has(x.e.type)) continue;
+    if (x.e.sessionId !== null) {
+      const k = `id:${x.e.sessionId}`;
+      sessionIdKeys.set(`${x.e.personId}${SEP}${k}`, { p: x.e.personId, k });
+    } else {
+      const s = span.get(x.e.personId);
+      if (!s) span.set(x.e.personId, { lo: x.ms, hi: x.ms });
+      else {
+        if (x.ms < s.lo) s.lo = x.ms;
+        if (x.ms > s.hi) s.hi = x.ms;
+      }
+    }
+  }
+
+  // The slice as columns: one parameter each, zipped back by ROWS FROM.
+  const col = { g: [] as number[], m: [] as string[], p: [] as string[], t: [] as string[] };
+  for (const x of slots) {
+    col.g.push(x.g);
+    col.m.push(x.e.messageId!);
+    col.p.push(x.e.personId);
+    col.t.push(x.iso);
+  }
+  const spanPeople = [...span.keys()].sort(byText);
+  const group1: (SQL | null)[] = [
+    // Large statements, planned from guessed row counts: compiling them (JIT) costs more than running
+    // them; and their sorts (50,000 ids in key order) stay in memory rather than spill to disk.
+    sql`set local jit = off`,
+    sql`set local work_mem = '64MB'`,
+    // New message ids stored; only how many comes back (the duplicates are looked up after, when
+    // there are any). The people of the new events created where new, first seen at their first
+    // new event, as the live path creates them. Its parts are joined by hashing: their row counts
+    // are guesses (a function scan counts as 100 rows), and a nested loop over 50,000 x 50,000
+    // rows would never end.
+    sql`set local enable_nestloop = off`,
+    sql`with x as materialized (
+      select (${json(sources)}::jsonb ->> g::int) as s, m, p, t::timestamptz as t
+      from rows from (${column(col.g.map(String))}, ${column(col.m)}, ${column(col.p)}, ${column(col.t)}) as r(g, m, p, t)
+    ),
+    stored as (
+      insert into messages (source, message_id)
+      select s, m from x order by m, s
+      on conflict do nothing
+      returning source as s, message_id as m
+    ),
+    -- (runs though nothing reads it: a data-modifying WITH always runs to completion)
+    created as (
+      insert into people (person_id, first_seen_at)
+      select p, min(t) from x join stored using (s, m) group by p order by p
+      on conflict (person_id) do nothing
+    )
+    select count(*)::int as n from stored`,
+    sql`set local enable_nestloop to default`,
+    // Every person of the slice, locked in key order (the live path's order), read after the lock.
+    sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text,
+               floor(extract(epoch from company_at) * 1000)::float8 as company_at_ms,
+               floor(extract(epoch from traits_at) * 1000)::float8 as traits_at_ms,
+               floor(extract(epoch from first_seen_at) * 1000)::float8 as first_seen_ms,
+               floor(extract(epoch from last_active_at) * 1000)::float8 as last_active_ms
+        from people where person_id in (select jsonb_array_elements_text(${json(personIds)}::jsonb))
+        order by person_id for update`,
+    spanPeople.length === 0
+      ? null
+      : sql`select s.person_id as p, s.session_key as k, s.started_at::text as s, s.ended_at::text as e, s.company_key as c, s.day::text as d
+            from rows from (
+              jsonb_array_elements_text(${json(spanPeople)}::jsonb),
+              jsonb_array_elements_text(${json(spanPeople.map((p) => iso(span.get(p)!.lo - SESSION_GAP_MS)))}::jsonb),
+              jsonb_array_elements_text(${json(spanPeople.map((p) => iso(span.get(p)!.hi + SESSION_GAP_MS)))}::jsonb)
+            ) as q(p, lo, hi)
+            -- One index range scan per person on (person_id, ended_at), as in store.ts.
+            cross join lateral (
+              select * from person_sessions s
+              where s.person_id = q.p and s.ended_at >= q.lo::timestamptz and s.started_at <= q.hi::timestamptz and s.session_key like 'gap:%'
+              offset 0
+            ) s`,
+    sessionIdKeys.size === 0
+      ? null
+      : sql`select s.person_id as p, s.session_key as k
+            from rows from (
+              jsonb_array_elements_text(${json([...sessionIdKeys.values()].map((x) => x.p))}::jsonb),
+              jsonb_array_elements_text(${json([...sessionIdKeys.values()].map((x) => x.k))}::jsonb)
+            ) as q(p, k)
+            cross join lateral (select * from person_sessions s where s.person_id = q.p and s.session_key = q.k offset 0) s`,
+    summaryStateForShare(),
+  ];
+
+  return withRetry(async () => {
+    const { result, written } = await db.transaction(async (tx) => {
+      const run = statementRunner(tx as unknown as Db);
+      const [, , , storedRows, , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      const dup = new Set<string>();
+      if ((storedRows as { n: number }[])[0].n < slots.length) {
+        // Some were stored before: the slice's ids this transaction did not insert (read by key).
+        const found = await run.all([
+          sql`select x.s, x.m from rows from (
+                jsonb_array_elements_text(${json(slots.map((x) => sources[x.g]))}::jsonb), jsonb_array_elements_text(${json(col.m)}::jsonb)
+              ) as x(s, m)
+              cross join lateral (select xmin from messages where message_id = x.m and source = x.s offset 0) o
+              where o.xmin <> pg_current_xact_id()::xid`,
+        ]);
+        for (const r of found[0] as { s: string; m: string }[]) dup.add(`${r.s}${SEP}${r.m}`);
+      }
+      const fresh = dup.size === 0 ? slots : slots.filter((x) => !dup.has(`${sources[x.g]}${SEP}${x.e.messageId}`));
+      const duplicates = events.length - fresh.length;
+      if (fresh.length === 0) return { result: { stored: 0, duplicates }, written: Promise.resolve() };
+      const asOf = (stateRows as { as_of: string }[])[0]?.as_of ?? null;
+
+      const isoOf = new Map<number, string>();
+      for (const x of fresh) isoOf.set(x.ms, x.iso);
+      const at = (ms: number) => isoOf.get(ms) ?? iso(ms);
+
+      const firstSeen = new Map<string, number>();
+      for (const x of fresh) {
+        const had = firstSeen.get(x.e.personId);
+        if (had === undefined || x.ms < had) firstSeen.set(x.e.personId, x.ms);
+      }
+      const persons = new Map<string, PersonState>();
+      for (const p of locked as PersonState[]) {
+        const first = firstSeen.get(p.person_id);
+        if (first !== undefined && first < p.first_seen_ms) {
+          p.first_seen_at = at(first);
+          p.first_seen_ms = first;
+          p.dirty = true;
+        }
+        persons.set(p.person_id, p);
+      }
+
+      // The walk, group after group, each in the given order.
+      const companyStatements: SQL[] = [];
+      const activity: { x: Slot; companyKey: string; key: boolean }[] = [];
+      let i = 0;
+      while (i < fresh.length) {
+        const g = fresh[i].g;
+        const updates = new Map<string, { name: string | null; traits: Record<string, unknown>; at: number }>();
+        const touched = new Set<PersonState>();
+        const companySpan = new Map<string, { first: number; last: number }>();
+        for (; i < fresh.length && fresh[i].g === g; i++) {
+          const x = fresh[i];
+          const { e, ms } = x;
+          const p = persons.get(e.personId);
+          if (!p) throw new Error(`person ${e.personId} was neither created nor locked`);
+          applyToPerson(p, x);
+          touched.add(p);
+          if (e.companyKey !== null && (e.companyName !== null || e.companyTraits !== null)) {
+            const prev = updates.get(e.companyKey);
+            const traits = e.companyTraits ?? {};
+            if (!prev || ms >= prev.at) {
+              updates.set(e.companyKey, { name: e.companyName ?? prev?.name ?? null, traits: { ...(prev?.traits ?? {}), ...traits }, at: ms });
+            } else {
+              prev.traits = { ...traits, ...prev.traits };
+              prev.name = prev.name ?? e.companyName;
+            }
+          }
+          if (ACTIVITY_TYPES.has(e.type)) {
+            const companyKey = e.companyKey ?? p.company_key ?? UNGROUPED_KEY;
+            activity.push({ x, companyKey, key: e.type === 'track' && opts.keyActions.has(e.name ?? '') });
+            if (companyKey !== UNGROUPED_KEY) {
+              const s = companySpan.get(companyKey);
+              if (!s) companySpan.set(companyKey, { first: ms, last: ms });
+              else {
+                if (ms < s.first) s.first = ms;
+                if (ms > s.last) s.last = ms;
+              }
+            }
+          }
+        }
+        const rowsOf = new Map<string, { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; a: string | null }>();
+        for (const [c, s] of companySpan) rowsOf.set(c, { c, f: at(s.first), l: at(s.last), n: null, t: null, a: null });
+        for (const [c, u] of updates) {
+          const row = rowsOf.get(c) ?? { c, f: null, l: null, n: null, t: null, a: null };
+          row.n = u.name;
+          row.t = u.traits;
+          row.a = at(u.at);
+          rowsOf.set(c, row);
+        }
+        // A company a person was tied to exists even before any trait arrives (a no-op when it does).
+        for (const p of touched) {
+          if (p.company_key !== null && p.company_key !== UNGROUPED_KEY && !rowsOf.has(p.company_key)) {
+            rowsOf.set(p.company_key, { c: p.company_key, f: null, l: null, n: null, t: null, a: null });
+          }
+        }
+        if (rowsOf.size > 0) companyStatements.push(companiesUpsert([...rowsOf.values()].sort((a, b) => byText(a.c, b.c))));
+      }
+
+      // Counters per (company, person, day) and (company, person): a person-day's events are one row.
+      const cpd = new Map<string, CpdRow>();
+      const cp = new Map<string, CpRow>();
+      const bump = (c: string, p: string, d: string, n: Partial<Counts>, ms?: number) => {
+        const k1 = `${c}${SEP}${p}${SEP}${d}`;
+        let a = cpd.get(k1);
+        if (!a) cpd.set(k1, (a = { c, p, d, events: 0, keyActions: 0, sessions: 0 }));
+        a.events += n.events ?? 0;
+        a.keyActions += n.keyActions ?? 0;
+        a.sessions += n.sessions ?? 0;
+        const k2 = `${c}${SEP}${p}`;
+        let b = cp.get(k2);
+        if (!b) cp.set(k2, (b = { c, p, first: Infinity, last: -Infinity, events: 0, keyActions: 0, sessions: 0 }));
+        b.events += n.events ?? 0;
+        b.keyActions += n.keyActions ?? 0;
+        b.sessions += n.sessions ?? 0;
+        if (ms !== undefined) {
+          if (ms < b.first) b.first = ms;
+          if (ms > b.last) b.last = ms;
+        }
+      };
+      const one = { events: 1, keyActions: 0 };
+      const oneKey = { events: 1, keyActions: 1 };
+      for (const a of activity) bump(a.companyKey, a.x.e.personId, a.x.day, a.key ? oneKey : one, a.x.ms);
+      const sessionWrites = countSessions(activity, gapRows as SessionRow[], sessionIdRows as { p: string; k: string }[], bump, at);
+
+      const byKey = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => byText(a, b)).map(([, v]) => v);
+      const cpdRows = byKey(cpd);
+      const cpRows = byKey(cp).filter((r) => r.first !== Infinity || r.events !== 0 || r.sessions !== 0);
+      const dirty = [...persons.values()].filter((p) => p.dirty).sort((a, b) => byText(a.person_id, b.person_id));
+      const last = await run.last([
+        ...sessionWrites,
+        // The rollups statement joins its parts (all thousands of rows here, all guessed at 100):
+        // hash joins for it, never nested loops; its lookups by key stay LATERAL, which only nest.
+        sql`set local enable_nestloop = off`,
+        rollups(cpdRows, cpRows, asOf, at),
+        sql`set local enable_nestloop to default`,
+        dirty.length === 0 ? null : peopleUpdate(dirty),
+        ...companyStatements,
+      ]);
+      return { result: { stored: fresh.length, duplicates }, ...last };
+    });
+    // The last group went out with COMMIT right behind it (statements.ts): stored only if it succeeded too.
+    await written;
+    return result;
+  });
+}
+
+/** Every changed person written once, with the state the walk left. */
+function peopleUpdate(dirty: PersonState[]): SQL {
+  const c = {
+    p: [] as string[],
+    c: [] as (string | null)[],
+    ca: [] as (string | null)[],
+    n: [] as (string | null)[],
+    e: [] as (string | null)[],
+    t: [] as (Record<string, unknown> | null)[],
+    ta: [] as (string | null)[],
+    la: [] as (string | null)[],
+    fs: [] as string[],
+  };
+  for (const p of dirty) {
+    c.p.push(p.person_id);
+    c.c.push(p.company_key);
+    c.ca.push(p.company_at);
+    // Traits (and the name, email and time that go with them) travel only when the slice changed them.
+    c.n.push(p.traitsChanged ? p.name : null);
+    c.e.push(p.traitsChanged ? p.email : null);
+    c.t.push(p.traitsChanged ? p.traits : null);
+    c.ta.push(p.traitsChanged ? p.traits_at : null);
+    c.la.push(p.last_active_at);
+    c.fs.push(p.first_seen_at);
+  }
+  const arr = (v: unknown[]) => sql`jsonb_array_elements(${json(v)}::jsonb)`;
+  // jsonb elements (null stays a JSON null), read as text with #>> '{}'.
+  const txt = (name: string) => sql.raw(`(${name} #>> '{}')`);
+  return sql`update people set company_key = ${txt('x.c')}, company_at = ${txt('x.ca')}::timestamptz,
+      name = case when x.t = 'null'::jsonb then people.name else ${txt('x.n')} end,
+      email = case when x.t = 'null'::jsonb then people.email else ${txt('x.e')} end,
+      traits = case when x.t = 'null'::jsonb then people.traits else x.t end,
+      traits_at = case when x.t = 'null'::jsonb then people.traits_at else ${txt('x.ta')}::timestamptz end,
+      last_active_at = ${txt('x.la')}::timestamptz, first_seen_at = ${txt('x.fs')}::timestamptz
+    from rows from (${arr(c.p)}, ${arr(c.c)}, ${arr(c.ca)}, ${arr(c.n)}, ${arr(c.e)}, ${arr(c.t)}, ${arr(c.ta)}, ${arr(c.la)}, ${arr(c.fs)})
+      as x(p, c, ca, n, e, t, ta, la, fs)
+    where people.person_id = (x.p #>> '{}')`;
+}
+
+/** One source group's company rows, merged into the stored ones as the live path merges a request's. */
+function companiesUpsert(rows: { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; a: string | null }[]): SQL {
+  return sql`insert into companies as co (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
+    select c, n, coalesce(t, '{}'::jsonb), a, f, l
+    from jsonb_to_recordset(${json(rows)}::jsonb) as x(c text, f timestamptz, l timestamptz, n text, t jsonb, a timestamptz)
+    order by c
+    on conflict (company_key) do update set
+      first_seen_at = least(co.first_seen_at, excluded.first_seen_at),
+      last_seen_at = greatest(co.last_seen_at, excluded.last_seen_at),
+      name = case when excluded.traits_at is null then co.name
+                  when co.traits_at is null or excluded.traits_at >= co.traits_at then coalesce(excluded.name, co.name)
+                  else coalesce(co.name, excluded.name) end,
+      traits = case when excluded.traits_at is null then co.traits
+                    when co.traits_at is null or excluded.traits_at >= co.traits_at then co.traits || excluded.traits
+                    else excluded.traits || co.traits end,
+      traits_at = greatest(co.traits_at, excluded.traits_at)`;
+}
+
+type Bump = (c: string, p: string, d: string, n: Partial<Counts>, ms?: number) => void;
+
+/**
+ * Sessions of the whole slice at once (see the header): sent ids counted once per person
+ * (in the first group that carries them, at its earliest event), gap sessions merged with
+ * the stored intervals that touch them. Returns the session writes.
+ */
+function countSessions(
+  activity: { x: Slot; companyKey: string }[],
+  existing: SessionRow[],
+  storedSessionIds: { p: string; k: string }[],
+  bump: Bump,
+  at: (ms: number) => string,
+): SQL[] {
+  const writes: SQL[] = [];
+  const byId = new Map<string, { p: string; k: string; t: string; c: string; d: string; g: number }>();
+  const gapTimes = new Map<string, { p: string; c: string; items: { ms: number; d: string }[] }>();
+  for (const { x, companyKey } of activity) {
+    const { e } = x;
+    if (e.sessionId !== null) {
+      const k = `id:${e.sessionId}`;
+      const key = `${e.personId}${SEP}${k}`;
+      const prev = byId.get(key);
+      // The first group carrying the id decides; inside it, its earliest event (the first of equal times).
+      if (!prev || (prev.g === x.g && x.iso < prev.t)) byId.set(key, { p: e.personId, k, t: x.iso, c: companyKey, d: x.day, g: x.g });
+    } else {
+      const pc = `${e.personId}${SEP}${companyKey}`;
+      const list = gapTimes.get(pc);
+      if (list) list.items.push({ ms: x.ms, d: x.day });
+      else gapTimes.set(pc, { p: e.personId, c: companyKey, items: [{ ms: x.ms, d: x.day }] });
+    }
+  }
+  if (byId.size > 0) {
+    const stored = new Set(storedSessionIds.map((r) => `${r.p}${SEP}${r.k}`));
+    const created = [...byId].filter(([key]) => !stored.has(key)).map(([, v]) => v);
+    created.sort((a, b) => byText(a.p, b.p) || byText(a.k, b.k));
+    for (const r of created) bump(r.c, r.p, r.d, { sessions: 1 });
+    if (created.length > 0) {
+      writes.push(
+        sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
+            select p, k, t, t, c, d from jsonb_to_recordset(${json(created)}::jsonb) as x(p text, k text, t timestamptz, c text, d date) order by p, k
+            on conflict (person_id, session_key) do nothing`,
+      );
+    }
+  }
+  if (gapTimes.size === 0) return writes;
+
+  const oldByPersonCompany = new Map<string, Interval[]>();
+  for (const r of existing) {
+    const pc = `${r.p}${SEP}${r.c}`;
+    let list = oldByPersonCompany.get(pc);
+    if (!list) oldByPersonCompany.set(pc, (list = []));
+    list.push({ start: Date.parse(r.s), end: Date.parse(r.e), companyKey: r.c, day: r.d, old: true, key: r.k });
+  }
+  const upserts: SessionRow[] = [];
+  const deletes: { p: string; k: string }[] = [];
+  for (const [pc, { p, c, items }] of gapTimes) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of items) {
+      if (x.ms < lo) lo = x.ms;
+      if (x.ms > hi) hi = x.ms;
+    }
+    const old = (oldByPersonCompany.get(pc) ?? []).filter((i) => i.end >= lo - SESSION_GAP_MS && i.start <= hi + SESSION_GAP_MS);
+    const merged = mergeIntervals([...old, ...items.map((x) => ({ start: x.ms, end: x.ms, companyKey: c, day: x.d, old: false }))]);
+    const oldStarts = new Map(old.map((i) => [i.start, i]));
+    const keptStarts = new Set<number>();
+    for (const m of merged) {
+      const before = oldStarts.get(m.start);
+      if (before) {
+        keptStarts.add(m.start);
+        if (before.end !== m.end) upserts.push({ p, k: before.key!, s: at(m.start), e: at(m.end), c: before.companyKey, d: before.day });
+      } else {
+        upserts.push({ p, k: gapKey(m.start, m.companyKey), s: at(m.start), e: at(m.end), c: m.companyKey, d: m.day });
+        bump(m.companyKey, p, m.day, { sessions: 1 });
+      }
+    }
+    for (const o of old) {
+      if (keptStarts.has(o.start)) continue;
+      deletes.push({ p, k: o.key! });
+      bump(o.companyKey, p, o.day, { sessions: -1 });
+    }
+  }
+  if (deletes.length > 0) {
+    deletes.sort((a, b) => byText(a.p, b.p) || byText(a.k, b.k));
+    writes.push(
+      sql`delete from person_sessions s using jsonb_to_recordset(${json(deletes)}::jsonb) as x(p text, k text)
+          where s.person_id = x.p and s.session_key = x.k`,
+    );
+  }
+  if (upserts.length > 0) {
+    upserts.sort((a, b) => byText(a.p, b.p) || byText(a.k, b.k));
+    writes.push(
+      sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
+          select p, k, s, e, c, d from jsonb_to_recordset(${json(upserts)}::jsonb) as x(s timestamptz, e timestamptz, p text, k text, c text, d date) order by p, k
+          on conflict (person_id, session_key) do update set ended_at = excluded.ended_at`,
+    );
+  }
+  return writes;
+}
