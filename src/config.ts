@@ -15,6 +15,10 @@ const list = (v: string | undefined) =>
 
 const optional = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
+/** The log levels, least to most severe (LOG_LEVEL). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 const schema = z.object({
   DATABASE_URL: z.preprocess(
     optional,
@@ -75,6 +79,10 @@ const schema = z.object({
       .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dotted path such as properties.account_id')
       .optional(),
   ),
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof v === 'string' ? optional(v.trim()) : v),
+    z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
 });
 
 function isTimeZone(tz: string): boolean {
@@ -100,6 +108,7 @@ export interface Config {
   keyActions: string[];
   digest: { channel: string | undefined; cron: string; tz: string };
   groupKeyPath: string[] | null;
+  logLevel: LogLevel;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyActions: e.KEY_ACTIONS,
     digest: { channel: e.DIGEST_CHANNEL, cron: e.DIGEST_CRON, tz: e.DIGEST_TZ },
     groupKeyPath: e.GROUP_KEY_PATH ? e.GROUP_KEY_PATH.split('.') : null,
+    logLevel: e.LOG_LEVEL,
   };
 }
 

@@ -4,7 +4,7 @@
  * ingestion API on PORT, schedules the digest, and stops gracefully.
  */
 import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config } from './config.js';
-import { createLogger, registerSecrets, type Logger } from './log.js';
+import { createLogger, registerSecrets } from './log.js';
 import { startBot } from './compose.js';
 import { describeSchedule, startDigestSchedule, type DigestSchedule } from './app/digest-schedule.js';
 import type { Database } from './db/client.js';
@@ -14,7 +14,7 @@ import { startStartingServer, type RunningServer } from './server.js';
 import { pruneSeenEvents } from './slack/dedupe.js';
 import { databaseLabel, waitForDatabase } from './startup.js';
 
-function configOrExit(log: Logger): Config {
+function configOrExit(): Config {
   readDotEnv();
   try {
     return loadConfig();
@@ -28,8 +28,8 @@ function configOrExit(log: Logger): Config {
 }
 
 async function main(): Promise<void> {
-  const log = createLogger({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info' });
-  const config = configOrExit(log);
+  const config = configOrExit();
+  const log = createLogger({ level: config.logLevel });
   registerSecrets([config.slack.botToken, config.slack.appToken, config.slack.signingSecret, ...config.writeKeys, config.databaseUrl && new URL(config.databaseUrl).password]);
 
   const missing = missingSlackSettings(config);
