@@ -12,6 +12,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createIngestHandler, INGEST_PATHS } from './ingest/http.js';
 import { boltLogger, type Logger } from './log.js';
+import { SlackFormReceiver } from './slack/http-receiver.js';
 
 type BoltApp = App;
 
@@ -87,7 +88,7 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): B
         // apps.connections.open goes to SLACK_API_URL like every other Web API call.
         installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl } },
       })
-    : new HTTPReceiver({
+    : new SlackFormReceiver({
         signingSecret: config.slack.signingSecret ?? '',
         logger,
         endpoints: '/slack/events',

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
 import { loadWorkedExample, post, startTestApp } from './harness.js';
-import { blockAction, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { blockAction, sendSigned, slashCommand, slashCommandFields, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 const HOSTILE = ['<!channel>', '<@U123>', '<https://evil.example|click me>', 'Tom &amp; Jerry'];
 
@@ -117,6 +117,54 @@ describe('/groups over HTTP', () => {
     expect(top.json.text).toContain('Tom &amp;amp; Jerry');
   });
 
+  it('a form that repeats a field (text=…&text=…) is answered at once, with the first value', async () => {
+    const from = app.logs.length;
+    const fields = new URLSearchParams(slashCommandFields('top limit 2', slack.responseUrl));
+    fields.append('text', 'quiet');
+    const started = Date.now();
+    const r = await sendSigned(app.url, fields.toString(), 'application/x-www-form-urlencoded');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(r.status).toBe(200);
+    expect(r.json.response_type).toBe('ephemeral');
+    expect(r.json.text).toMatch(/^Most active companies/);
+    expect(r.json.text).toContain('Acme Inc');
+    // Every field twice, the second values hostile: the first of each is used.
+    const twice = new URLSearchParams();
+    for (const [k, v] of Object.entries(slashCommandFields('show acme', slack.responseUrl))) {
+      twice.append(k, v);
+      twice.append(k, k === 'text' ? 'show <!channel>' : `${v}-second`);
+    }
+    const r2 = await sendSigned(app.url, twice.toString(), 'application/x-www-form-urlencoded');
+    expect(r2.status).toBe(200);
+    expect(r2.json.text).toContain('acct_acme');
+    const problems = app.logs.slice(from).map((l) => JSON.parse(l) as { level: string }).filter((l) => l.level === 'warn' || l.level === 'error');
+    expect(problems).toEqual([]);
+  });
+
+  it('a button payload sent twice in one form is handled once, with the first', async () => {
+    const before = slack.callsTo('response_url').length;
+    const click = (value: string) =>
+      JSON.stringify({
+        type: 'block_actions',
+        user: { id: 'U1' },
+        container: { type: 'message', is_ephemeral: true },
+        response_url: slack.responseUrl,
+        actions: [{ type: 'button', action_id: 'groups:show:0', value, block_id: 'b', action_ts: '1' }],
+        team: { id: 'T1' },
+        api_app_id: 'A1',
+        token: 't',
+      });
+    const form = new URLSearchParams();
+    form.append('payload', click('acct_globex'));
+    form.append('payload', click('acct_acme'));
+    const r = await sendSigned(app.url, form.toString(), 'application/x-www-form-urlencoded');
+    expect(r.status).toBe(200);
+    const [detail] = (await slack.waitFor('response_url', before + 1)).slice(before);
+    expect(String(detail.body.text)).toContain('Globex');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(slack.callsTo('response_url').length).toBe(before + 1);
+  });
+
   it('a Details button replaces the reply with the company, and Back returns to the list', async () => {
     const list = await slashCommand(app.url, 'top 30d', slack.responseUrl);
     const button = JSON.stringify(list.json.blocks).match(/"action_id":"(groups:show:\d+)","value":"acct_globex"/) ?? JSON.stringify(list.json.blocks).match(/"value":"acct_globex"[^}]*"action_id":"(groups:show:\d+)"/);
@@ -168,6 +216,18 @@ describe('a slow reply never times Slack out', () => {
       expect(answer.body.replace_original).toBe(true);
       expect(answer.body.response_type).toBe('ephemeral');
       expect(String(answer.body.text)).toMatch(/Most active companies|No company/);
+
+      // A repeated response_url: the answer goes to the first one, and only there.
+      const fields = new URLSearchParams(slashCommandFields('top', `${slack.responseUrl}-first`));
+      fields.append('response_url', `${slack.apiUrl}second.response_url`);
+      const r2 = await sendSigned(app.url, fields.toString(), 'application/x-www-form-urlencoded');
+      expect(r2.status).toBe(200);
+      expect(r2.json.text).toMatch(/Working on it/);
+      const answers = await slack.waitFor('response_url', 2);
+      expect(answers).toHaveLength(2);
+      expect(answers[1].path).toBe('/response/1-first');
+      expect(String(answers[1].body.text)).toMatch(/Most active companies|No company/);
+      expect(slack.calls.filter((c) => c.path.includes('second'))).toEqual([]);
     } finally {
       await app.stop();
       await app.dropDatabase();

@@ -11,6 +11,8 @@ import { SIGNING_SECRET } from '../harness.js';
 export interface RecordedCall {
   /** Web API method (chat.postMessage) or 'response_url'. */
   method: string;
+  /** The path called (for a response_url, which one). */
+  path: string;
   /** Form or JSON body, parsed. */
   body: Record<string, unknown>;
   headers: IncomingMessage['headers'];
@@ -57,7 +59,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     const raw = Buffer.concat(chunks).toString('utf8');
     const path = (req.url ?? '').split('?')[0];
     const method = path.startsWith('/response/') ? 'response_url' : path.replace(/^\/api\//, '');
-    const call: RecordedCall = { method, body: parseBody(raw, req.headers['content-type']), headers: req.headers, at: Date.now() };
+    const call: RecordedCall = { method, path, body: parseBody(raw, req.headers['content-type']), headers: req.headers, at: Date.now() };
     calls.push(call);
     const custom = await respond.get(method)?.(call);
     const status = custom?.status ?? 200;
