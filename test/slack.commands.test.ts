@@ -73,6 +73,27 @@ describe('/groups over HTTP', () => {
     expect(r.json.text).not.toContain('<!here>');
   });
 
+  it('a mistyped subcommand: "did you mean" the nearest one, the word named and escaped, the help below', async () => {
+    const tpo = await slashCommand(app.url, 'tpo', slack.responseUrl);
+    expect(tpo.status).toBe(200);
+    expect(tpo.json.text).toContain("I don't know “tpo”: did you mean `top`?");
+    expect(JSON.stringify(tpo.json.blocks)).toContain('did you mean `top`?');
+    expect(tpo.json.text).toContain('/groups show NAME-OR-KEY'); // the help still follows
+    const shwo = await slashCommand(app.url, 'shwo acme', slack.responseUrl);
+    expect(shwo.json.text).toContain('“shwo”: did you mean `show`?');
+    const hostile = await slashCommand(app.url, 't<p <!channel>', slack.responseUrl);
+    expect(hostile.json.text).toContain('“t&lt;p”: did you mean `top`?');
+    expect(JSON.stringify(hostile.json)).not.toMatch(/<!channel>|t<p/);
+    const far = await slashCommand(app.url, 'frobnicate', slack.responseUrl);
+    expect(far.json.text).toContain('“frobnicate”');
+    expect(far.json.text).not.toContain('did you mean');
+    for (const text of ['help', '']) {
+      const r = await slashCommand(app.url, text, slack.responseUrl);
+      expect(r.json.text).not.toMatch(/don't know|did you mean/);
+      expect(r.json.text).toContain('/groups top');
+    }
+  });
+
   it('limit 2 lists two companies; top 7d ranks by the last 7 days', async () => {
     const r = await slashCommand(app.url, 'top limit 2', slack.responseUrl);
     expect(r.json.text).toContain('Acme Inc');

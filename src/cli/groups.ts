@@ -1,9 +1,10 @@
 /**
  * `npm run groups -- <subcommand> [args]`: the same replies as `/groups`,
- * printed in the terminal, against the configured database.
+ * printed in the terminal, against the configured database. Exits 2 when the
+ * command is not understood (the help is printed, naming the problem).
  */
 import { ConfigError, loadConfig, readDotEnv } from '../config.js';
-import { groupsReply } from '../app/reply.js';
+import { parse, replyFor } from '../app/reply.js';
 import { replyContext } from '../compose.js';
 import { createLogger } from '../log.js';
 import { CLI_DB_ATTEMPTS, waitForDatabase } from '../startup.js';
@@ -24,8 +25,12 @@ async function main() {
   const database = await waitForDatabase(config, log, { maxAttempts: CLI_DB_ATTEMPTS });
   try {
     const ctx = replyContext(config, database);
-    const reply = await groupsReply(ctx, process.argv.slice(2).join(' '), new Date());
+    const cmd = parse(ctx, process.argv.slice(2).join(' '));
+    const reply = await replyFor(ctx, cmd, new Date());
     process.stdout.write(`${reply.terminal}\n`);
+    // A word it does not know (`tpo`: "did you mean `top`?") or a bad option is a failed
+    // command, for a script as for a person; `help` and nothing at all are not.
+    if (cmd.kind === 'help' && (cmd.unknown !== null || cmd.problem !== null)) process.exitCode = 2;
   } finally {
     await database.close();
   }

@@ -115,7 +115,8 @@ export type GroupsCommand =
   | { kind: 'report'; range: Range }
   | { kind: 'key' }
   | { kind: 'digest' }
-  | { kind: 'help'; unknown: string | null; problem: string | null };
+  /** `suggestion`: the subcommand an unknown first word most likely meant (`tpo` -> `top`). */
+  | { kind: 'help'; unknown: string | null; problem: string | null; suggestion?: string };
 
 /** A message as Slack takes it: a plain-text fallback plus Block Kit blocks. */
 export interface SlackMessage {

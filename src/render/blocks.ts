@@ -622,6 +622,8 @@ export function keyHealthMessage(input: KeyHealthInput): SlackMessage {
 export interface HelpInput {
   unknown: string | null;
   problem: string | null;
+  /** The subcommand an unknown word most likely meant. */
+  suggestion?: string;
   keyActionsSet: boolean;
 }
 
@@ -645,9 +647,12 @@ export function helpFootnote(keyActionsSet: boolean): string {
 }
 
 /** What went wrong, as one line (not escaped), or null. */
-export function helpProblem(input: { unknown: string | null; problem: string | null }): string | null {
+export function helpProblem(input: { unknown: string | null; problem: string | null; suggestion?: string }): string | null {
   if (input.problem) return input.problem;
-  if (input.unknown !== null) return `I don't know “${truncate(input.unknown, MAX_NAME)}”.`;
+  if (input.unknown !== null) {
+    const word = `I don't know “${truncate(input.unknown, MAX_NAME)}”`;
+    return input.suggestion ? `${word}: did you mean \`${input.suggestion}\`?` : `${word}.`;
+  }
   return null;
 }
 
