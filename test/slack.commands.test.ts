@@ -186,6 +186,22 @@ describe('/groups over HTTP', () => {
     expect(slack.callsTo('response_url').length).toBe(before + 1);
   });
 
+  it('two companies with one display name: top shows each one\'s key beside it, escaped', async () => {
+    const t = new Date(Date.now() - 3_600_000).toISOString();
+    const batch = ['twin_a', 'twin_<!here>'].flatMap((key, i) => [
+      { type: 'group', userId: `tw${i}`, groupId: key, traits: { name: 'Twin Co' }, timestamp: t },
+      { type: 'track', userId: `tw${i}`, event: 'Report Created', timestamp: t },
+    ]);
+    expect((await post(`${app.url}/v1/batch`, { batch })).status).toBe(200);
+    const top = await slashCommand(app.url, 'top limit 50', slack.responseUrl);
+    expect(top.json.text).toContain('Twin Co (twin_a)*');
+    expect(top.json.text).toContain('Twin Co (twin_&lt;!here&gt;)*');
+    expect(JSON.stringify(top.json.blocks)).toContain('Twin Co (twin_a)*');
+    for (const text of everyText(top.json)) expect(text).not.toContain('<!here>'); // a button's value holds the key as it is
+    // Names no other company shares stay as they were.
+    expect(top.json.text).toMatch(/\*1\. Acme Inc\*\n/);
+  });
+
   it('a Details button replaces the reply with the company, and Back returns to the list', async () => {
     const list = await slashCommand(app.url, 'top 30d', slack.responseUrl);
     const button = JSON.stringify(list.json.blocks).match(/"action_id":"(groups:show:\d+)","value":"acct_globex"/) ?? JSON.stringify(list.json.blocks).match(/"value":"acct_globex"[^}]*"action_id":"(groups:show:\d+)"/);
