@@ -6,12 +6,14 @@
  *
  *   npm run bench                       both parts
  *   npm run bench -- --only ingest      ingestion only  (--runs 3 --events 200000 --senders 4 --batch 500)
- *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
+ *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15), then show's
+ *                                       (--show-sizes 5000,10000 --show-reps 60, --no-embedded)
+ *   npm run bench -- --only show        show's reply times only
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
 import { killChildren, runIngest } from './ingest.js';
-import { runReads } from './reads.js';
+import { runReads, runShow } from './reads.js';
 
 const LIMIT_MS = Number(arg('limit-minutes', '30')) * 60_000;
 
@@ -35,6 +37,15 @@ async function main(): Promise<void> {
   if (only === 'all' || only === 'reads') {
     const sizes = arg('sizes', quick ? '10000' : '10000,100000').split(',').map(Number);
     await runReads({ sizes, reps: Number(arg('reps', quick ? '5' : '15')), now });
+    console.log('');
+  }
+  if (only === 'all' || only === 'reads' || only === 'show') {
+    await runShow({
+      sizes: arg('show-sizes', '5000,10000').split(',').map(Number),
+      reps: Number(arg('show-reps', quick ? '20' : '60')),
+      now,
+      embedded: !flag('no-embedded'),
+    });
   }
 }
 

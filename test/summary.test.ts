@@ -127,6 +127,17 @@ describe('company summary', () => {
     }
   });
 
+  it("one company's detail, read first on a new day, rolls the summary over itself", async () => {
+    const now = new Date(NOW0.getTime() + 3 * DAY);
+    const keys = (await companyStatsLive(tdb.database.db, { now, rangeDays: 30, metric: 'events' })).map((x) => x.key);
+    expect(await summaryAsOf(tdb.database.db)).not.toBe(now.toISOString().slice(0, 10));
+    const first = await companyStatsOf(tdb.database.db, keys[0], { now, rangeDays: 30, metric: 'events' });
+    expect(await summaryAsOf(tdb.database.db)).toBe(now.toISOString().slice(0, 10));
+    const live = await companyStatsLive(tdb.database.db, { now, rangeDays: 30, metric: 'events' });
+    expect(first.stats).toEqual(live.find((x) => x.key === keys[0]));
+    await expectSummaryEqualsLive(tdb.database, now);
+  });
+
   it.runIf(usingPostgres)('stays equal when a rollover runs while requests are being ingested concurrently', async () => {
     const rnd = prng(4);
     const now = new Date(NOW0.getTime() + 7 * DAY);

@@ -4,7 +4,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
-import { dayString, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
+import { dayString, utcDay, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
 import { rows, type Db } from '../client.js';
 import { storable } from '../sqlutil.js';
 import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
@@ -126,22 +126,29 @@ export async function companyStatsOf(
   key: string,
   opts: { now: Date; rangeDays: number; metric: Metric },
 ): Promise<{ stats: CompanyStats | null; book: { recent: number; baseline: number } }> {
-  if (!storable(key)) return { stats: null, book: await bookWindows(db, opts) };
+  if (!storable(key)) return { stats: null, book: { recent: 0, baseline: 0 } };
   const n = opts.rangeDays;
   if (!isSummaryRange(n)) {
     const [stats, book] = await Promise.all([companyStatsLive(db, { ...opts, key }), bookWindows(db, opts)]);
     return { stats: stats[0] ?? null, book };
   }
   const m = checkedMetric(opts.metric);
-  await ensureSummaryFresh(db, opts.now);
-  const found = await rows<StatsRow & { book_recent: number | string; book_baseline: number | string }>(
-    db,
-    sql`select ${sql.raw(STATS_COLUMNS(n, m))}, b.recent as book_recent, b.baseline as book_baseline
-        from (${sql.raw(bookWindowsSql(m))}) b
-        left join companies c on c.company_key = ${key} and c.company_key <> ''
-        left join company_summary s on s.company_key = c.company_key`,
-  );
-  const r = found[0];
+  // The summary's day comes back with its rows, in one snapshot: only a stale summary
+  // (the first read of a day) costs a second round trip, after the rebuild.
+  const read = () =>
+    rows<StatsRow & { as_of: string | null; book_recent: number | string; book_baseline: number | string }>(
+      db,
+      sql`select (select as_of::text from summary_state where id = 1) as as_of,
+                 ${sql.raw(STATS_COLUMNS(n, m))}, b.recent as book_recent, b.baseline as book_baseline
+          from (${sql.raw(bookWindowsSql(m))}) b
+          left join companies c on c.company_key = ${key} and c.company_key <> ''
+          left join company_summary s on s.company_key = c.company_key`,
+    );
+  let [r] = await read();
+  if (r?.as_of !== dayString(utcDay(opts.now))) {
+    await ensureSummaryFresh(db, opts.now);
+    [r] = await read();
+  }
   return {
     stats: r && r.key !== null ? toStats(r) : null,
     book: { recent: Number(r?.book_recent ?? 0), baseline: Number(r?.book_baseline ?? 0) },
