@@ -238,27 +238,35 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
 
 /** Closest names to a query that matched nothing: edit distance on normalised text. */
 export function closestNames(query: string, names: CompanyName[], max = 3): CompanyName[] {
+  if (max <= 0) return [];
   const q = query.toLowerCase();
   const limit = Math.max(1, Math.ceil(q.length / 3));
   const scored: { n: CompanyName; d: number }[] = [];
+  // The `max` best distances so far, ascending: a name further than the last of them
+  // cannot make the cut, so its distance need not be computed past that bound.
+  const best: number[] = [];
   for (const n of names) {
+    const bound = best.length === max ? Math.min(limit, best[max - 1]) : limit;
     const label = (n.name ?? n.key).toLowerCase();
-    // The whole name, its start as long as the query, or any one of its words; the
-    // distance is bounded by the best so far, so far names cost little (10,000 names: a few ms).
-    let d = editDistance(q, label, limit);
-    if (d > 0 && label.length > q.length) d = Math.min(d, editDistance(q, label.slice(0, q.length), Math.min(limit, d - 1)));
+    // The whole name, its start as long as the query, or any one of its words.
+    let d = editDistance(q, label, bound);
+    if (d > 0 && label.length > q.length) d = Math.min(d, editDistance(q, label.slice(0, q.length), Math.min(bound, d - 1)));
     if (d > 0 && /\s/.test(label)) {
       for (const word of label.split(/\s+/)) {
         // A word's distance is at least the difference in length: most words are skipped unread.
-        if (Math.abs(word.length - q.length) < d) d = Math.min(d, editDistance(q, word, Math.min(limit, d - 1)));
+        if (Math.abs(word.length - q.length) < d) d = Math.min(d, editDistance(q, word, Math.min(bound, d - 1)));
         if (d === 0) break;
       }
     }
-    if (d <= limit) scored.push({ n, d });
+    if (d > bound) continue;
+    scored.push({ n, d });
+    let i = best.length;
+    while (i > 0 && best[i - 1] > d) i--;
+    best.splice(i, 0, d);
+    if (best.length > max) best.pop();
   }
   // Nearest first; names in the reader's order among equals (only those that can make the cut).
   scored.sort((a, b) => a.d - b.d);
-  if (max <= 0) return [];
   const cut = scored.length > max ? scored[max - 1].d : Number.POSITIVE_INFINITY;
   return scored
     .filter((s) => s.d <= cut)
