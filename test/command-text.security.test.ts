@@ -75,6 +75,24 @@ describe('control characters in command text', () => {
     expect((await groupsReply(ctx, `show ac${c}me`, now)).terminal).toMatch(/No company matches|companies match/);
   });
 
+  it('findCompanies: the exact key, else names (or a key) by prefix, else by substring; LIKE wildcards are literal', async () => {
+    const db = app.database.db;
+    const keys = async (q: string) => {
+      const r = await findCompanies(db, q);
+      return `${r.how}: ${r.matches.map((m) => m.key).sort().join(',')}`;
+    };
+    expect(await keys('acct_acme')).toBe('key: acct_acme');
+    expect(await keys('ACCT_ACME')).toBe('prefix: acct_acme');
+    expect(await keys('acme')).toBe('prefix: acct_acme');
+    expect(await keys('acme inc')).toBe('prefix: acct_acme');
+    expect(await keys('tab')).toBe('prefix: acct_tab');
+    expect(await keys('cme')).toBe('substring: acct_acme');
+    expect(await keys('acct_t')).toBe('substring: acct_tab');
+    expect(await keys('_')).toBe('substring: acct_acme,acct_tab');
+    expect(await keys('%')).toBe('none: ');
+    expect(await keys('zzz')).toBe('none: ');
+  });
+
   it('a name that holds a control character is still found', async () => {
     expect((await groupsReply(ctx, 'show acct_tab', now)).terminal).toContain('Tab Co');
   });

@@ -293,24 +293,26 @@ export async function findCompanies(db: Db, query: string, limit = 20): Promise<
   const exact = await rows<CompanyName>(db, sql`select company_key as key, name from companies where company_key = ${q} and company_key <> ''`);
   if (exact.length > 0) return { how: 'key', matches: exact };
   const like = q.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase();
-  const prefix = await rows<CompanyName>(
+  const lower = q.toLowerCase();
+  // Prefix matches (tier 1) and substring matches (tier 2) in one scan: every prefix
+  // match is a substring match too, so the first `limit` rows ordered by tier hold
+  // tier 1's first `limit` whenever it has any; only the best tier is kept.
+  const found = await rows<CompanyName & { tier: number }>(
     db,
-    sql`select company_key as key, name from companies
-        where company_key <> '' and (lower(name) like ${`${like}%`} or lower(company_key) = ${q.toLowerCase()})
-        order by lower(name) = ${q.toLowerCase()} desc, last_seen_at desc nulls last, company_key limit ${limit}`,
-  );
-  if (prefix.length > 0) {
-    // An exact name (case-insensitive) wins over longer names that merely start with it.
-    const same = prefix.filter((m) => m.name?.toLowerCase() === q.toLowerCase());
-    return { how: 'prefix', matches: same.length > 0 ? same : prefix };
-  }
-  const sub = await rows<CompanyName>(
-    db,
-    sql`select company_key as key, name from companies
+    sql`select company_key as key, name,
+               case when lower(name) like ${`${like}%`} or lower(company_key) = ${lower} then 1 else 2 end as tier
+        from companies
         where company_key <> '' and (lower(name) like ${`%${like}%`} or lower(company_key) like ${`%${like}%`})
-        order by last_seen_at desc nulls last, company_key limit ${limit}`,
+        order by tier, lower(name) = ${lower} desc, last_seen_at desc nulls last, company_key limit ${limit}`,
   );
-  return { how: sub.length > 0 ? 'substring' : 'none', matches: sub };
+  const tier = Number(found[0]?.tier ?? 0);
+  const matches = found.filter((m) => Number(m.tier) === tier).map(({ key, name }) => ({ key, name }));
+  if (tier === 1) {
+    // An exact name (case-insensitive) wins over longer names that merely start with it.
+    const same = matches.filter((m) => m.name?.toLowerCase() === lower);
+    return { how: 'prefix', matches: same.length > 0 ? same : matches };
+  }
+  return { how: matches.length > 0 ? 'substring' : 'none', matches };
 }
 
 /** Every company's key and name (for suggestions and split detection). */
