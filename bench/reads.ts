@@ -5,10 +5,15 @@
  * 10 people each, 90 days of per-day rollups (about half the days active),
  * a tenth of the companies fading and a tenth growing over the last 14 days,
  * one in twenty new; one company (the `show` target) with per-person days too.
+ *
+ * Then `show` on its own (runShow): one company at 5,000 and 10,000 companies, by
+ * name, by key (a Details button) and a name that matches nothing, on PostgreSQL and
+ * on the embedded database, with more calls, since its goal is about the slowest.
  */
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { groupsReply, type ReplyContext } from '../src/app/reply.js';
-import { openDatabase } from '../src/db/client.js';
+import { openDatabase, rows, type Database } from '../src/db/client.js';
 import { companyStatsLive } from '../src/db/queries/companies.js';
 import { rebuildSummary } from '../src/db/queries/summary.js';
 import { dayString, utcDay } from '../src/domain/period.js';
@@ -22,70 +27,79 @@ export interface ReadsOptions {
 
 const COMMANDS = ['top', 'top 7d by sessions', 'quiet', 'show Company 42 Inc', 'report'];
 
+/** Runs one SQL text and returns its rows: a postgres.js connection, or the embedded database. */
+export type Exec = (text: string) => Promise<Record<string, number>[]>;
+
+/** Seed a database at `url` (PostgreSQL). */
 export async function seed(url: string, companies: number, now: Date): Promise<{ rows: Record<string, number>; seconds: number }> {
-  const t0 = performance.now();
   const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await seedWith((text) => sql.unsafe(text) as unknown as Promise<Record<string, number>[]>, companies, now);
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Seed through any connection (PostgreSQL or the embedded database). */
+export async function seedWith(exec: Exec, companies: number, now: Date): Promise<{ rows: Record<string, number>; seconds: number }> {
+  const t0 = performance.now();
   const S = companies;
   const today = dayString(utcDay(now));
   const nowTs = now.toISOString();
   const d = (offset: number) => dayString(utcDay(now, offset));
-  try {
-    await sql`select setseed(0.42)`;
-    await sql.unsafe(`
-      insert into companies (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
-      select 'co_' || i, 'Company ' || i || ' Inc', jsonb_build_object('plan', (array['free','team','business'])[1 + i % 3]),
-             '${nowTs}'::timestamptz - interval '120 days',
-             case when i % 20 = 0 then '${nowTs}'::timestamptz - interval '10 days'
-                  else '${nowTs}'::timestamptz - (100 + i % 60) * interval '1 day' end,
-             '${nowTs}'::timestamptz - random() * interval '36 hours'
-      from generate_series(1, ${S}) i`);
-    await sql.unsafe(`
-      insert into company_days (company_key, day, events, key_actions, sessions, people)
-      select 'co_' || i, g::date, x.e, x.e / 4, greatest(1, x.e / 6), least(10, 1 + x.e / 8)
-      from generate_series(1, ${S}) i
-      cross join generate_series('${d(-89)}'::date, '${today}'::date, interval '1 day') g
-      cross join lateral (
-        select greatest(1, floor((5 + (i % 97)) * (0.5 + random())
-               * case when g >= '${d(-14)}'::date then (case i % 10 when 1 then 0.3 when 2 then 2 else 1 end) else 1 end))::int as e
-      ) x
-      where random() < 0.5 and (i % 20 <> 0 or g >= '${d(-10)}'::date)`);
-    await sql.unsafe(`
-      insert into people (person_id, company_key, company_at, name, email, traits, first_seen_at, last_active_at)
-      select 'p_' || j, 'co_' || (1 + j % ${S}), '${nowTs}'::timestamptz - interval '100 days', 'Person ' || j, 'p' || j || '@example.com',
-             '{}'::jsonb, '${nowTs}'::timestamptz - interval '100 days', '${nowTs}'::timestamptz - random() ^ 2 * interval '90 days'
-      from generate_series(0, ${S * 10 - 1}) j`);
-    await sql.unsafe(`
-      insert into company_people (company_key, person_id, first_seen_at, last_seen_at, events, key_actions, sessions)
-      select company_key, person_id, first_seen_at, last_active_at, e, e / 4, greatest(1, e / 6)
-      from people cross join lateral (select (20 + random() * 400)::int as e) x`);
-    // The `show` target: per-person days, and its company rollups and people made consistent with them.
-    const key = 'co_42';
-    await sql.unsafe(`
-      insert into company_person_days (company_key, person_id, day, events, key_actions, sessions)
-      select '${key}', p.person_id, g::date, x.e, x.e / 4, 1 + x.e / 10
-      from company_people p
-      cross join generate_series('${d(-89)}'::date, '${today}'::date, interval '1 day') g
-      cross join lateral (select (1 + random() * 20)::int as e) x
-      where p.company_key = '${key}' and random() < 0.5`);
-    await sql.unsafe(`delete from company_days where company_key = '${key}'`);
-    await sql.unsafe(`
-      insert into company_days (company_key, day, events, key_actions, sessions, people)
-      select company_key, day, sum(events), sum(key_actions), sum(sessions), count(*)
-      from company_person_days where company_key = '${key}' group by company_key, day`);
-    await sql.unsafe(`
-      update company_people cp set last_seen_at = x.last + interval '12 hours', events = x.e, key_actions = x.k, sessions = x.s
-      from (select person_id, max(day) as last, sum(events) as e, sum(key_actions) as k, sum(sessions) as s
-            from company_person_days where company_key = '${key}' group by person_id) x
-      where cp.company_key = '${key}' and cp.person_id = x.person_id`);
-    await sql.unsafe(`vacuum analyze`);
-    const [counts] = await sql<Record<string, number>[]>`
-      select (select count(*) from companies)::int as companies, (select count(*) from people)::int as people,
-             (select count(*) from company_days)::int as company_days, (select count(*) from company_people)::int as company_people,
-             (select count(*) from company_person_days)::int as company_person_days`;
-    return { rows: counts, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    await sql.end();
-  }
+  await exec(`select setseed(0.42)`);
+  await exec(`
+    insert into companies (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
+    select 'co_' || i, 'Company ' || i || ' Inc', jsonb_build_object('plan', (array['free','team','business'])[1 + i % 3]),
+           '${nowTs}'::timestamptz - interval '120 days',
+           case when i % 20 = 0 then '${nowTs}'::timestamptz - interval '10 days'
+                else '${nowTs}'::timestamptz - (100 + i % 60) * interval '1 day' end,
+           '${nowTs}'::timestamptz - random() * interval '36 hours'
+    from generate_series(1, ${S}) i`);
+  await exec(`
+    insert into company_days (company_key, day, events, key_actions, sessions, people)
+    select 'co_' || i, g::date, x.e, x.e / 4, greatest(1, x.e / 6), least(10, 1 + x.e / 8)
+    from generate_series(1, ${S}) i
+    cross join generate_series('${d(-89)}'::date, '${today}'::date, interval '1 day') g
+    cross join lateral (
+      select greatest(1, floor((5 + (i % 97)) * (0.5 + random())
+             * case when g >= '${d(-14)}'::date then (case i % 10 when 1 then 0.3 when 2 then 2 else 1 end) else 1 end))::int as e
+    ) x
+    where random() < 0.5 and (i % 20 <> 0 or g >= '${d(-10)}'::date)`);
+  await exec(`
+    insert into people (person_id, company_key, company_at, name, email, traits, first_seen_at, last_active_at)
+    select 'p_' || j, 'co_' || (1 + j % ${S}), '${nowTs}'::timestamptz - interval '100 days', 'Person ' || j, 'p' || j || '@example.com',
+           '{}'::jsonb, '${nowTs}'::timestamptz - interval '100 days', '${nowTs}'::timestamptz - random() ^ 2 * interval '90 days'
+    from generate_series(0, ${S * 10 - 1}) j`);
+  await exec(`
+    insert into company_people (company_key, person_id, first_seen_at, last_seen_at, events, key_actions, sessions)
+    select company_key, person_id, first_seen_at, last_active_at, e, e / 4, greatest(1, e / 6)
+    from people cross join lateral (select (20 + random() * 400)::int as e) x`);
+  // The `show` target: per-person days, and its company rollups and people made consistent with them.
+  const key = 'co_42';
+  await exec(`
+    insert into company_person_days (company_key, person_id, day, events, key_actions, sessions)
+    select '${key}', p.person_id, g::date, x.e, x.e / 4, 1 + x.e / 10
+    from company_people p
+    cross join generate_series('${d(-89)}'::date, '${today}'::date, interval '1 day') g
+    cross join lateral (select (1 + random() * 20)::int as e) x
+    where p.company_key = '${key}' and random() < 0.5`);
+  await exec(`delete from company_days where company_key = '${key}'`);
+  await exec(`
+    insert into company_days (company_key, day, events, key_actions, sessions, people)
+    select company_key, day, sum(events), sum(key_actions), sum(sessions), count(*)
+    from company_person_days where company_key = '${key}' group by company_key, day`);
+  await exec(`
+    update company_people cp set last_seen_at = x.last + interval '12 hours', events = x.e, key_actions = x.k, sessions = x.s
+    from (select person_id, max(day) as last, sum(events) as e, sum(key_actions) as k, sum(sessions) as s
+          from company_person_days where company_key = '${key}' group by person_id) x
+    where cp.company_key = '${key}' and cp.person_id = x.person_id`);
+  await exec(`vacuum analyze`);
+  const [counts] = await exec(`
+    select (select count(*) from companies)::int as companies, (select count(*) from people)::int as people,
+           (select count(*) from company_days)::int as company_days, (select count(*) from company_people)::int as company_people,
+           (select count(*) from company_person_days)::int as company_person_days`);
+  return { rows: counts, seconds: (performance.now() - t0) / 1000 };
 }
 
 export interface ReadsResult {
@@ -165,5 +179,96 @@ export async function runReads(o: ReadsOptions, log: (s: string) => void = conso
   );
   log('');
   log(table(extra));
+  return results;
+}
+
+export interface ShowOptions {
+  sizes: number[];
+  reps: number;
+  now: Date;
+  /** Also on the embedded database (PGlite, in memory). */
+  embedded: boolean;
+}
+
+/** One company's `show` (by name, by key) and a name that matches nothing. */
+export const SHOW_COMMANDS = ['show Company 42 Inc', 'show co_42', 'show Company 42 Inx'] as const;
+/** The goal for `show` of one company (the first two commands): the slowest reply, up to 10,000 companies. */
+export const SHOW_GOAL_MS = 150;
+
+export interface ShowResult {
+  database: 'PostgreSQL' | 'embedded';
+  companies: number;
+  command: string;
+  medianMs: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
+/**
+ * `show`'s reply times. The commands take turns call by call, so a burst of load on
+ * a shared machine falls on all of them alike.
+ */
+export async function runShow(o: ShowOptions, log: (s: string) => void = console.log): Promise<ShowResult[]> {
+  const results: ShowResult[] = [];
+  const kinds: ShowResult['database'][] = o.embedded ? ['PostgreSQL', 'embedded'] : ['PostgreSQL'];
+  for (const kind of kinds) {
+    for (const size of o.sizes) {
+      let database: Database;
+      let drop = async () => {};
+      let seeded: Awaited<ReturnType<typeof seedWith>>;
+      if (kind === 'PostgreSQL') {
+        const db = await freshDatabase('lm_bench_show');
+        drop = () => db.drop();
+        database = await openDatabase({ databaseUrl: db.url, max: 4, migrate: true });
+        seeded = await seed(db.url, size, o.now);
+      } else {
+        database = await openDatabase({ pgliteDir: 'memory://' });
+        const d = database;
+        seeded = await seedWith((text) => rows(d.db, sql.raw(text)), size, o.now);
+      }
+      try {
+        await rebuildSummary(database.db, dayString(utcDay(o.now)), { force: true });
+        log(`show on ${kind} at ${fmt(size)} companies (seeded in ${fmt(seeded.seconds, 1)} s)`);
+        const ctx: ReplyContext = { db: database.db, keyActions: ['Created Report'], keyPath: null };
+        const times = new Map<string, number[]>(SHOW_COMMANDS.map((c) => [c, []]));
+        for (let i = 0; i < 3; i++) for (const c of SHOW_COMMANDS) await groupsReply(ctx, c, o.now); // warm
+        for (let i = 0; i < o.reps; i++) {
+          for (const c of SHOW_COMMANDS) {
+            const t = performance.now();
+            const reply = await groupsReply(ctx, c, o.now);
+            times.get(c)!.push(performance.now() - t);
+            if (i === 0 && !c.endsWith('Inx') && !reply.terminal.includes('co_42')) throw new Error(`${c} found something else:\n${reply.terminal}`);
+            if (i === 0 && c.endsWith('Inx') && !reply.terminal.includes('No company matches')) throw new Error(`${c} matched:\n${reply.terminal}`);
+          }
+        }
+        for (const c of SHOW_COMMANDS) {
+          const ts = times.get(c)!;
+          const sorted = [...ts].sort((a, b) => a - b);
+          const r = { database: kind, companies: size, command: c, medianMs: median(ts), p95Ms: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)], maxMs: sorted[sorted.length - 1] };
+          results.push(r);
+          log(`  ${c.padEnd(22)} median ${fmt(r.medianMs, 1)} ms, 95th ${fmt(r.p95Ms, 1)} ms, slowest ${fmt(r.maxMs, 1)} ms`);
+        }
+      } finally {
+        await database.close();
+        await drop();
+      }
+    }
+  }
+  log('');
+  const columns = kinds.flatMap((k) => o.sizes.map((s) => ({ k, s })));
+  const cell = (k: string, s: number, c: string) => {
+    const r = results.find((x) => x.database === k && x.companies === s && x.command === c)!;
+    return `${fmt(r.medianMs, 1)} / ${fmt(r.maxMs, 1)}`;
+  };
+  const oneCompany = (k: string, s: number) => Math.max(...results.filter((r) => r.database === k && r.companies === s && !r.command.endsWith('Inx')).map((r) => r.maxMs));
+  log(
+    table([
+      [`show, ms (median / slowest of ${o.reps})`, ...columns.map(({ k, s }) => `${k}, ${fmt(s)}`)],
+      ...SHOW_COMMANDS.map((c) => [c + (c.endsWith('Inx') ? ' (no match)' : ''), ...columns.map(({ k, s }) => cell(k, s, c))]),
+      ['slowest, one company', ...columns.map(({ k, s }) => fmt(oneCompany(k, s), 1))],
+      ['goal (slowest)', ...columns.map(() => `< ${SHOW_GOAL_MS}`)],
+      ['met', ...columns.map(({ k, s }) => (oneCompany(k, s) < SHOW_GOAL_MS ? 'yes' : 'NO'))],
+    ]),
+  );
   return results;
 }

@@ -6,7 +6,9 @@
  *
  *   npm run bench                       both parts
  *   npm run bench -- --only ingest      ingestion only  (--runs 3 --events 200000 --senders 4 --batch 500)
- *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15)
+ *   npm run bench -- --only reads       reply times only (--sizes 10000,100000 --reps 15), then show's
+ *                                       (--show-sizes 5000,10000 --show-reps 60, --no-embedded)
+ *   npm run bench -- --only show        show's reply times only
  *   npm run bench -- --only burst       1,000 concurrent 500 KB batches: the server's peak RSS, 200s and 503s
  *                                       (--requests 1000 --batch-kb 500 --retries 0); run only when asked for
  *   npm run bench -- --only charts      chart render time, median and slowest (--chart-reps 40; no database)
@@ -17,7 +19,7 @@
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
 import { killChildren, runIngest } from './ingest.js';
 import { killImportChildren, runImportBench } from './import.js';
-import { runReads } from './reads.js';
+import { runReads, runShow } from './reads.js';
 import { runBurst } from './burst.js';
 import { runCharts } from './charts.js';
 
@@ -45,6 +47,14 @@ async function main(): Promise<void> {
     const sizes = arg('sizes', quick ? '10000' : '10000,100000').split(',').map(Number);
     await runReads({ sizes, reps: Number(arg('reps', quick ? '5' : '15')), now });
     console.log('');
+  }
+  if (only === 'all' || only === 'reads' || only === 'show') {
+    await runShow({
+      sizes: arg('show-sizes', '5000,10000').split(',').map(Number),
+      reps: Number(arg('show-reps', quick ? '20' : '60')),
+      now,
+      embedded: !flag('no-embedded'),
+    });
   }
   if (only === 'burst') {
     await runBurst({ requests: Number(arg('requests', '1000')), retries: Number(arg('retries', '0')), batchBytes: Number(arg('batch-kb', '500')) * 1024, now });

@@ -15,6 +15,10 @@ const list = (v: string | undefined) =>
 
 const optional = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
+/** The log levels, least to most severe (LOG_LEVEL). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 const schema = z.object({
   DATABASE_URL: z.preprocess(
     optional,
@@ -101,6 +105,10 @@ const schema = z.object({
       .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dotted path such as properties.account_id')
       .optional(),
   ),
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof v === 'string' ? optional(v.trim()) : v),
+    z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
 });
 
 function parsesAsUrl(url: string): boolean {
@@ -143,6 +151,7 @@ export interface Config {
   ownerTrait: string;
   /** ALERT_CRON: when direct alerts to owners and watchers are checked (in DIGEST_TZ). */
   alerts: { cron: string };
+  logLevel: LogLevel;
 }
 
 export class ConfigError extends Error {
@@ -184,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.PUBLIC_URL,
     ownerTrait: e.OWNER_TRAIT,
     alerts: { cron: e.ALERT_CRON },
+    logLevel: e.LOG_LEVEL,
   };
 }
 

@@ -4,7 +4,7 @@
  * ingestion API on PORT, schedules the digest, and stops gracefully.
  */
 import { ConfigError, loadConfig, missingSlackSettings, readDotEnv, type Config } from './config.js';
-import { createLogger, errorText, redact, registerSecrets, type Logger } from './log.js';
+import { createLogger, errorText, redact, registerSecrets } from './log.js';
 import { startBot } from './compose.js';
 import { describeSchedule, startDigestSchedule, type DigestSchedule } from './app/digest-schedule.js';
 import { describeAlertSchedule, startAlertSchedule, type AlertSchedule } from './app/alert-schedule.js';
@@ -17,7 +17,7 @@ import { checkSlackToken } from './slack/token-check.js';
 import { createWebApi } from './slack/webapi.js';
 import { databaseLabel, databasePasswords, waitForDatabase } from './startup.js';
 
-function configOrExit(log: Logger): Config {
+function configOrExit(): Config {
   readDotEnv();
   try {
     return loadConfig();
@@ -31,8 +31,8 @@ function configOrExit(log: Logger): Config {
 }
 
 async function main(): Promise<void> {
-  const log = createLogger({ level: process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info' });
-  const config = configOrExit(log);
+  const config = configOrExit();
+  const log = createLogger({ level: config.logLevel });
   registerSecrets([config.slack.botToken, config.slack.appToken, config.slack.signingSecret, ...config.writeKeys, ...databasePasswords(config)]);
 
   const missing = missingSlackSettings(config);

@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import { App, ErrorCode, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createIngestHandler, INGEST_PATHS, IngestBudget } from './ingest/http.js';
@@ -16,6 +16,7 @@ import type { Charts } from './app/charts.js';
 import { createChartHandler } from './charts-http.js';
 import { boltLogger, type Logger } from './log.js';
 import type { SlackIdentity } from './slack/token-check.js';
+import { SlackFormReceiver } from './slack/http-receiver.js';
 
 type BoltApp = App;
 
@@ -106,7 +107,7 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): B
         // apps.connections.open goes to SLACK_API_URL like every other Web API call.
         installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl } },
       })
-    : new HTTPReceiver({
+    : new SlackFormReceiver({
         signingSecret: config.slack.signingSecret ?? '',
         logger,
         endpoints: '/slack/events',
@@ -128,6 +129,7 @@ function routesListener(customRoutes: CustomRoute[], log: Logger) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const handler = table.get(`${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`);
     if (!handler) {
+      logUnknownUrl(log, req);
       req.resume();
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
@@ -137,6 +139,20 @@ function routesListener(customRoutes: CustomRoute[], log: Logger) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
     });
   };
+}
+
+/** Bolt's answer to a path it has no route for, or to a request target that is not a URL. */
+function isUnknownUrl(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === ErrorCode.HTTPReceiverDeferredRequestError || code === 'ERR_INVALID_URL';
+}
+
+/**
+ * A browser's /favicon.ico or a scanner's probe is routine on a public port: at debug,
+ * so it never buries what matters at warn. The path only (no query string), cut short.
+ */
+function logUnknownUrl(log: Logger, req: IncomingMessage): void {
+  log.debug('no such route; answered 404', { method: String(req.method ?? '').slice(0, 16), path: (req.url ?? '').split('?')[0].slice(0, 200) });
 }
 
 /**
@@ -164,9 +180,13 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
       try {
         receiver.requestListener(req, res);
       } catch (error) {
-        // An unknown path: Bolt throws; answer 404 like any server would.
-        if (!res.headersSent) res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
-        if (!(error instanceof Error && /path|route/i.test(error.message))) deps.log.warn('request failed', { error });
+        // An unknown path (or one Bolt cannot parse as a URL): Bolt throws; answer 404 like any server would.
+        if (!res.headersSent) {
+          req.resume();
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+        }
+        if (isUnknownUrl(error)) logUnknownUrl(deps.log, req);
+        else deps.log.warn('request failed', { error });
       }
     };
   }

@@ -570,3 +570,43 @@ describe('any data', () => {
     );
   });
 });
+
+describe('two listed companies with one name: the key beside it', () => {
+  const twins = () => [
+    row({ key: 'acct_1', name: 'Acme' }),
+    row({ key: 'acct_<!here>', name: 'ACME ', activity: { people: 9, events: 4000, keyActions: 900, sessions: 200 } }),
+    row({ key: 'acct_3', name: 'Globex', activity: { people: 8, events: 3000, keyActions: 800, sessions: 100 } }),
+  ];
+
+  it('top: both rows carry their key, escaped; a name no other row has stays alone', () => {
+    const msg = topMessage({ rows: twins(), metric: 'key_actions', range: d30, totalCompanies: 3, keyActionsSet: true, now: NOW });
+    expectValid(msg);
+    expect(msg.text).toContain('*1. Acme (acct_1)*\n');
+    expect(msg.text).toContain('*2. ACME  (acct_&lt;!here&gt;)*\n');
+    expect(msg.text).toContain('*3. Globex*\n');
+    expect(allText(msg)).not.toContain('<!here>');
+    expect(JSON.stringify(msg.blocks)).toContain('(acct_1)');
+  });
+
+  it('top: without a shared name, no key is shown', () => {
+    const msg = topMessage({ rows: workedExample(), metric: 'key_actions', range: d30, totalCompanies: 3, keyActionsSet: true, now: NOW });
+    expect(msg.text).not.toMatch(/\(acct_/);
+  });
+
+  it('quiet and the digest: the same rule', () => {
+    const rows = [falling('acct_a', 'Initech', 10, 100), falling('acct_b', 'initech', 20, 100), falling('acct_c', 'Hooli', 30, 100)];
+    const quiet = quietMessage({ rows, range: d30, metric: 'key_actions', now: NOW });
+    expect(quiet.text).toContain('*1. Initech (acct_a)*\n');
+    expect(quiet.text).toContain('*2. initech (acct_b)*\n');
+    expect(quiet.text).toContain('*3. Hooli*\n');
+    const digest = digestMessage({ weekLabel: 'week of Jun 2, 2025', falling: rows, growing: [], counts: counts(), metric: 'key_actions', now: NOW });
+    expect(digest.text).toContain('*1. Initech (acct_a)*\n');
+    expect(digest.text).toContain('*2. initech (acct_b)*\n');
+  });
+
+  it('a company with no name goes by its key: no need to repeat it', () => {
+    const msg = topMessage({ rows: [row({ key: 'acct_x', name: 'acct_y' }), row({ key: 'acct_y', name: null })], metric: 'key_actions', range: d30, totalCompanies: 2, keyActionsSet: true, now: NOW });
+    expect(msg.text).toContain('*1. acct_y (acct_x)*\n');
+    expect(msg.text).toContain('*2. acct_y*\n');
+  });
+});

@@ -82,9 +82,18 @@ describe('npm run groups / npm run digest', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('Acme Inc');
     expect(show.stdout).toContain('1,200');
+    // A word it does not know is a failed command: named, the help printed, exit 2.
     const unknown = await run('groups', ['frobnicate'], env);
-    expect(unknown.code).toBe(0);
+    expect(unknown.code).toBe(2);
     expect(unknown.stdout).toContain('frobnicate');
+    expect(unknown.stdout).toContain('show NAME-OR-KEY');
+    // A typo: the nearest subcommand is suggested.
+    const typo = await run('groups', ['tpo'], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stdout).toContain("I don't know “tpo”: did you mean `top`?");
+    const help = await run('groups', ['help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).not.toMatch(/don't know/);
   }, 60_000);
 
   it('groups show Acme --chart writes the chart as a PNG; a bad file name is refused, naming the fix', async () => {

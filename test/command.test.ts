@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseGroupsCommand, parseMetric, parseRange } from '../src/domain/command.js';
+import { nearestSubcommand, parseGroupsCommand, parseMetric, parseRange } from '../src/domain/command.js';
 import type { GroupsCommand } from '../src/domain/types.js';
 
 const on = { keyActionsSet: true };
@@ -130,6 +130,56 @@ describe('parseGroupsCommand: help, naming the word or the problem', () => {
     const cmd = parseGroupsCommand('x'.repeat(10_000), on);
     expect(cmd.kind).toBe('help');
     if (cmd.kind === 'help') expect(cmd.unknown!.length).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('a mistyped subcommand: the nearest one is suggested', () => {
+  it.each([
+    ['tpo', 'tpo', 'top'],
+    ['TPO 7d', 'TPO', 'top'],
+    ['to', 'to', 'top'],
+    ['tops', 'tops', 'top'],
+    ['shwo acme', 'shwo', 'show'],
+    ['sho Acme Inc', 'sho', 'show'],
+    ['qiuet', 'qiuet', 'quiet'],
+    ['quite', 'quite', 'quiet'],
+    ['reprot 90d', 'reprot', 'report'],
+    ['repot', 'repot', 'report'],
+    ['kye', 'kye', 'key'],
+    ['keys', 'keys', 'key'],
+    ['digets', 'digets', 'digest'],
+    ['disgest', 'disgest', 'digest'],
+    ['hlep', 'hlep', 'help'],
+    ['showme acme', 'showme', 'show'],
+    ['quietly', 'quietly', 'quiet'],
+    ['t<p', 't<p', 'top'],
+  ])('%j: names “%s”, suggests %s', (text, unknown, suggestion) => {
+    expect(parseGroupsCommand(text, on)).toEqual({ kind: 'help', unknown, problem: null, suggestion });
+  });
+
+  it.each(['acme', 'frobnicate', 'xyz', 'globex', 'tp0p', 'northwind', '<!channel>', 'revenue', 'k', 'x'.repeat(300)])(
+    '%j is too far from every subcommand: named, nothing suggested',
+    (text) => {
+      const cmd = parseGroupsCommand(text, on);
+      expect(cmd).toMatchObject({ kind: 'help', problem: null });
+      expect(cmd).not.toHaveProperty('suggestion');
+      if (cmd.kind === 'help') expect(cmd.unknown).not.toBeNull();
+    },
+  );
+
+  it('help and empty text are the help, with nothing to suggest', () => {
+    for (const text of ['help', '', '  ', '--help']) expect(parseGroupsCommand(text, on)).toEqual({ kind: 'help', unknown: null, problem: null });
+  });
+
+  it('one edit for short words, two for longer ones; ties go to the first subcommand', () => {
+    expect(nearestSubcommand('tp')).toBe('top');
+    expect(nearestSubcommand('tpp')).toBe('top');
+    expect(nearestSubcommand('oq')).toBeNull(); // two edits from `top`, but only 2 letters
+    expect(nearestSubcommand('qutt')).toBeNull(); // two edits from `quiet`, 4 letters
+    expect(nearestSubcommand('qiuett')).toBe('quiet'); // a swap and an extra letter: two edits, 6 letters
+    expect(nearestSubcommand('rpeort')).toBe('report');
+    expect(nearestSubcommand('kep')).toBe('key');
+    expect(nearestSubcommand('')).toBeNull();
   });
 });
 

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       slack: { apiUrl: 'https://slack.com/api/' },
       ownerTrait: 'owner_email',
       alerts: { cron: '0 9 * * 1-5' },
+      logLevel: 'info',
     });
     expect(missingSlackSettings(c)).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
   });
@@ -47,9 +48,11 @@ describe('loadConfig', () => {
       GROUP_KEY_PATH: 'properties.account_id',
       OWNER_TRAIT: 'csm',
       ALERT_CRON: '30 8 * * *',
+      LOG_LEVEL: 'debug',
     });
     expect(c.ownerTrait).toBe('csm');
     expect(c.alerts).toEqual({ cron: '30 8 * * *' });
+    expect(c.logLevel).toBe('debug');
     expect(c.port).toBe(8080);
     expect(c.writeKeys).toEqual(['a', 'b', 'c']);
     expect(c.keyActions).toEqual(['Report Created', 'Invite Sent']);
@@ -76,6 +79,9 @@ describe('loadConfig', () => {
     ['GROUP_KEY_PATH', 'properties..x', /GROUP_KEY_PATH: expected a dotted path/],
     ['OWNER_TRAIT', 'owner email', /OWNER_TRAIT: expected a trait name/],
     ['ALERT_CRON', 'weekdays at nine', /ALERT_CRON: expected a node-cron expression/],
+    ['LOG_LEVEL', 'verbose', /LOG_LEVEL: expected one of debug, info, warn, error/],
+    ['LOG_LEVEL', 'INFO', /LOG_LEVEL: expected one of debug, info, warn, error/],
+    ['LOG_LEVEL', 'trace', /LOG_LEVEL: expected one of debug, info, warn, error/],
   ])('%s=%s is refused, naming the variable and never its value', (name, value, message) => {
     let err: unknown;
     try {
@@ -107,6 +113,12 @@ describe('loadConfig', () => {
 
   it('empty strings count as unset', () => {
     expect(loadConfig({ PORT: '', DIGEST_CHANNEL: '', SLACK_BOT_TOKEN: '' }).port).toBe(3000);
+    expect(loadConfig({ LOG_LEVEL: ' ' }).logLevel).toBe('info');
+  });
+
+  it.each(['debug', 'info', 'warn', 'error'])('LOG_LEVEL=%s is taken', (level) => {
+    expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    expect(loadConfig({ LOG_LEVEL: ` ${level} ` }).logLevel).toBe(level);
   });
 });
 
@@ -128,10 +140,12 @@ describe('npm start without its settings', () => {
   });
 
   it('a bad value stops it, naming the variable, not printing the value', () => {
-    const r = run({ SLACK_BOT_TOKEN: 'xoxp-a-user-token-123', SLACK_SIGNING_SECRET: 's3cr3t', PORT: 'eighty' });
+    const r = run({ SLACK_BOT_TOKEN: 'xoxp-a-user-token-123', SLACK_SIGNING_SECRET: 's3cr3t', PORT: 'eighty', LOG_LEVEL: 'loud' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/SLACK_BOT_TOKEN: expected/);
     expect(r.stderr).toMatch(/PORT: expected/);
+    expect(r.stderr).toMatch(/LOG_LEVEL: expected one of debug, info, warn, error/);
+    expect(r.stderr).not.toContain('loud');
     expect(r.stderr).not.toContain('xoxp-a-user-token-123');
     expect(r.stderr).not.toContain('eighty');
   });

@@ -41,6 +41,21 @@ function list(over: Partial<HomeListInput> = {}) {
 const back: HomeState = { view: 'list', range: d30, metric: 'key_actions', page: 2 };
 
 describe('homeListView', () => {
+  it('two companies with one name carry their keys, on every page and in the quiet list', () => {
+    const rows = [
+      row({ key: 'acct_1', name: 'Twin Co', trend: 'down sharply' }),
+      row({ key: 'acct_2', name: 'Solo', activity: { people: 9, events: 9, keyActions: 9, sessions: 9 } }),
+      row({ key: 'acct_<3>', name: 'twin co', activity: { people: 8, events: 8, keyActions: 8, sessions: 8 }, trend: 'down' }),
+    ];
+    const page2 = list({ rows, pageSize: 2, page: 2 });
+    expectValidView(page2);
+    expect(listParts(page2).ranked[0]).toMatch(/^\*3\. twin co \(acct_&lt;3&gt;\)\*\n/);
+    const page1 = list({ rows, pageSize: 2, page: 1 });
+    expect(listParts(page1).ranked[0]).toMatch(/^\*1\. Twin Co \(acct_1\)\*\n/);
+    expect(listParts(page1).ranked[1]).toMatch(/^\*2\. Solo\*\n/);
+    expect(allText(page1)).toMatch(/\*1\. Twin Co \(acct_1\)\*\n[^\n]*was about/);
+  });
+
   it('is titled Groups, with a range and a metric selector', () => {
     const v = list();
     expectValidView(v);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
 import { loadWorkedExample, post, startTestApp } from './harness.js';
-import { blockAction, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { blockAction, sendSigned, slashCommand, slashCommandFields, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 const HOSTILE = ['<!channel>', '<@U123>', '<https://evil.example|click me>', 'Tom &amp; Jerry'];
 
@@ -73,6 +73,27 @@ describe('/groups over HTTP', () => {
     expect(r.json.text).not.toContain('<!here>');
   });
 
+  it('a mistyped subcommand: "did you mean" the nearest one, the word named and escaped, the help below', async () => {
+    const tpo = await slashCommand(app.url, 'tpo', slack.responseUrl);
+    expect(tpo.status).toBe(200);
+    expect(tpo.json.text).toContain("I don't know “tpo”: did you mean `top`?");
+    expect(JSON.stringify(tpo.json.blocks)).toContain('did you mean `top`?');
+    expect(tpo.json.text).toContain('/groups show NAME-OR-KEY'); // the help still follows
+    const shwo = await slashCommand(app.url, 'shwo acme', slack.responseUrl);
+    expect(shwo.json.text).toContain('“shwo”: did you mean `show`?');
+    const hostile = await slashCommand(app.url, 't<p <!channel>', slack.responseUrl);
+    expect(hostile.json.text).toContain('“t&lt;p”: did you mean `top`?');
+    expect(JSON.stringify(hostile.json)).not.toMatch(/<!channel>|t<p/);
+    const far = await slashCommand(app.url, 'frobnicate', slack.responseUrl);
+    expect(far.json.text).toContain('“frobnicate”');
+    expect(far.json.text).not.toContain('did you mean');
+    for (const text of ['help', '']) {
+      const r = await slashCommand(app.url, text, slack.responseUrl);
+      expect(r.json.text).not.toMatch(/don't know|did you mean/);
+      expect(r.json.text).toContain('/groups top');
+    }
+  });
+
   it('limit 2 lists two companies; top 7d ranks by the last 7 days', async () => {
     const r = await slashCommand(app.url, 'top limit 2', slack.responseUrl);
     expect(r.json.text).toContain('Acme Inc');
@@ -115,6 +136,70 @@ describe('/groups over HTTP', () => {
     const top = await slashCommand(app.url, 'top limit 20', slack.responseUrl);
     expect(top.json.text).toContain('&lt;!channel&gt;');
     expect(top.json.text).toContain('Tom &amp;amp; Jerry');
+  });
+
+  it('a form that repeats a field (text=…&text=…) is answered at once, with the first value', async () => {
+    const from = app.logs.length;
+    const fields = new URLSearchParams(slashCommandFields('top limit 2', slack.responseUrl));
+    fields.append('text', 'quiet');
+    const started = Date.now();
+    const r = await sendSigned(app.url, fields.toString(), 'application/x-www-form-urlencoded');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(r.status).toBe(200);
+    expect(r.json.response_type).toBe('ephemeral');
+    expect(r.json.text).toMatch(/^Most active companies/);
+    expect(r.json.text).toContain('Acme Inc');
+    // Every field twice, the second values hostile: the first of each is used.
+    const twice = new URLSearchParams();
+    for (const [k, v] of Object.entries(slashCommandFields('show acme', slack.responseUrl))) {
+      twice.append(k, v);
+      twice.append(k, k === 'text' ? 'show <!channel>' : `${v}-second`);
+    }
+    const r2 = await sendSigned(app.url, twice.toString(), 'application/x-www-form-urlencoded');
+    expect(r2.status).toBe(200);
+    expect(r2.json.text).toContain('acct_acme');
+    const problems = app.logs.slice(from).map((l) => JSON.parse(l) as { level: string }).filter((l) => l.level === 'warn' || l.level === 'error');
+    expect(problems).toEqual([]);
+  });
+
+  it('a button payload sent twice in one form is handled once, with the first', async () => {
+    const before = slack.callsTo('response_url').length;
+    const click = (value: string) =>
+      JSON.stringify({
+        type: 'block_actions',
+        user: { id: 'U1' },
+        container: { type: 'message', is_ephemeral: true },
+        response_url: slack.responseUrl,
+        actions: [{ type: 'button', action_id: 'groups:show:0', value, block_id: 'b', action_ts: '1' }],
+        team: { id: 'T1' },
+        api_app_id: 'A1',
+        token: 't',
+      });
+    const form = new URLSearchParams();
+    form.append('payload', click('acct_globex'));
+    form.append('payload', click('acct_acme'));
+    const r = await sendSigned(app.url, form.toString(), 'application/x-www-form-urlencoded');
+    expect(r.status).toBe(200);
+    const [detail] = (await slack.waitFor('response_url', before + 1)).slice(before);
+    expect(String(detail.body.text)).toContain('Globex');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(slack.callsTo('response_url').length).toBe(before + 1);
+  });
+
+  it('two companies with one display name: top shows each one\'s key beside it, escaped', async () => {
+    const t = new Date(Date.now() - 3_600_000).toISOString();
+    const batch = ['twin_a', 'twin_<!here>'].flatMap((key, i) => [
+      { type: 'group', userId: `tw${i}`, groupId: key, traits: { name: 'Twin Co' }, timestamp: t },
+      { type: 'track', userId: `tw${i}`, event: 'Report Created', timestamp: t },
+    ]);
+    expect((await post(`${app.url}/v1/batch`, { batch })).status).toBe(200);
+    const top = await slashCommand(app.url, 'top limit 50', slack.responseUrl);
+    expect(top.json.text).toContain('Twin Co (twin_a)*');
+    expect(top.json.text).toContain('Twin Co (twin_&lt;!here&gt;)*');
+    expect(JSON.stringify(top.json.blocks)).toContain('Twin Co (twin_a)*');
+    for (const text of everyText(top.json)) expect(text).not.toContain('<!here>'); // a button's value holds the key as it is
+    // Names no other company shares stay as they were.
+    expect(top.json.text).toMatch(/\*1\. Acme Inc\*\n/);
   });
 
   it('a Details button replaces the reply with the company, and Back returns to the list', async () => {
@@ -168,6 +253,18 @@ describe('a slow reply never times Slack out', () => {
       expect(answer.body.replace_original).toBe(true);
       expect(answer.body.response_type).toBe('ephemeral');
       expect(String(answer.body.text)).toMatch(/Most active companies|No company/);
+
+      // A repeated response_url: the answer goes to the first one, and only there.
+      const fields = new URLSearchParams(slashCommandFields('top', `${slack.responseUrl}-first`));
+      fields.append('response_url', `${slack.apiUrl}second.response_url`);
+      const r2 = await sendSigned(app.url, fields.toString(), 'application/x-www-form-urlencoded');
+      expect(r2.status).toBe(200);
+      expect(r2.json.text).toMatch(/Working on it/);
+      const answers = await slack.waitFor('response_url', 2);
+      expect(answers).toHaveLength(2);
+      expect(answers[1].path).toBe('/response/1-first');
+      expect(String(answers[1].body.text)).toMatch(/Most active companies|No company/);
+      expect(slack.calls.filter((c) => c.path.includes('second'))).toEqual([]);
     } finally {
       await app.stop();
       await app.dropDatabase();

@@ -1,6 +1,7 @@
 /**
  * Forged, stale and future-dated Slack requests get 401 and do nothing.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp } from './harness.js';
 import { sign, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
@@ -46,5 +47,27 @@ describe('Slack request signatures', () => {
     const h = await fetch(`${app.url}/healthz`);
     expect(h.status).toBe(200);
     expect(await h.json()).toEqual({ ok: true });
+  });
+
+  it("a browser's favicon and a scanner's probes get 404 and log at debug, never a warning", async () => {
+    const from = app.logs.length;
+    expect((await fetch(`${app.url}/favicon.ico`)).status).toBe(404);
+    expect((await fetch(`${app.url}/wp-login.php?user=admin&token=xoxb-probe-123456`, { method: 'POST', body: 'x=1' })).status).toBe(404);
+    expect((await fetch(`${app.url}/slack/events`)).status).toBe(404); // GET: Slack only POSTs
+    expect((await fetch(`${app.url}/.env`)).status).toBe(404);
+    // A request target that is not a URL at all.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(app.url).port), '127.0.0.1', () => socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let out = '';
+      socket.on('data', (d) => (out += d));
+      socket.on('end', () => resolve(out));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 40[04]/);
+    const lines = app.logs.slice(from).map((l) => JSON.parse(l) as { level: string; msg: string; path?: string });
+    expect(lines.filter((l) => l.level !== 'debug')).toEqual([]);
+    expect(lines.filter((l) => l.msg.includes('no such route')).map((l) => l.path)).toEqual(expect.arrayContaining(['/favicon.ico', '/wp-login.php', '/slack/events', '/.env']));
+    // The path only: a query string may carry anything.
+    expect(app.logs.slice(from).join('\n')).not.toContain('token=');
   });
 });

@@ -188,7 +188,13 @@ describe('Socket Mode', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
     // Slack's traffic comes over the socket; there is no HTTP endpoint for it.
+    const from = app.logs.length;
     expect((await slashCommand(app.url, 'top', slack.responseUrl)).status).toBe(404);
+    expect((await fetch(`${app.url}/favicon.ico`)).status).toBe(404);
+    // Unknown URLs are routine on a public port: logged at debug, never as a warning.
+    const lines = app.logs.slice(from).map((l) => JSON.parse(l) as { level: string; path?: string });
+    expect(lines.filter((l) => l.path !== undefined).map((l) => `${l.level} ${l.path}`)).toEqual(['debug /slack/events', 'debug /favicon.ico']);
+    expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
   });
 
   it.each(['top', 'top limit 2', 'quiet', 'show acme', 'show acct_globex', 'help'])(

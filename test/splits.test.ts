@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { closestNames, editDistance, reportCounts } from '../src/app/company-reads.js';
 import { dayString, weekBlocks, windowsFor } from '../src/domain/period.js';
@@ -55,6 +56,46 @@ describe('closest names', () => {
     expect(editDistance('kitten', 'sitting')).toBe(3);
     expect(editDistance('', 'abc')).toBe(3);
     expect(editDistance('same', 'same')).toBe(0);
+  });
+
+  it('edit distance: a swap of neighbours is one edit; a bound stops early without changing what is within it', () => {
+    expect(editDistance('tpo', 'top')).toBe(1);
+    expect(editDistance('acme', 'amce')).toBe(1);
+    expect(editDistance('abc', 'ca')).toBe(3);
+    const word = fc.string({ unit: fc.constantFrom('a', 'b', 'c', ' '), maxLength: 9 });
+    fc.assert(
+      fc.property(word, word, fc.nat(6), (a, b, max) => {
+        const full = editDistance(a, b);
+        const bounded = editDistance(a, b, max);
+        if (full <= max) expect(bounded).toBe(full);
+        else expect(bounded).toBeGreaterThan(max);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('closestNames equals the plain computation (every distance in full, then sorted)', () => {
+    const plain = (query: string, list: { key: string; name: string | null }[], max = 3) => {
+      const q = query.toLowerCase();
+      const limit = Math.max(1, Math.ceil(q.length / 3));
+      return list
+        .map((n) => {
+          const label = (n.name ?? n.key).toLowerCase();
+          return { n, d: Math.min(...[label, label.slice(0, q.length), ...label.split(/\s+/)].map((c) => editDistance(q, c))) };
+        })
+        .filter((x) => x.d <= limit)
+        .sort((a, b) => a.d - b.d || (a.n.name ?? a.n.key).localeCompare(b.n.name ?? b.n.key))
+        .slice(0, max)
+        .map((x) => x.n);
+    };
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'd', ' '), minLength: 1, maxLength: 10 });
+    const list = fc.uniqueArray(fc.record({ key: fc.string({ minLength: 1, maxLength: 4 }), name: fc.option(text) }), { selector: (n) => n.key, maxLength: 30 });
+    fc.assert(
+      fc.property(text, list, fc.integer({ min: 1, max: 5 }), (query, names, max) => {
+        expect(closestNames(query, names, max)).toEqual(plain(query, names, max));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

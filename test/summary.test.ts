@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/client.js';
-import { bookWindows, companyStatsFromSummary, companyStatsLive, type CompanyStats } from '../src/db/queries/companies.js';
+import { bookWindows, companyStatsFromSummary, companyStatsLive, companyStatsOf, type CompanyStats } from '../src/db/queries/companies.js';
 import { ensureSummaryFresh, summaryAsOf, SUMMARY_RANGES } from '../src/db/queries/summary.js';
 import type { Metric } from '../src/domain/types.js';
 import { parseRequest } from '../src/ingest/segment.js';
@@ -75,9 +75,19 @@ async function expectSummaryEqualsLive(database: Database, now: Date) {
       expect(byKey(summary), `${rangeDays}d by ${metric} at ${now.toISOString()}`).toEqual(byKey(live));
       const book = await bookWindows(database.db, { now, metric });
       expect(book).toEqual({ recent: live.reduce((s, x) => s + x.recent, 0), baseline: live.reduce((s, x) => s + x.baseline, 0) });
+      // One company's detail (`show`) reads its own summary row and the book's sums: the same numbers.
+      for (const one of byKey(live).filter((_, i) => i % 7 === 0)) {
+        expect(await companyStatsOf(database.db, one.key, { now, rangeDays, metric }), `${one.key} ${rangeDays}d by ${metric}`).toEqual({ stats: one, book });
+      }
     }
   }
-  // Something was actually compared.
+  // Another range: one company's live sums equal its row of the full list.
+  const live12 = await companyStatsLive(database.db, { now, rangeDays: 12, metric: 'sessions' });
+  for (const one of byKey(live12).filter((_, i) => i % 7 === 0)) {
+    expect((await companyStatsOf(database.db, one.key, { now, rangeDays: 12, metric: 'sessions' })).stats).toEqual(one);
+  }
+  expect(await companyStatsOf(database.db, 'no such company', { now, rangeDays: 30, metric: 'events' })).toMatchObject({ stats: null });
+    // Something was actually compared.
   const some = await companyStatsLive(database.db, { now, rangeDays: 90, metric: 'events' });
   expect(some.some((s) => s.events > 0 && s.people > 0)).toBe(true);
 }
@@ -117,6 +127,17 @@ describe('company summary', () => {
       await ingest(tdb.database, randomCalls(rnd, 400, now.getTime(), `r${i}`), rnd);
       await expectSummaryEqualsLive(tdb.database, now);
     }
+  });
+
+  it("one company's detail, read first on a new day, rolls the summary over itself", async () => {
+    const now = new Date(NOW0.getTime() + 3 * DAY);
+    const keys = (await companyStatsLive(tdb.database.db, { now, rangeDays: 30, metric: 'events' })).map((x) => x.key);
+    expect(await summaryAsOf(tdb.database.db)).not.toBe(now.toISOString().slice(0, 10));
+    const first = await companyStatsOf(tdb.database.db, keys[0], { now, rangeDays: 30, metric: 'events' });
+    expect(await summaryAsOf(tdb.database.db)).toBe(now.toISOString().slice(0, 10));
+    const live = await companyStatsLive(tdb.database.db, { now, rangeDays: 30, metric: 'events' });
+    expect(first.stats).toEqual(live.find((x) => x.key === keys[0]));
+    await expectSummaryEqualsLive(tdb.database, now);
   });
 
   it.runIf(usingPostgres)('stays equal when a rollover runs while requests are being ingested concurrently', async () => {

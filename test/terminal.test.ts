@@ -197,3 +197,22 @@ describe('matchesText and noMatchText', () => {
     expect(noMatchText({ query: 'zz', suggestions: [] })).toContain('Try `top`');
   });
 });
+
+describe('two listed companies with one name: the key beside it', () => {
+  it('top and quiet', () => {
+    const top = topText({
+      rows: [row({ key: 'acct_1', name: 'Acme' }), row({ key: 'acct_2', name: 'acme' }), row({ key: 'acct_3', name: 'Globex' })],
+      metric: 'key_actions',
+      range: d30,
+      totalCompanies: 3,
+      keyActionsSet: true,
+      now: NOW,
+    });
+    expect(top).toMatch(/^1 +Acme \(acct_1\) +10 /m);
+    expect(top).toMatch(/^2 +acme \(acct_2\) +10 /m);
+    expect(top).toMatch(/^3 +Globex +10 /m);
+    const quiet = quietText({ rows: [falling('k\u0007a', 'Initech', 10, 100), falling('kb', 'Initech', 20, 100)], range: d30, metric: 'key_actions', now: NOW });
+    expect(quiet).toMatch(/^1 +Initech \(k a\) /m);
+    expect(quiet).toMatch(/^2 +Initech \(kb\) /m);
+  });
+});

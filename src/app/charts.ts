@@ -23,7 +23,7 @@ import {
   type DigestChartInput,
 } from '../render/chart-spec.js';
 import { companyName } from '../render/blocks.js';
-import { companyRows, defaultMetric, quietRows, type GroupsContext } from './company-reads.js';
+import { companyRows, companyRowsOf, defaultMetric, quietRows, type GroupsContext } from './company-reads.js';
 
 /** The range every chart shows, as it appears in a chart's URL. */
 export const CHART_RANGE = `${CHART_WEEKS}w`;
@@ -60,7 +60,7 @@ export async function companyChartInput(ctx: GroupsContext, key: string, now: Da
   const record = await companyRecord(ctx.db, key);
   if (!record) return null;
   const [[row], weeks] = await Promise.all([
-    companyRows(ctx, { now, range: DEFAULT_RANGE, metric, only: [key] }),
+    companyRowsOf(ctx, [key], { now, range: DEFAULT_RANGE, metric }),
     weeklyActivity(ctx.db, key, now, metric, CHART_WEEKS),
   ]);
   if (!row) return null;

@@ -6,11 +6,11 @@ import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
   bookStats,
-  bookWindows,
   movingWindows,
   companyPeople,
   companyRecord,
   companyStats,
+  companyStatsOf,
   findCompanies,
   keyCoverage,
   selectedCompanyStats,
@@ -23,6 +23,7 @@ import {
 import { isSummaryRange, type SummaryRange } from '../db/queries/summary.js';
 import { metricTotal } from '../domain/metric.js';
 import { daysBetween } from '../domain/period.js';
+import { editDistance } from '../domain/edit-distance.js';
 import { findSplits, looksLikeName } from '../domain/splits.js';
 import {
   BASELINE_DAYS,
@@ -51,11 +52,16 @@ export function defaultMetric(ctx: GroupsContext): Metric {
 }
 
 /** Every company as a row: activity over the range and trend of the metric (against the book's move). */
-export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric; only?: string[] }): Promise<CompanyRow[]> {
-  const stats = await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric, only: opts.only });
-  // One company's detail reads the book's sums from the company summary; a full list adds them up.
-  const market = opts.only ? await bookWindows(ctx.db, { now: opts.now, metric: opts.metric }) : sumWindows(stats);
+export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyRow[]> {
+  const stats = await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric });
+  const market = sumWindows(stats);
   return stats.map((s) => toRow(s, opts.now, market));
+}
+
+/** Some companies' rows (a person's own companies, a chart), each read by its key, at once; unknown keys are left out. */
+export async function companyRowsOf(ctx: GroupsContext, keys: readonly string[], opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyRow[]> {
+  const found = await Promise.all(keys.map((key) => companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric })));
+  return found.flatMap((f) => (f.stats ? [toRow(f.stats, opts.now, f.book)] : []));
 }
 
 function sumWindows(stats: CompanyStats[]) {
@@ -205,14 +211,20 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
   return detail ? { kind: 'company', detail } : { kind: 'none', suggestions: [] };
 }
 
+/**
+ * One company in detail; null when there is none. Its reads go out at once (each an
+ * index lookup or range, plus one scan of the summary for the book's move), so a reply
+ * waits for the slowest of them, not for their sum.
+ */
 export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
-  const record = await companyRecord(ctx.db, key);
-  if (!record) return null;
-  const [[row], weeks, people] = await Promise.all([
-    companyRows(ctx, { ...opts, only: [key] }),
+  const [record, found, weeks, people] = await Promise.all([
+    companyRecord(ctx.db, key),
+    companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }),
     weeklySeries(ctx.db, key, opts.now, opts.metric),
     companyPeople(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: PEOPLE_LISTED }),
   ]);
+  if (!record || !found.stats) return null;
+  const row = toRow(found.stats, opts.now, found.book);
   return {
     ...row,
     traits: record.traits,
@@ -232,36 +244,47 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
 
 /** Closest names to a query that matched nothing: edit distance on normalised text. */
 export function closestNames(query: string, names: CompanyName[], max = 3): CompanyName[] {
+  if (max <= 0) return [];
   const q = query.toLowerCase();
-  const scored = names.map((n) => {
+  const limit = Math.max(1, Math.ceil(q.length / 3));
+  const scored: { n: CompanyName; d: number }[] = [];
+  // The `max` best distances so far, ascending: a name further than the last of them
+  // cannot make the cut, so its distance need not be computed past that bound.
+  const best: number[] = [];
+  for (const n of names) {
+    const bound = best.length === max ? Math.min(limit, best[max - 1]) : limit;
     const label = (n.name ?? n.key).toLowerCase();
     // The whole name, its start as long as the query, or any one of its words.
-    const candidates = [label, label.slice(0, q.length), ...label.split(/\s+/)];
-    return { n, d: Math.min(...candidates.map((c) => editDistance(q, c))) };
-  });
-  const limit = Math.max(1, Math.ceil(q.length / 3));
+    let d = editDistance(q, label, bound);
+    if (d > 0 && label.length > q.length) d = Math.min(d, editDistance(q, label.slice(0, q.length), Math.min(bound, d - 1)));
+    if (d > 0 && /\s/.test(label)) {
+      for (const word of label.split(/\s+/)) {
+        // A word's distance is at least the difference in length: most words are skipped unread.
+        if (Math.abs(word.length - q.length) < d) d = Math.min(d, editDistance(q, word, Math.min(bound, d - 1)));
+        if (d === 0) break;
+      }
+    }
+    if (d > bound) continue;
+    scored.push({ n, d });
+    let i = best.length;
+    while (i > 0 && best[i - 1] > d) i--;
+    best.splice(i, 0, d);
+    if (best.length > max) best.pop();
+  }
+  // Nearest first; names in the reader's order among equals (only those that can make the cut).
+  scored.sort((a, b) => a.d - b.d);
+  const cut = scored.length > max ? scored[max - 1].d : Number.POSITIVE_INFINITY;
   return scored
-    .filter((s) => s.d <= limit)
-    .sort((a, b) => a.d - b.d || (a.n.name ?? a.n.key).localeCompare(b.n.name ?? b.n.key))
+    .filter((s) => s.d <= cut)
+    .sort((a, b) => a.d - b.d || collator.compare(a.n.name ?? a.n.key, b.n.name ?? b.n.key))
     .slice(0, max)
     .map((s) => s.n);
 }
 
-export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  if (a.length > 200 || b.length > 200) return Math.abs(a.length - b.length) + 200;
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
+/** The default locale's order (what String#localeCompare uses), built once. */
+const collator = new Intl.Collator();
+
+export { editDistance };
 
 export async function keyHealth(ctx: GroupsContext, now: Date): Promise<KeyHealth> {
   const [week, month, names] = await Promise.all([keyCoverage(ctx.db, now, 7), keyCoverage(ctx.db, now, 30), allCompanyNames(ctx.db)]);

@@ -21,7 +21,7 @@ import {
   withWarning,
   emailNotFoundReply,
 } from '../render/owner-replies.js';
-import { closestNames, companyRows, defaultMetric, type GroupsContext } from './company-reads.js';
+import { closestNames, companyRowsOf, defaultMetric, type GroupsContext } from './company-reads.js';
 import { allCompanyNames } from '../db/queries/companies.js';
 import { clearOwner, companiesOf, lookupEmails, resolveOwners, setOwner, unwatch, watch, type OwnerDeps } from './owners.js';
 import type { CompanyRow } from '../domain/types.js';
@@ -93,7 +93,7 @@ export async function yours(ctx: OwnerReplyContext, user: string, now: Date): Pr
   const keys = [...new Set([...owned, ...watched])];
   if (keys.length === 0) return { rows: [], owned: new Set() };
   const metric = defaultMetric(ctx);
-  const rows = await companyRows(ctx, { now, range: DEFAULT_RANGE, metric, only: keys });
+  const rows = await companyRowsOf(ctx, keys, { now, range: DEFAULT_RANGE, metric });
   return { rows: yoursOrder(rows, metric), owned: new Set(owned) };
 }
 

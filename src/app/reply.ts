@@ -89,7 +89,7 @@ export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date,
       return ctx.digestPreview(now);
     }
     case 'help': {
-      const input = { unknown: cmd.unknown, problem: cmd.problem, keyActionsSet };
+      const input = { unknown: cmd.unknown, problem: cmd.problem, suggestion: cmd.suggestion, keyActionsSet };
       return { message: blocks.helpMessage(input), terminal: terminal.helpText(input) };
     }
   }

@@ -1,9 +1,10 @@
 /**
  * `npm run groups -- <subcommand> [args]`: the same replies as `/groups`,
- * printed in the terminal, against the configured database.
+ * printed in the terminal, against the configured database. Exits 2 when the
+ * command is not understood (the help is printed, naming the problem).
  */
 import { ConfigError, loadConfig, readDotEnv } from '../config.js';
-import { groupsReply } from '../app/reply.js';
+import { parse, replyFor } from '../app/reply.js';
 import { replyContext } from '../compose.js';
 import { createLogger, errorText, redact, registerSecrets } from '../log.js';
 import { CLI_DB_ATTEMPTS, databasePasswords, waitForDatabase } from '../startup.js';
@@ -44,8 +45,12 @@ async function main() {
   try {
     const ctx = replyContext(config, database);
     const now = new Date();
-    const reply = await groupsReply(ctx, args.join(' '), now);
+    const cmd = parse(ctx, args.join(' '));
+    const reply = await replyFor(ctx, cmd, now);
     process.stdout.write(`${reply.terminal}\n`);
+    // A word it does not know (`tpo`: "did you mean `top`?") or a bad option is a failed
+    // command, for a script as for a person; `help` and nothing at all are not.
+    if (cmd.kind === 'help' && (cmd.unknown !== null || cmd.problem !== null)) process.exitCode = 2;
     if (chartFile !== null) {
       const query = args.slice(1).join(' ').trim();
       const found = await show(ctx, query, { now, range: DEFAULT_RANGE, metric: defaultMetric(ctx) });

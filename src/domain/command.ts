@@ -9,6 +9,7 @@
  * The text arrives as the user typed it (Slack's `&amp;` entities already decoded by
  * the transport); problems are plain text, escaped by whoever renders them.
  */
+import { editDistance } from './edit-distance.js';
 import type { GroupsCommand, Metric, Range } from './types.js';
 import { parseOwnerCommand } from './owner-command.js';
 
@@ -17,6 +18,31 @@ export const MAX_RANGE_DAYS = 365;
 export const MAX_RANGE_WEEKS = 52;
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 50;
+/** Every subcommand, in the order a tie in `nearestSubcommand` is settled. */
+export const SUBCOMMANDS = ['top', 'quiet', 'show', 'report', 'key', 'digest', 'help'] as const;
+
+/**
+ * The subcommand a mistyped word most likely meant: the nearest by edit distance (a
+ * swap of two neighbours is one edit), within 1 edit for a word of up to 4 letters and
+ * 2 beyond, so `tpo`, `shwo`, `qiuet`, `reprot` find theirs and a company name typed
+ * without `show` (`acme`) finds none. Null when nothing is that near.
+ */
+export function nearestSubcommand(word: string): string | null {
+  const w = word.toLowerCase();
+  if (w.length === 0 || w.length > 12) return null;
+  const max = w.length <= 4 ? 1 : 2;
+  let best: string | null = null;
+  let bestDistance = max + 1;
+  for (const sub of SUBCOMMANDS) {
+    const d = editDistance(w, sub, max);
+    if (d < bestDistance) {
+      best = sub;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
 /** Longest word quoted back to the user. */
 const MAX_QUOTED = 60;
 
@@ -85,8 +111,9 @@ export function parseMetric(words: string): Metric | null {
 const NO_KEY_ACTIONS =
   'Key actions are not set up: set KEY_ACTIONS to a comma-separated list of event names, or rank `by events`.';
 
-function help(unknown: string | null, problem: string | null): GroupsCommand {
-  return { kind: 'help', unknown: unknown === null ? null : truncateWord(unknown), problem };
+function help(unknown: string | null, problem: string | null, suggestion?: string | null): GroupsCommand {
+  const cmd: GroupsCommand = { kind: 'help', unknown: unknown === null ? null : truncateWord(unknown), problem };
+  return suggestion ? { ...cmd, suggestion } : cmd;
 }
 
 function truncateWord(w: string): string {
@@ -224,7 +251,7 @@ export function parseGroupsCommand(text: string, opts: { keyActionsSet: boolean 
       case 'mine':
         return parseOwnerCommand(sub, rest);
       default:
-        return help(first, null);
+        return help(first, null, nearestSubcommand(sub));
     }
   } catch {
     return help(null, null);

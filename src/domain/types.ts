@@ -128,7 +128,8 @@ export type GroupsCommand =
   | { kind: 'watch'; query: string }
   | { kind: 'unwatch'; query: string }
   | { kind: 'mine' }
-  | { kind: 'help'; unknown: string | null; problem: string | null };
+  /** `suggestion`: the subcommand an unknown first word most likely meant (`tpo` -> `top`). */
+  | { kind: 'help'; unknown: string | null; problem: string | null; suggestion?: string };
 
 /** A message as Slack takes it: a plain-text fallback plus Block Kit blocks. */
 export interface SlackMessage {

@@ -136,6 +136,33 @@ export function companyName(c: { key: string; name: string | null }): string {
   return c.name !== null && c.name.trim() !== '' ? c.name : c.key;
 }
 
+/** How a name is compared with the others of a list: case and runs of spaces do not tell two apart. */
+function nameForComparison(c: { key: string; name: string | null }): string {
+  return companyName(c).trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/** The names (as compared) that more than one company of a list goes by. */
+export function sharedNames(rows: readonly { key: string; name: string | null }[]): Set<string> {
+  const seen = new Set<string>();
+  const shared = new Set<string>();
+  for (const r of rows) {
+    const n = nameForComparison(r);
+    if (seen.has(n)) shared.add(n);
+    else seen.add(n);
+  }
+  return shared;
+}
+
+/**
+ * A company's name in a list, each part through `escape`: `Acme Inc`, or
+ * `Acme Inc (acct_2)` when another company of the list goes by the same name, so
+ * that two rows never look the same.
+ */
+export function listedName(c: { key: string; name: string | null }, shared: ReadonlySet<string>, escape: (s: string) => string): string {
+  const name = escape(companyName(c));
+  return shared.has(nameForComparison(c)) && companyName(c) !== c.key ? `${name} (${escape(c.key)})` : name;
+}
+
 
 /** `⇊ down sharply`. */
 export function trendText(t: Trend): string {
@@ -234,28 +261,35 @@ function message(text: string[], blocks: KnownBlock[]): SlackMessage {
   return { text: text.filter((l) => l !== '').join('\n'), blocks: blocks.slice(0, MAX_BLOCKS) };
 }
 
-/** `*1. Acme Inc*` + `14 people · 1,200 key actions · ↑ up`. */
-function companyLine(row: CompanyRow, metric: Metric, rank: number | null): string {
-  const name = `*${rank === null ? '' : `${rank}. `}${esc(companyName(row))}*`;
+/** `*1. Acme Inc*` + `14 people · 1,200 key actions · ↑ up` (the key after a name another row shares). */
+function companyLine(row: CompanyRow, metric: Metric, rank: number | null, shared: ReadonlySet<string>): string {
+  const name = `*${rank === null ? '' : `${rank}. `}${listedName(row, shared, esc)}*`;
   const parts = [formatCount(row.activity.people, 'people')];
   if (metric !== 'people') parts.push(formatCount(metricTotal(row.activity, metric), metric));
   parts.push(trendText(row.trend));
   return `${name}\n${parts.join(' · ')}`;
 }
 
-/** `*Globex*` + `11 people · 120 key actions in the last 7 days, was about 1,200, −90 % · ⇊ down sharply`. */
-export function fallingLine(row: CompanyRow, metric: Metric, rank: number): string {
+/** `*Globex*` + `11 people · 120 key actions in the last 7 days, was about 1,200, −90 % · ⇊ down sharply`; `shared`: see listedName. */
+export function fallingLine(row: CompanyRow, metric: Metric, rank: number, shared: ReadonlySet<string> = new Set()): string {
   const parts = [formatCount(row.activity.people, 'people'), nowVsBefore(row, metric), trendText(row.trend)];
-  return `*${rank}. ${esc(companyName(row))}*\n${parts.join(' · ')}`;
+  return `*${rank}. ${listedName(row, shared, esc)}*\n${parts.join(' · ')}`;
 }
 
 /**
  * The rows of top, reusable by App Home: one section per company with a Details button.
- * `offset` is the rank before the first row (a later page of App Home starts at 26.).
+ * `offset` is the rank before the first row (a later page of App Home starts at 26.);
+ * `shared`, the names several companies of the whole list go by (default: of these rows).
  */
-export function companyRowBlocks(rows: CompanyRow[], metric: Metric, budget: number, offset = 0): { blocks: KnownBlock[]; lines: string[] } {
+export function companyRowBlocks(
+  rows: CompanyRow[],
+  metric: Metric,
+  budget: number,
+  offset = 0,
+  shared: ReadonlySet<string> = sharedNames(rows),
+): { blocks: KnownBlock[]; lines: string[] } {
   return listBlocks(
-    rows.map((row, i) => ({ line: companyLine(row, metric, offset + i + 1), button: showButton(row.key, offset + i) })),
+    rows.map((row, i) => ({ line: companyLine(row, metric, offset + i + 1, shared), button: showButton(row.key, offset + i) })),
     budget,
   );
 }
@@ -327,8 +361,9 @@ export function quietMessage(input: QuietInput): SlackMessage {
     return message(text, blocks);
   }
   blocks.push(context(quietNote()));
+  const shared = sharedNames(rows);
   const list = listBlocks(
-    rows.map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i) })),
+    rows.map((row, i) => ({ line: fallingLine(row, metric, i + 1, shared), button: showButton(row.key, i) })),
     MAX_BLOCKS - blocks.length,
     Math.max(input.total ?? rows.length, rows.length),
   );
@@ -638,6 +673,8 @@ export function keyHealthMessage(input: KeyHealthInput): SlackMessage {
 export interface HelpInput {
   unknown: string | null;
   problem: string | null;
+  /** The subcommand an unknown word most likely meant. */
+  suggestion?: string;
   keyActionsSet: boolean;
 }
 
@@ -664,9 +701,12 @@ export function helpFootnote(keyActionsSet: boolean): string {
 }
 
 /** What went wrong, as one line (not escaped), or null. */
-export function helpProblem(input: { unknown: string | null; problem: string | null }): string | null {
+export function helpProblem(input: { unknown: string | null; problem: string | null; suggestion?: string }): string | null {
   if (input.problem) return input.problem;
-  if (input.unknown !== null) return `I don't know “${truncate(input.unknown, MAX_NAME)}”.`;
+  if (input.unknown !== null) {
+    const word = `I don't know “${truncate(input.unknown, MAX_NAME)}”`;
+    return input.suggestion ? `${word}: did you mean \`${input.suggestion}\`?` : `${word}.`;
+  }
   return null;
 }
 
@@ -712,9 +752,10 @@ export function digestAllClear(weekLabel: string): string {
 /** One line on the good news (names passed through `escape`). */
 export function growingLine(growing: CompanyRow[], escape: (s: string) => string): string {
   if (growing.length === 0) return 'No company is growing faster than usual this week.';
+  const shared = sharedNames(growing.slice(0, DIGEST_GROWING_LISTED));
   const named = growing
     .slice(0, DIGEST_GROWING_LISTED)
-    .map((r) => `${escape(companyName(r))}${r.change === null ? ` (${trendText(r.trend)})` : ` (${formatPercent(r.change)})`}`);
+    .map((r) => `${listedName(r, shared, escape)}${r.change === null ? ` (${trendText(r.trend)})` : ` (${formatPercent(r.change)})`}`);
   const more = growing.length > DIGEST_GROWING_LISTED ? ` and ${formatNumber(growing.length - DIGEST_GROWING_LISTED)} more` : '';
   return `Growing most: ${named.join(', ')}${more}.`;
 }
@@ -739,9 +780,10 @@ export function digestMessage(input: DigestInput): SlackMessage {
   const intro = `*${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling*. ${quietNote()}`;
   blocks.push(section(intro));
   text.push(intro);
+  const shared = sharedNames(falling);
   const items = input.owners
-    ? fallingItemsWithOwners(falling.slice(0, maxListed), metric, input.owners)
-    : falling.slice(0, maxListed).map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, i, 'Open') }));
+    ? fallingItemsWithOwners(falling.slice(0, maxListed), metric, input.owners, shared)
+    : falling.slice(0, maxListed).map((row, i) => ({ line: fallingLine(row, metric, i + 1, shared), button: showButton(row.key, i, 'Open') }));
   // the listed ones each get a section and a button; the rest are "and N more"
   const list = listBlocks(items, maxListed + 3, falling.length + items.length - Math.min(falling.length, maxListed));
   blocks.push(...list.blocks);

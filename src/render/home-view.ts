@@ -19,6 +19,7 @@ import { METRICS, type CompanyDetail, type CompanyRow, type Metric, type Range }
 import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
 import {
   companyRowBlocks,
+  sharedNames,
   context,
   esc,
   fallingLine,
@@ -252,7 +253,8 @@ function listBlocksFor(input: HomeListInput, pageSize: number): { blocks: KnownB
     const where = pages > 1 ? `${formatNumber(first + 1)}–${formatNumber(first + shown.length)} of ${formatNumber(rows.length)}` : `${formatNumber(rows.length)}`;
     blocks.push(section(`*Most active companies* · ${rangeText(range)} · by ${by}`));
     blocks.push(context(`${where} active ${rows.length === 1 ? 'company' : 'companies'}, most active first. Trend: the last ${RECENT_DAYS} days against each company's own ${BASELINE_DAYS} days before.`));
-    blocks.push(...companyRowBlocks(shown, metric, shown.length, first).blocks);
+    // Names shared anywhere in the list carry their keys, on every page.
+    blocks.push(...companyRowBlocks(shown, metric, shown.length, first, sharedNames(rows)).blocks);
     if (pages > 1) {
       const pager: Button[] = [];
       if (page > 1) pager.push(button('← Previous', encodeAction('page', 0), String(page - 1)));
@@ -267,9 +269,10 @@ function listBlocksFor(input: HomeListInput, pageSize: number): { blocks: KnownB
     blocks.push(section('*Going quiet*\n✅ All clear: no company that used to be active is trending down.'));
   } else {
     blocks.push(section(`*Going quiet* · ${formatNumber(quiet.length)} ${quiet.length === 1 ? 'company' : 'companies'} trending down after being active, biggest drop first`));
+    const shared = sharedNames(quiet);
     const items = quiet
       .slice(0, HOME_QUIET_LISTED)
-      .map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, QUIET_BUTTON_BASE + i) }));
+      .map((row, i) => ({ line: fallingLine(row, metric, i + 1, shared), button: showButton(row.key, QUIET_BUTTON_BASE + i) }));
     blocks.push(...listBlocks(items, items.length + (quiet.length > items.length ? 2 : 0), quiet.length).blocks);
   }
   blocks.push(context(`Updated ${input.now.toISOString().slice(0, 16).replace('T', ' ')} UTC · the same figures anywhere in Slack: \`/groups top\`, \`/groups quiet\`, \`/groups show NAME\``));

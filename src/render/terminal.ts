@@ -17,6 +17,8 @@ import {
   helpEntries,
   helpFootnote,
   helpProblem,
+  listedName,
+  sharedNames,
   keyVerdict,
   MAX_PEOPLE_LISTED,
   MAX_TRAITS_LISTED,
@@ -102,9 +104,10 @@ export function topText(input: TopInput): string {
   if (rows.length === 0) return join([title, '', `No company has any activity in the ${rangeText(range)}.`]);
   const withTotal = metric !== 'people';
   const headers = ['#', 'Company', 'People', ...(withTotal ? [capitalised(metricLabel(metric, 2))] : []), 'Trend'];
+  const shared = sharedNames(rows);
   const body = rows.map((r, i) => [
     String(i + 1),
-    clean(companyName(r)),
+    listedName(r, shared, (s) => clean(s)),
     formatNumber(r.activity.people),
     ...(withTotal ? [formatNumber(metricTotal(r.activity, metric))] : []),
     trendText(r.trend),
@@ -124,12 +127,12 @@ function fallingCells(r: QuietInput['rows'][number], metric: Metric): [now: stri
   return [formatCount(now, metric), formatNumber(roughly(before)), change === null ? '' : formatPercent(change)];
 }
 
-function fallingTable(rows: QuietInput['rows'], metric: Metric): string {
+function fallingTable(rows: QuietInput['rows'], metric: Metric, shared = sharedNames(rows)): string {
   return table(
     ['#', 'Company', 'People', `Last ${RECENT_DAYS} days`, 'Was about', 'Change', 'Trend'],
     rows.map((r, i) => {
       const [now, before, change] = fallingCells(r, metric);
-      return [String(i + 1), clean(companyName(r)), formatNumber(r.activity.people), now, before, change, trendText(r.trend)];
+      return [String(i + 1), listedName(r, shared, (s) => clean(s)), formatNumber(r.activity.people), now, before, change, trendText(r.trend)];
     }),
     'rlrrrrl',
   );
@@ -293,7 +296,7 @@ export function digestText(input: DigestInput): string {
   out.push(
     `${formatNumber(falling.length)} ${falling.length === 1 ? 'company is' : 'companies are'} falling. ${FALLING_NOTE}`,
     '',
-    fallingTable(shown, metric),
+    fallingTable(shown, metric, sharedNames(falling)),
     ...more(falling.length, shown.length),
   );
   if (input.owners) out.push('', ...digestOwnerLines(shown, input.owners, (s) => clean(s)));

@@ -11,6 +11,8 @@ import { SIGNING_SECRET } from '../harness.js';
 export interface RecordedCall {
   /** Web API method (chat.postMessage) or 'response_url'. */
   method: string;
+  /** The path called (for a response_url, which one). */
+  path: string;
   /** Form or JSON body, parsed. */
   body: Record<string, unknown>;
   headers: IncomingMessage['headers'];
@@ -61,7 +63,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     const method = path.startsWith('/response/') ? 'response_url' : path.startsWith('/upload/') ? 'upload' : path.replace(/^\/api\//, '');
     // An upload (to the upload_url of files.getUploadURLExternal) keeps its raw bytes and the file id from its path.
     const recorded = method === 'upload' ? { file_id: path.slice('/upload/'.length), bytes } : parseBody(raw, req.headers['content-type']);
-    const call: RecordedCall = { method, body: recorded, headers: req.headers, at: Date.now() };
+    const call: RecordedCall = { method, path, body: recorded, headers: req.headers, at: Date.now() };
     calls.push(call);
     const custom = await respond.get(method)?.(call);
     const status = custom?.status ?? 200;

@@ -4,8 +4,9 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
-import { dayString, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
+import { dayString, utcDay, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
 import { rows, type Db } from '../client.js';
+import { storable } from '../sqlutil.js';
 import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
 
 /** The company_days column a metric's trend is computed on (people: person-days). */
@@ -64,18 +65,15 @@ const toStats = (r: StatsRow): CompanyStats => ({
 
 /**
  * Every company with its activity over the range and its two trend windows for
- * `metric`. `only` restricts to some keys (one company's detail).
+ * `metric`.
  *
  * All companies over 7, 30 or 90 days (the standard ranges) read the company
  * summary, one row per company, after making it valid for `now`'s day. Other
- * ranges and one company's detail sum company_days live; both give the same
- * numbers (test/summary.test.ts).
+ * ranges sum company_days live; both give the same numbers (test/summary.test.ts).
+ * One company's detail: companyStatsOf.
  */
-export async function companyStats(
-  db: Db,
-  opts: { now: Date; rangeDays: number; metric: Metric; only?: string[] },
-): Promise<CompanyStats[]> {
-  if (!opts.only && isSummaryRange(opts.rangeDays)) return companyStatsFromSummary(db, { ...opts, rangeDays: opts.rangeDays });
+export async function companyStats(db: Db, opts: { now: Date; rangeDays: number; metric: Metric }): Promise<CompanyStats[]> {
+  if (isSummaryRange(opts.rangeDays)) return companyStatsFromSummary(db, { ...opts, rangeDays: opts.rangeDays });
   return companyStatsLive(db, opts);
 }
 
@@ -98,27 +96,78 @@ export async function companyStatsFromSummary(db: Db, opts: { now: Date; rangeDa
   return result.map(toStats);
 }
 
-/** The two trend windows of `metric` summed over every company: the book's move. */
+/**
+ * The two trend windows of `metric` summed over every company: the book's move.
+ * One scan of company_summary and nothing else: a summary row exists only for a key
+ * of `companies` (ingestion writes both in one transaction, the rebuild reads the
+ * rollups of those companies), so no join is needed (test/summary.test.ts checks the
+ * sum against every company's live windows).
+ */
 export async function bookWindows(db: Db, opts: { now: Date; metric: Metric }): Promise<{ recent: number; baseline: number }> {
-  const m = checkedMetric(opts.metric);
   await ensureSummaryFresh(db, opts.now);
-  const [r] = await rows<{ recent: number | string; baseline: number | string }>(
-    db,
-    sql.raw(`select coalesce(sum(recent_${m}), 0)::float8 as recent, coalesce(sum(base_${m}), 0)::float8 as baseline
-             from company_summary s where s.company_key <> '' and exists (select 1 from companies c where c.company_key = s.company_key)`),
-  );
+  const [r] = await rows<{ recent: number | string; baseline: number | string }>(db, sql.raw(bookWindowsSql(opts.metric)));
   return { recent: Number(r?.recent ?? 0), baseline: Number(r?.baseline ?? 0) };
 }
 
-/** companyStats summed live from company_days: any range, or some companies only. */
+function bookWindowsSql(metric: Metric): string {
+  const m = checkedMetric(metric);
+  return `select coalesce(sum(recent_${m}), 0)::float8 as recent, coalesce(sum(base_${m}), 0)::float8 as baseline
+          from company_summary where company_key <> ''`;
+}
+
+/**
+ * One company's stats over the range, and the book's trend windows its trend is judged
+ * against; null stats when there is no such company. A standard range reads the
+ * company's summary row (a primary-key lookup) and the book's sums in one statement;
+ * another range sums the company's own company_days and people live (index ranges).
+ */
+export async function companyStatsOf(
+  db: Db,
+  key: string,
+  opts: { now: Date; rangeDays: number; metric: Metric },
+): Promise<{ stats: CompanyStats | null; book: { recent: number; baseline: number } }> {
+  if (!storable(key)) return { stats: null, book: { recent: 0, baseline: 0 } };
+  const n = opts.rangeDays;
+  if (!isSummaryRange(n)) {
+    const [stats, book] = await Promise.all([companyStatsLive(db, { ...opts, key }), bookWindows(db, opts)]);
+    return { stats: stats[0] ?? null, book };
+  }
+  const m = checkedMetric(opts.metric);
+  // The summary's day comes back with its rows, in one snapshot: only a stale summary
+  // (the first read of a day) costs a second round trip, after the rebuild.
+  const read = () =>
+    rows<StatsRow & { as_of: string | null; book_recent: number | string; book_baseline: number | string }>(
+      db,
+      sql`select (select as_of::text from summary_state where id = 1) as as_of,
+                 ${sql.raw(STATS_COLUMNS(n, m))}, b.recent as book_recent, b.baseline as book_baseline
+          from (${sql.raw(bookWindowsSql(m))}) b
+          left join companies c on c.company_key = ${key} and c.company_key <> ''
+          left join company_summary s on s.company_key = c.company_key`,
+    );
+  let [r] = await read();
+  if (r?.as_of !== dayString(utcDay(opts.now))) {
+    await ensureSummaryFresh(db, opts.now);
+    [r] = await read();
+  }
+  return {
+    stats: r && r.key !== null ? toStats(r) : null,
+    book: { recent: Number(r?.book_recent ?? 0), baseline: Number(r?.book_baseline ?? 0) },
+  };
+}
+
+/**
+ * companyStats summed live from company_days: any range, every company or one (`key`:
+ * equality on the key, so each table is read by its index, never scanned).
+ */
 export async function companyStatsLive(
   db: Db,
-  opts: { now: Date; rangeDays: number; metric: Metric; only?: string[] },
+  opts: { now: Date; rangeDays: number; metric: Metric; key?: string },
 ): Promise<CompanyStats[]> {
   const w = windowsFor(opts.now, opts.rangeDays);
   const col = METRIC_COLUMN[opts.metric];
   const rangeStartTs = `${w.rangeStart}T00:00:00Z`;
-  const only = opts.only ? sql`and company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.only)}::jsonb))` : sql``;
+  if (opts.key !== undefined && !storable(opts.key)) return [];
+  const only = opts.key !== undefined ? sql`and company_key = ${opts.key}` : sql``;
   const result = await rows<StatsRow>(
     db,
     sql`with days as (
@@ -143,7 +192,7 @@ export async function companyStatsLive(
         from companies c
         left join days d on d.company_key = c.company_key
         left join active a on a.company_key = c.company_key
-        where c.company_key <> '' ${opts.only ? sql`and c.company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.only)}::jsonb))` : sql``}`,
+        where c.company_key <> '' ${opts.key !== undefined ? sql`and c.company_key = ${opts.key}` : sql``}`,
   );
   return result.map(toStats);
 }
@@ -158,6 +207,7 @@ export interface CompanyRecord {
 }
 
 export async function companyRecord(db: Db, key: string): Promise<CompanyRecord | null> {
+  if (!storable(key)) return null;
   const [r] = await rows<{ key: string; name: string | null; traits: Record<string, unknown> | string; first_seen: string | null; last_seen: string | null; known: number }>(
     db,
     sql`select c.company_key as key, c.name, c.traits, c.first_seen_at::text as first_seen, c.last_seen_at::text as last_seen,
@@ -179,7 +229,7 @@ export async function companyRecord(db: Db, key: string): Promise<CompanyRecord 
 export async function weeklySeries(db: Db, key: string, now: Date, metric: Metric): Promise<{ start: string; value: number }[]> {
   const blocks = weekBlocks(now);
   const col = METRIC_COLUMN[metric];
-  const found = await rows<{ day: string; v: number }>(
+  const found = !storable(key) ? [] : await rows<{ day: string; v: number }>(
     db,
     sql`select day::text as day, ${col}::int as v from company_days
         where company_key = ${key} and day between ${blocks[0].start}::date and ${blocks[blocks.length - 1].end}::date`,
@@ -202,6 +252,7 @@ export interface PersonActivity {
 
 /** A company's people: activity over the range, last seen; the most active first. */
 export async function companyPeople(db: Db, key: string, opts: { now: Date; rangeDays: number; limit: number }): Promise<PersonActivity[]> {
+  if (!storable(key)) return [];
   const w: Windows = windowsFor(opts.now, opts.rangeDays);
   const found = await rows<{ id: string; name: string | null; email: string | null; events: number; key_actions: number; sessions: number; last_seen: string }>(
     db,
@@ -238,27 +289,30 @@ export interface CompanyName {
 /** Find companies by key (exact), then name prefix, then name or key substring; case-insensitive. */
 export async function findCompanies(db: Db, query: string, limit = 20): Promise<{ how: 'key' | 'prefix' | 'substring' | 'none'; matches: CompanyName[] }> {
   const q = query.trim();
+  if (!storable(q)) return { how: 'none', matches: [] };
   const exact = await rows<CompanyName>(db, sql`select company_key as key, name from companies where company_key = ${q} and company_key <> ''`);
   if (exact.length > 0) return { how: 'key', matches: exact };
   const like = q.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase();
-  const prefix = await rows<CompanyName>(
+  const lower = q.toLowerCase();
+  // Prefix matches (tier 1) and substring matches (tier 2) in one scan: every prefix
+  // match is a substring match too, so the first `limit` rows ordered by tier hold
+  // tier 1's first `limit` whenever it has any; only the best tier is kept.
+  const found = await rows<CompanyName & { tier: number }>(
     db,
-    sql`select company_key as key, name from companies
-        where company_key <> '' and (lower(name) like ${`${like}%`} or lower(company_key) = ${q.toLowerCase()})
-        order by lower(name) = ${q.toLowerCase()} desc, last_seen_at desc nulls last, company_key limit ${limit}`,
-  );
-  if (prefix.length > 0) {
-    // An exact name (case-insensitive) wins over longer names that merely start with it.
-    const same = prefix.filter((m) => m.name?.toLowerCase() === q.toLowerCase());
-    return { how: 'prefix', matches: same.length > 0 ? same : prefix };
-  }
-  const sub = await rows<CompanyName>(
-    db,
-    sql`select company_key as key, name from companies
+    sql`select company_key as key, name,
+               case when lower(name) like ${`${like}%`} or lower(company_key) = ${lower} then 1 else 2 end as tier
+        from companies
         where company_key <> '' and (lower(name) like ${`%${like}%`} or lower(company_key) like ${`%${like}%`})
-        order by last_seen_at desc nulls last, company_key limit ${limit}`,
+        order by tier, lower(name) = ${lower} desc, last_seen_at desc nulls last, company_key limit ${limit}`,
   );
-  return { how: sub.length > 0 ? 'substring' : 'none', matches: sub };
+  const tier = Number(found[0]?.tier ?? 0);
+  const matches = found.filter((m) => Number(m.tier) === tier).map(({ key, name }) => ({ key, name }));
+  if (tier === 1) {
+    // An exact name (case-insensitive) wins over longer names that merely start with it.
+    const same = matches.filter((m) => m.name?.toLowerCase() === lower);
+    return { how: 'prefix', matches: same.length > 0 ? same : matches };
+  }
+  return { how: matches.length > 0 ? 'substring' : 'none', matches };
 }
 
 /** Every company's key and name (for suggestions and split detection). */
