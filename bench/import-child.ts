@@ -1,36 +1,22 @@
 /**
- * The import under measurement, in a process of its own so that its peak RSS is
- * its own: migrate the fresh database, then import the archive and print one
- * JSON line with the figures. Run by bench/import.ts.
+ * `npm run import`, exactly as a user runs it (src/cli/import.ts under tsx, its arguments,
+ * its settings from the environment, the bot's migrations), in a process of its own so that
+ * its peak RSS and CPU are its own. It works from DIR (the archive's folder, where no .env
+ * lies), and on exit adds one JSON line to standard output: the exit code, CPU seconds and
+ * peak RSS. Run by bench/import.ts:
  *
- *   tsx bench/import-child.ts DATABASE_URL ARCHIVE_DIR SLICE_SIZE KEY_ACTIONS
+ *   tsx bench/import-child.ts DIR [import options] PATH...
  */
-import { openDatabase } from '../src/db/client.js';
-import { importSegmentArchive } from './history-driver.js';
+import { writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-async function main(): Promise<void> {
-  const [url, root, slice, keyActions] = process.argv.slice(2);
-  const database = await openDatabase({ databaseUrl: url, max: 2 });
-  try {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const r = await importSegmentArchive(database.db, root, {
-      keyActions: new Set(keyActions.split(',')),
-      sliceSize: Number(slice),
-      source: 'segment-import',
-      groupKeyPath: null,
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    console.log(
-      JSON.stringify({ ...r, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMb: process.resourceUsage().maxRSS / 1024 }),
-    );
-  } finally {
-    await database.close();
-  }
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+const CLI = fileURLToPath(new URL('../src/cli/import.ts', import.meta.url));
+const [dir, ...args] = process.argv.slice(2);
+process.chdir(dir);
+process.argv = [process.argv[0], CLI, ...args];
+process.on('exit', (code) => {
+  const cpu = process.cpuUsage();
+  // Synchronous: the process is exiting.
+  writeSync(1, `\n${JSON.stringify({ code, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
 });
+await import(CLI);

@@ -1,11 +1,12 @@
 /**
  * History import benchmark: a realistic history written as Segment archive
  * files (segment-logs/<source-id>/<received-day-ms>/*.gz, gzipped NDJSON of
- * full messages), imported into a fresh PostgreSQL database by a child process
- * (bench/import-child.ts: the archive reader and ingestHistory); beside it,
- * psql \copy of the same rows (id, person, company, event, time) into a plain
- * table: the floor, and the ratio between the two in the same run. After each
- * run the stored totals are checked against the generated ones.
+ * full messages), imported into a fresh PostgreSQL database by `npm run import`
+ * itself (src/cli/import.ts, run in a child process by bench/import-child.ts so
+ * that its peak RSS is its own); beside it, psql \copy of the same rows (id,
+ * person, company, event, time) into a plain table: the floor, and the ratio
+ * between the two in the same run. After each run the stored totals are checked
+ * against the generated ones.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import postgres from 'postgres';
 import { fmt, freshDatabase, median, prng, table } from './common.js';
-import type { ArchiveImportResult } from './history-driver.js';
+import { HISTORY_SLICE } from '../src/import/sink.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY_MS = 86_400_000;
@@ -31,7 +32,6 @@ export interface ImportBenchOptions {
   days: number;
   /** Track and page events (identify and group calls come on top). */
   activityEvents: number;
-  sliceSize: number;
   runs: number;
   now: Date;
 }
@@ -46,6 +46,8 @@ interface Expected {
 
 interface History {
   dir: string;
+  /** What the import reads: dir/segment-logs (the CSV for the floor lies beside it). */
+  archiveDir: string;
   csvPath: string;
   lines: number;
   gzBytes: number;
@@ -204,7 +206,7 @@ export function buildHistory(o: ImportBenchOptions): History {
   }
   const csvPath = join(dir, 'rows.csv');
   writeFileSync(csvPath, lines.map((l) => l.csv).join('\n') + '\n');
-  return { dir, csvPath, lines: lines.length, gzBytes, rawBytes, files: byFile.size, expected, people, companies: o.companies };
+  return { dir, archiveDir: join(dir, 'segment-logs'), csvPath, lines: lines.length, gzBytes, rawBytes, files: byFile.size, expected, people, companies: o.companies };
 }
 
 interface CheckResult {
@@ -274,7 +276,20 @@ async function copyFloor(url: string, h: History): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-type ChildResult = ArchiveImportResult & { seconds: number; cpuSeconds: number; peakRssMb: number };
+/** What one run of the command gave: its summary's counts, its time split, and its process's figures. */
+interface ChildResult {
+  /** Wall time of the whole command (start-up and migrations included), as a user waits for it. */
+  seconds: number;
+  /** When the write pass began, seconds after the start (from the progress lines, to about 0.1 s). */
+  writeStart: number | null;
+  cpuSeconds: number;
+  peakRssMb: number;
+  stored: number | null;
+  duplicates: number | null;
+  skipped: number | null;
+  /** The summary as the command printed it. */
+  summary: string[];
+}
 
 const children = new Set<import('node:child_process').ChildProcess>();
 /** Kill an import still running (the bench's own child, by pid). */
@@ -282,22 +297,51 @@ export function killImportChildren(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 }
 
-function runChild(url: string, h: History, sliceSize: number): Promise<ChildResult> {
+const count = (text: string, re: RegExp) => {
+  const m = re.exec(text);
+  return m ? Number(m[1].replace(/,/g, '')) : null;
+};
+
+/** `npm run import -- --progress-every 1 DIR` with DATABASE_URL and KEY_ACTIONS, as a user runs it. */
+function runChild(url: string, h: History): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/import-child.ts', url, h.dir, String(sliceSize), KEY_ACTIONS.join(',')], {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/import-child.ts'), h.dir, '--progress-every', '1', h.archiveDir], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production' },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', DATABASE_URL: url, KEY_ACTIONS: KEY_ACTIONS.join(',') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);
     let out = '';
     let err = '';
+    let writeStart: number | null = null;
     child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (err += b));
+    child.stderr.on('data', (b) => {
+      err += b;
+      // "import: writing W of N events (R/s)": the write pass began W/R seconds before this line.
+      const m = writeStart === null ? /import: writing ([\d,]+) of [\d,]+ events \(([\d,]+)\/s\)/.exec(String(b)) : null;
+      if (m) {
+        const rate = Number(m[2].replace(/,/g, ''));
+        writeStart = (performance.now() - t0) / 1000 - (rate > 0 ? Number(m[1].replace(/,/g, '')) / rate : 0);
+      }
+    });
     child.on('exit', (code) => {
       children.delete(child);
-      if (code !== 0) return reject(new Error(`the import exited with ${code}: ${err}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as ChildResult);
+      const seconds = (performance.now() - t0) / 1000;
+      const lines = out.trim().split('\n');
+      const last = JSON.parse(lines.pop() ?? '{}') as { code?: number; cpuSeconds?: number; peakRssMb?: number };
+      if (code !== 0 || last.code !== 0) return reject(new Error(`the import exited with ${code}: ${out}\n${err.split('\n').slice(-20).join('\n')}`));
+      const summary = lines.filter((l) => l.trim() !== '');
+      resolve({
+        seconds,
+        writeStart,
+        cpuSeconds: last.cpuSeconds ?? NaN,
+        peakRssMb: last.peakRssMb ?? NaN,
+        stored: count(out, /([\d,]+) stored,/),
+        duplicates: count(out, /([\d,]+) duplicate/),
+        skipped: count(out, /skipped:\s+([\d,]+)/),
+        summary,
+      });
     });
   });
 }
@@ -316,30 +360,31 @@ export async function runImportBench(o: ImportBenchOptions, log: (s: string) => 
   log(
     `history import: ${fmt(h.lines)} messages (${fmt(h.people * 2)} identify/group, ${fmt(h.lines - h.people * 2)} track/page) over ${o.days} days, ` +
       `${fmt(o.companies)} companies, ${fmt(h.people)} people, sessions of 5 to 40 events; ${fmt(h.files)} archive files, ` +
-      `${fmt(h.gzBytes / 1048576)} MB gzipped (${fmt(h.rawBytes / 1048576)} MB of JSON); slices of ${fmt(o.sliceSize)}; built in ${fmt((performance.now() - tBuild) / 1000, 1)} s`,
+      `${fmt(h.gzBytes / 1048576)} MB gzipped (${fmt(h.rawBytes / 1048576)} MB of JSON); slices of ${fmt(HISTORY_SLICE)}; built in ${fmt((performance.now() - tBuild) / 1000, 1)} s`,
   );
   const runs: ImportRun[] = [];
   try {
     for (let i = 1; i <= o.runs; i++) {
       const db = await freshDatabase('lm_bench_import');
       try {
-        const r = await runChild(db.url, h, o.sliceSize);
+        const r = await runChild(db.url, h);
         const check = await countCheck(db.url, h);
         const copySeconds = await copyFloor(db.url, h);
         const run: ImportRun = {
-          eventsPerSec: r.lines / r.seconds,
+          eventsPerSec: h.lines / r.seconds,
           copyRowsPerSec: h.lines / copySeconds,
-          ratio: r.lines / r.seconds / (h.lines / copySeconds),
+          ratio: h.lines / r.seconds / (h.lines / copySeconds),
           peakRssMb: r.peakRssMb,
-          ok: check.ok && r.skipped === 0 && r.stored === h.lines,
+          ok: check.ok && r.skipped === 0 && r.stored === h.lines && r.duplicates === 0,
         };
         runs.push(run);
+        const split = r.writeStart === null ? '' : `: read pass ${fmt(r.writeStart, 1)} s, write pass ${fmt(r.seconds - r.writeStart, 1)} s (${fmt(h.lines / (r.seconds - r.writeStart))} events/s)`;
         log(
-          `  run ${i}: ${fmt(run.eventsPerSec)} events/s (${fmt(r.seconds, 1)} s, ${r.slices} slices, import CPU ${fmt(r.cpuSeconds, 1)} s), ` +
-            `COPY floor ${fmt(run.copyRowsPerSec)} rows/s (${fmt(copySeconds, 2)} s), ratio ${run.ratio.toFixed(3)}, peak RSS ${fmt(r.peakRssMb)} MB; ` +
-            `stored ${fmt(r.stored)}, duplicates ${fmt(r.duplicates)}, skipped ${fmt(r.skipped)}`,
+          `  run ${i}: ${fmt(run.eventsPerSec)} events/s (${fmt(r.seconds, 1)} s end to end${split}; import CPU ${fmt(r.cpuSeconds, 1)} s), ` +
+            `COPY floor ${fmt(run.copyRowsPerSec)} rows/s (${fmt(copySeconds, 2)} s), ratio ${run.ratio.toFixed(3)}, peak RSS ${fmt(r.peakRssMb)} MB`,
         );
-        for (const e of r.errors) log(`    ${e}`);
+        if (i === 1) for (const l of r.summary) log(`    | ${l}`);
+        else log(`    stored ${fmt(r.stored ?? NaN)}, duplicates ${fmt(r.duplicates ?? NaN)}, skipped ${fmt(r.skipped ?? NaN)}`);
         for (const l of check.lines) log(`    ${l}`);
       } finally {
         await db.drop();

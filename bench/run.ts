@@ -12,7 +12,7 @@
  *   npm run bench -- --only burst       1,000 concurrent 500 KB batches: the server's peak RSS, 200s and 503s
  *                                       (--requests 1000 --batch-kb 500 --retries 0); run only when asked for
  *   npm run bench -- --only charts      chart render time, median and slowest (--chart-reps 40; no database)
- *   npm run bench -- --only import      history import from Segment archives (--runs 3 --events 1000000 --slice 20000
+ *   npm run bench -- --only import      `npm run import` of Segment archives (--runs 3 --events 1000000
  *                                       --companies 2000 --people-per-company 10 --days 180)
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
@@ -67,7 +67,6 @@ async function main(): Promise<void> {
       peoplePerCompany: Number(arg('people-per-company', '10')),
       days: Number(arg('days', '180')),
       activityEvents: Number(arg('events', quick ? '300000' : '1000000')),
-      sliceSize: Number(arg('slice', '20000')),
       runs: Number(arg('runs', quick ? '1' : '3')),
       now,
     });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, type Db } from '../src/db/client.js';
 import { ensureSummaryFresh } from '../src/db/queries/summary.js';
 import { HistoryInputError, ingestHistory, type SourcedEvent } from '../src/ingest/history-store.js';
-import { parseRequest } from '../src/ingest/segment.js';
+import { MERGED_TRAITS, parseRequest, traitEntryBytes } from '../src/ingest/segment.js';
 import { sqlState } from '../src/db/sqlutil.js';
 import { ingestEvents } from '../src/ingest/store.js';
 import { mulberry32 } from '../bench/simulate-book.js';
@@ -27,9 +27,9 @@ type Raw = Record<string, unknown>;
 /** Every table ingestion writes, every column, in key order. */
 const TABLES: Record<string, string> = {
   messages: 'select source, message_id from messages order by message_id, source',
-  people: `select person_id, company_key, company_at::text, name, email, traits::text, traits_at::text, first_seen_at::text, last_active_at::text
+  people: `select person_id, company_key, company_at::text, name, email, traits::text, trait_keys::text, traits_at::text, first_seen_at::text, last_active_at::text
            from people order by person_id`,
-  companies: 'select company_key, name, traits::text, traits_at::text, first_seen_at::text, last_seen_at::text from companies order by company_key',
+  companies: 'select company_key, name, traits::text, trait_keys::text, traits_at::text, first_seen_at::text, last_seen_at::text from companies order by company_key',
   company_days: 'select company_key, day::text, events, key_actions, sessions, people from company_days order by company_key, day',
   company_people: `select company_key, person_id, first_seen_at::text, last_seen_at::text, events, key_actions, sessions
                    from company_people order by company_key, person_id`,
@@ -267,6 +267,70 @@ describe('ingestHistory against the live path', () => {
       { company_key: 'acme', events: 1 },
     ]);
     expect(await snapshot(histDb.database.db)).toEqual(await snapshot(liveDb.database.db));
+  });
+
+  it('many traits (over 100 keys and 16 KB per person and company across calls): the bound keeps the same ones on both paths', async () => {
+    await reset();
+    const rnd = mulberry32(21);
+    const text = (n: number) => Array.from({ length: n }, () => 'abcdefghij'[Math.floor(rnd() * 10)]).join('');
+    // Small values: the count (100 keys) binds. Big values: the bytes (16 KB) bind first.
+    const who = [
+      { id: 'small', user: 'u-small', company: 'c-small', len: () => 1 + Math.floor(rnd() * 8) },
+      { id: 'big', user: 'u-big', company: 'c-big', len: () => 200 + Math.floor(rnd() * 300) },
+    ];
+    const sent = new Map<string, Set<string>>();
+    const traitsOf = (entity: string, len: () => number) => {
+      const t: Raw = {};
+      for (let k = 0; k < 25; k++) {
+        const key = `k${Math.floor(rnd() * 400)}`;
+        t[key] = rnd() < 0.2 ? Math.floor(rnd() * 1000) : text(len());
+        (sent.get(entity) ?? sent.set(entity, new Set()).get(entity)!).add(key);
+      }
+      return t;
+    };
+    // Ten calls, each a day, in shuffled order (older traits arrive after newer ones), each with
+    // several identify and group calls per person and company, and tracks; a few in a second source.
+    const days = [3, 0, 5, 1, 8, 2, 9, 4, 7, 6];
+    const calls: SourcedEvent[][] = [];
+    let id = 0;
+    for (const day of days) {
+      const raws: Raw[] = [];
+      for (let k = 0; k < 4; k++) {
+        for (const w of who) {
+          const at = (min: number) => new Date(T0 + day * 86_400_000 + (k * 90 + min) * 60_000).toISOString();
+          raws.push({ type: 'identify', userId: w.user, traits: traitsOf(w.user, w.len), messageId: `t${id++}`, timestamp: at(rnd() < 0.3 ? 40 : 0) });
+          raws.push({ type: 'group', userId: w.user, groupId: w.company, traits: traitsOf(w.company, w.len), messageId: `t${id++}`, timestamp: at(rnd() < 0.3 ? 45 : 5) });
+          raws.push({ type: 'track', userId: w.user, event: 'Buy', messageId: `t${id++}`, timestamp: at(10) });
+        }
+      }
+      const events = parseRequest({ batch: raws }, { endpoint: 'batch', receivedAt: new Date(T0 + 30 * 86_400_000), groupKeyPath: null });
+      calls.push(events.map((e) => ({ ...e, source: rnd() < 0.8 ? SOURCES[0] : SOURCES[1] })));
+    }
+    for (const [n, call] of calls.entries()) {
+      const a = await live(liveDb.database.db, call);
+      const b = await ingestHistory(histDb.database.db, call, { keyActions: KEY_ACTIONS });
+      expect(b, `call ${n}`).toEqual(a);
+      expect(await snapshot(histDb.database.db), `after call ${n}`).toEqual(await snapshot(liveDb.database.db));
+    }
+    // The bound bit, each way, so the equality above compares it.
+    type Held = { id: string; traits: Record<string, unknown>; trait_keys: string[] };
+    const held = [
+      ...(await rows<Held>(histDb.database.db, sql`select person_id as id, traits, trait_keys from people where person_id like 'u-%'`)),
+      ...(await rows<Held>(histDb.database.db, sql`select company_key as id, traits, trait_keys from companies where company_key like 'c-%'`)),
+    ];
+    expect(held.map((h) => h.id).sort()).toEqual(['c-big', 'c-small', 'u-big', 'u-small']);
+    for (const h of held) {
+      const keys = Object.keys(h.traits);
+      const bytes = keys.reduce((sum, k) => sum + traitEntryBytes(k, h.traits[k]), 0);
+      expect(sent.get(h.id)!.size, h.id).toBeGreaterThan(MERGED_TRAITS.keys);
+      expect([...h.trait_keys].sort(), h.id).toEqual([...keys].sort());
+      expect(bytes, h.id).toBeLessThanOrEqual(MERGED_TRAITS.bytes);
+      if (h.id.endsWith('small')) expect(keys.length, h.id).toBe(MERGED_TRAITS.keys);
+      else {
+        expect(keys.length, h.id).toBeLessThan(MERGED_TRAITS.keys);
+        expect(bytes, h.id).toBeGreaterThan(MERGED_TRAITS.bytes - 1024);
+      }
+    }
   });
 
   it('ids holding the unit separator (which the fast path joins on) are stored as sent', async () => {

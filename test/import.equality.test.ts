@@ -1,8 +1,9 @@
 /**
  * The end state of an import equals what the same events give sent live in time order:
- * one history through the HTTP API (in time order) on one database, the same history as
- * Segment archive files (lines shuffled across files) through `npm run import` on another,
- * and through `--url` into a running bot on a third; every rollup table compared row by row.
+ * one history through the HTTP API (in time order, in requests of SPLIT events) on one
+ * database, the same history as Segment archive files (lines shuffled across files) through
+ * `npm run import` (slices of SPLIT) on another, and through `--url` into a running bot on a
+ * third; every rollup table compared row by row.
  * Then the import run over the live database stores nothing: overlap counts once.
  */
 import { createServer, type Server } from 'node:http';
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, type Db } from '../src/db/client.js';
 import { sourceOfWriteKey } from '../src/ingest/http.js';
 import { httpSink } from '../src/import/sink.js';
+import { MERGED_TRAITS, traitEntryBytes } from '../src/ingest/segment.js';
 import { ago, gz, importPaths, join, jsonl, rollupRows, write } from './helpers/import.js';
 import { post, startTestApp, WRITE_KEY } from './harness.js';
 
@@ -28,6 +30,14 @@ function rng(seed: number) {
     return s / 2 ** 32;
   };
 }
+
+/**
+ * The live path merges a company's traits per request (the request's calls first, then into the
+ * stored row), and a merge bounded by MERGED_TRAITS is not associative: past the bound, the
+ * kept keys depend on where requests split. So both sides split the same way: live requests
+ * and import slices of SPLIT events, in the same time order.
+ */
+const SPLIT = 50;
 
 /**
  * 40 days of a small book: 4 companies, 14 people; sessions of 2-8 events; group and
@@ -76,6 +86,24 @@ function history(): Record<string, unknown>[] {
       }
     }
     if (r() < 0.5) out.push({ type: 'page', anonymousId: `visitor-${day % 3}`, name: 'Pricing', messageId: `v${id++}`, timestamp: ago(now, day, 12).toISOString(), context: { groupId: 'acme' } });
+    // Traits past MERGED_TRAITS over the days: Initech's many small ones (the 100 keys bind),
+    // Globex's big ones (the 16 KB bind), u1's many. At :17 s, a time no other event has.
+    const traits = (n: number, pool: number, len: number) =>
+      Object.fromEntries(Array.from({ length: n }, () => [`t${Math.floor(r() * pool)}`, 'x'.repeat(1 + Math.floor(r() * len))]));
+    const at17 = (hh: number) => new Date(ago(now, day, 0, 30).getTime() + hh * 3_600_000 + 17_000).toISOString();
+    out.push({ type: 'group', userId: 'u2', groupId: 'initech', traits: traits(15, 300, 6), messageId: `tr-i-${day}`, timestamp: at17(7) });
+    for (let k = 0; k < 3; k++) {
+      out.push({ type: 'group', userId: 'u1', groupId: 'globex', traits: traits(12, 150, 600), messageId: `tr-g-${day}-${k}`, timestamp: at17(6 + k / 60) });
+    }
+    out.push({ type: 'identify', userId: 'u1', traits: traits(10, 200, 600), messageId: `tr-u-${day}`, timestamp: at17(5) });
+    // Where the split shows: Umbrella's 15 KB of traits, then five big keys set and, a minute
+    // later, set again small. In one request the big values never count; in two, they push
+    // out older keys first, and those stay out.
+    if (day === 30) out.push({ type: 'group', userId: 'u3', groupId: 'umbrella', traits: Object.fromEntries(Array.from({ length: 15 }, (_, k) => [`old${k}`, 'o'.repeat(1000)])), messageId: 'tr-um-0', timestamp: at17(9) });
+    if (day === 29) {
+      out.push({ type: 'group', userId: 'u3', groupId: 'umbrella', traits: Object.fromEntries(Array.from({ length: 5 }, (_, k) => [`new${k}`, 'n'.repeat(1500)])), messageId: 'tr-um-1', timestamp: at17(9) });
+      out.push({ type: 'group', userId: 'u3', groupId: 'umbrella', traits: Object.fromEntries(Array.from({ length: 5 }, (_, k) => [`new${k}`, 'n'])), messageId: 'tr-um-2', timestamp: at17(9 + 1 / 60) });
+    }
   }
   return out;
 }
@@ -102,8 +130,8 @@ describe('an import equals the same events sent live in time order', () => {
     dir = mkdtempSync(join(tmpdir(), 'lm-import-eq-'));
     // Live: the HTTP API, in time order, in batches as an SDK sends.
     const ordered = [...events].sort(byTime);
-    for (let i = 0; i < ordered.length; i += 40) {
-      const res = await post(`${live.url}/v1/batch`, { batch: ordered.slice(i, i + 40) });
+    for (let i = 0; i < ordered.length; i += SPLIT) {
+      const res = await post(`${live.url}/v1/batch`, { batch: ordered.slice(i, i + SPLIT) });
       expect(res.status).toBe(200);
     }
     // The archive: the same messages shuffled over three files (the file order is not the time order).
@@ -138,7 +166,7 @@ describe('an import equals the same events sent live in time order', () => {
   });
 
   it('direct import: every rollup table equal, row by row, and the same ids under the same write key', async () => {
-    const report = await importPaths(imported.database.db, [dir], { keyActions: KEY_ACTIONS, liveSource: sourceOfWriteKey(WRITE_KEY), chunk: 50 });
+    const report = await importPaths(imported.database.db, [dir], { keyActions: KEY_ACTIONS, liveSource: sourceOfWriteKey(WRITE_KEY), chunk: SPLIT });
     expect(report.fileProblems).toEqual([]);
     expect(report.skipped.total).toBe(0);
     expect(report.stored).toBe(events.length);
@@ -148,12 +176,23 @@ describe('an import equals the same events sent live in time order', () => {
       expect(b[table], table).toEqual(a[table]);
     }
     expect(await messageIds(imported.database.db)).toEqual(await messageIds(live.database.db));
+    // The traits bound bit, so the equality above covers it: Initech by its keys, Globex and u1 by their bytes.
+    const held = await rows<{ id: string; traits: Record<string, unknown> }>(
+      imported.database.db,
+      sql`select company_key as id, traits from companies where company_key in ('globex', 'initech') union all select person_id, traits from people where person_id = 'u1' order by 1`,
+    );
+    const size = (t: Record<string, unknown>) => Object.entries(t).reduce((sum, [k, v]) => sum + traitEntryBytes(k, v), 0);
+    expect(held.map((h) => [h.id, Object.keys(h.traits).length === MERGED_TRAITS.keys, size(h.traits) > MERGED_TRAITS.bytes - 1024])).toEqual([
+      ['globex', false, true],
+      ['initech', true, false],
+      ['u1', false, true],
+    ]);
   });
 
   it('--url into a running bot (through a 503 and a 429): the same rollups', async () => {
     const retries: string[] = [];
     const sink = httpSink({ url: frontUrl, writeKey: WRITE_KEY, idPrefixOf: () => '', baseDelayMs: 10, onRetry: (why) => retries.push(why) });
-    const report = await importPaths(viaUrl.database.db, [dir], { sink, chunk: 50 });
+    const report = await importPaths(viaUrl.database.db, [dir], { sink, chunk: SPLIT });
     expect(report.ending).toBe('done');
     expect(retries).toEqual(['503', '429']);
     expect(await rollupRows(viaUrl.database.db)).toEqual(await rollupRows(live.database.db));

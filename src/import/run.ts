@@ -37,7 +37,7 @@ export interface ImportOptions {
   /** Ctrl-C: the read pass stops at once, the write pass after its current chunk. */
   signal?: AbortSignal;
   progress?: Progress;
-  /** Events per sink write (each one transaction, or a few HTTP batches). */
+  /** Events per sink write (each one transaction, or a few HTTP batches); default: the sink's slice, else 2,000. */
   chunk?: number;
   tmpDir?: string;
   spill?: SpillOptions;
@@ -253,7 +253,7 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
 
     // Write pass, in event-time order.
     progress.writing(spill.count);
-    for await (const chunk of spill.replay(opts.chunk ?? 2000)) {
+    for await (const chunk of spill.replay(opts.chunk ?? sink.slice ?? 2000)) {
       for (const e of chunk) report.coverage.add(e);
       try {
         const r = await sink.write(chunk);

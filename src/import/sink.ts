@@ -3,42 +3,39 @@
  * running bot's Segment API. Events arrive here validated, normalised and in time order.
  */
 import type { Db } from '../db/client.js';
+import { ingestHistory, type SourcedEvent } from '../ingest/history-store.js';
 import { LIMITS, type SegmentEvent } from '../ingest/segment.js';
-import { ingestEvents, type IngestResult } from '../ingest/store.js';
 
 /** A normalised event with its dedup namespace; messageId is never null here. */
-export interface SourcedEvent extends SegmentEvent {
-  source: string;
-}
+export type { SourcedEvent };
 
 export interface ImportSink {
   write(events: readonly SourcedEvent[]): Promise<{ stored: number; duplicates: number }>;
   close(): Promise<void>;
   /** 'exact' when stored and duplicates are known; 'accepted' when a remote bot only says it took them. */
   readonly counts?: 'exact' | 'accepted';
+  /** Events per write that suit this sink (the run's chunk, unless the caller names one). */
+  readonly slice?: number;
 }
 
 /**
- * The bot's database. Each call is one transaction per run of consecutive events of one
- * source (ingestEvents), so an interrupted import keeps what it wrote and a re-run skips it.
- * At merge this calls the bulk path (ingestHistory) instead, with the same semantics.
+ * Events per database write: one transaction each. The bulk path gains by aggregating a large
+ * slice (a person-day's many events become one row); past about 20,000 the gain flattens and
+ * memory grows (docs/performance.md, "History import": peak RSS 241 MB at 20,000, 405 MB at 50,000).
  */
-export function databaseSink(db: Db, keyActions: ReadonlySet<string>, ingest: typeof ingestEvents = ingestEvents): ImportSink {
+export const HISTORY_SLICE = 20_000;
+
+/**
+ * The bot's database, through the bulk write path (ingestHistory): each write is one
+ * transaction, all or nothing, so an interrupted import keeps what it wrote and a re-run
+ * skips it. Inside a write, events of several sources are walked source after source, each
+ * in time order, as one live request per source would be (docs/import.md).
+ */
+export function databaseSink(db: Db, keyActions: ReadonlySet<string>): ImportSink {
   return {
     counts: 'exact',
-    async write(events) {
-      let stored = 0;
-      let duplicates = 0;
-      for (let i = 0; i < events.length; ) {
-        let j = i + 1;
-        while (j < events.length && events[j].source === events[i].source) j++;
-        const r: IngestResult = await ingest(db, events.slice(i, j) as SourcedEvent[], { source: events[i].source, keyActions });
-        stored += r.stored;
-        duplicates += r.duplicates;
-        i = j;
-      }
-      return { stored, duplicates };
-    },
+    slice: HISTORY_SLICE,
+    write: (events) => ingestHistory(db, events, { keyActions }),
     close: async () => {},
   };
 }

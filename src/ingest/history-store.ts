@@ -30,12 +30,17 @@
  *   2. sessions; the rollups and the summary in one statement (store.ts,
  *      rollups); people; companies, one statement per source group (the live
  *      path merges each request's company traits into the stored ones as a
- *      whole, so each group is merged the same way, in order); COMMIT.
+ *      whole, so each group is merged the same way, in order, by the same
+ *      statement, store.ts companiesUpsert); COMMIT.
  *
  * Exactness against the live path, per part:
  * - people: the walk applies every new event to its person, in the given order
  *   (applyToPerson of store.ts), from the locked row: the same sequence of
  *   steps the live path takes request after request;
+ * - traits: a person's by applyToPerson (mergeTraits, bounded by MERGED_TRAITS,
+ *   with trait_keys); a company's merged within each source group by applyToCompany,
+ *   then into the stored row by the live path's own upsert (companiesUpsert), so the
+ *   bound keeps the same keys as a live request carrying that group;
  * - an activity event's company is its own, else its person's as the walk left
  *   it just before (so a track before its person's group call in the same
  *   slice gets what the live path gives for that order);
@@ -59,12 +64,16 @@ import { summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
 import {
+  applyToCompany,
   applyToPerson,
+  companiesUpsert,
   gapKey,
   mergeIntervals,
   rollups,
   SESSION_GAP_MS,
   UNGROUPED_KEY,
+  type CompanyRow,
+  type CompanyUpdates,
   type Counts,
   type CpdRow,
   type CpRow,
@@ -210,7 +219,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
     select count(*)::int as n from stored`,
     sql`set local enable_nestloop to default`,
     // Every person of the slice, locked in key order (the live path's order), read after the lock.
-    sql`select person_id, company_key, company_at::text, name, email, traits, traits_at::text, first_seen_at::text, last_active_at::text,
+    sql`select person_id, company_key, company_at::text, name, email, traits, trait_keys, traits_at::text, first_seen_at::text, last_active_at::text,
                floor(extract(epoch from company_at) * 1000)::float8 as company_at_ms,
                floor(extract(epoch from traits_at) * 1000)::float8 as traits_at_ms,
                floor(extract(epoch from first_seen_at) * 1000)::float8 as first_seen_ms,
@@ -289,7 +298,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
       let i = 0;
       while (i < fresh.length) {
         const g = fresh[i].g;
-        const updates = new Map<string, { name: string | null; traits: Record<string, unknown>; at: number }>();
+        const updates: CompanyUpdates = new Map();
         const touched = new Set<PersonState>();
         const companySpan = new Map<string, { first: number; last: number }>();
         for (; i < fresh.length && fresh[i].g === g; i++) {
@@ -299,16 +308,7 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
           if (!p) throw new Error(`person ${e.personId} was neither created nor locked`);
           applyToPerson(p, x);
           touched.add(p);
-          if (e.companyKey !== null && (e.companyName !== null || e.companyTraits !== null)) {
-            const prev = updates.get(e.companyKey);
-            const traits = e.companyTraits ?? {};
-            if (!prev || ms >= prev.at) {
-              updates.set(e.companyKey, { name: e.companyName ?? prev?.name ?? null, traits: { ...(prev?.traits ?? {}), ...traits }, at: ms });
-            } else {
-              prev.traits = { ...traits, ...prev.traits };
-              prev.name = prev.name ?? e.companyName;
-            }
-          }
+          applyToCompany(updates, x);
           if (ACTIVITY_TYPES.has(e.type)) {
             const companyKey = e.companyKey ?? p.company_key ?? UNGROUPED_KEY;
             activity.push({ x, companyKey, key: e.type === 'track' && opts.keyActions.has(e.name ?? '') });
@@ -322,19 +322,20 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
             }
           }
         }
-        const rowsOf = new Map<string, { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; a: string | null }>();
-        for (const [c, s] of companySpan) rowsOf.set(c, { c, f: at(s.first), l: at(s.last), n: null, t: null, a: null });
+        const rowsOf = new Map<string, CompanyRow>();
+        for (const [c, s] of companySpan) rowsOf.set(c, { c, f: at(s.first), l: at(s.last), n: null, t: null, k: null, a: null });
         for (const [c, u] of updates) {
-          const row = rowsOf.get(c) ?? { c, f: null, l: null, n: null, t: null, a: null };
+          const row = rowsOf.get(c) ?? { c, f: null, l: null, n: null, t: null, k: null, a: null };
           row.n = u.name;
           row.t = u.traits;
+          row.k = u.order;
           row.a = at(u.at);
           rowsOf.set(c, row);
         }
         // A company a person was tied to exists even before any trait arrives (a no-op when it does).
         for (const p of touched) {
           if (p.company_key !== null && p.company_key !== UNGROUPED_KEY && !rowsOf.has(p.company_key)) {
-            rowsOf.set(p.company_key, { c: p.company_key, f: null, l: null, n: null, t: null, a: null });
+            rowsOf.set(p.company_key, { c: p.company_key, f: null, l: null, n: null, t: null, k: null, a: null });
           }
         }
         if (rowsOf.size > 0) companyStatements.push(companiesUpsert([...rowsOf.values()].sort((a, b) => byText(a.c, b.c))));
@@ -397,6 +398,7 @@ function peopleUpdate(dirty: PersonState[]): SQL {
     n: [] as (string | null)[],
     e: [] as (string | null)[],
     t: [] as (Record<string, unknown> | null)[],
+    k: [] as (string[] | null)[],
     ta: [] as (string | null)[],
     la: [] as (string | null)[],
     fs: [] as string[],
@@ -409,6 +411,7 @@ function peopleUpdate(dirty: PersonState[]): SQL {
     c.n.push(p.traitsChanged ? p.name : null);
     c.e.push(p.traitsChanged ? p.email : null);
     c.t.push(p.traitsChanged ? p.traits : null);
+    c.k.push(p.traitsChanged ? p.trait_keys : null);
     c.ta.push(p.traitsChanged ? p.traits_at : null);
     c.la.push(p.last_active_at);
     c.fs.push(p.first_seen_at);
@@ -420,29 +423,12 @@ function peopleUpdate(dirty: PersonState[]): SQL {
       name = case when x.t = 'null'::jsonb then people.name else ${txt('x.n')} end,
       email = case when x.t = 'null'::jsonb then people.email else ${txt('x.e')} end,
       traits = case when x.t = 'null'::jsonb then people.traits else x.t end,
+      trait_keys = case when x.t = 'null'::jsonb then people.trait_keys else x.k end,
       traits_at = case when x.t = 'null'::jsonb then people.traits_at else ${txt('x.ta')}::timestamptz end,
       last_active_at = ${txt('x.la')}::timestamptz, first_seen_at = ${txt('x.fs')}::timestamptz
-    from rows from (${arr(c.p)}, ${arr(c.c)}, ${arr(c.ca)}, ${arr(c.n)}, ${arr(c.e)}, ${arr(c.t)}, ${arr(c.ta)}, ${arr(c.la)}, ${arr(c.fs)})
-      as x(p, c, ca, n, e, t, ta, la, fs)
+    from rows from (${arr(c.p)}, ${arr(c.c)}, ${arr(c.ca)}, ${arr(c.n)}, ${arr(c.e)}, ${arr(c.t)}, ${arr(c.k)}, ${arr(c.ta)}, ${arr(c.la)}, ${arr(c.fs)})
+      as x(p, c, ca, n, e, t, k, ta, la, fs)
     where people.person_id = (x.p #>> '{}')`;
-}
-
-/** One source group's company rows, merged into the stored ones as the live path merges a request's. */
-function companiesUpsert(rows: { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; a: string | null }[]): SQL {
-  return sql`insert into companies as co (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
-    select c, n, coalesce(t, '{}'::jsonb), a, f, l
-    from jsonb_to_recordset(${json(rows)}::jsonb) as x(c text, f timestamptz, l timestamptz, n text, t jsonb, a timestamptz)
-    order by c
-    on conflict (company_key) do update set
-      first_seen_at = least(co.first_seen_at, excluded.first_seen_at),
-      last_seen_at = greatest(co.last_seen_at, excluded.last_seen_at),
-      name = case when excluded.traits_at is null then co.name
-                  when co.traits_at is null or excluded.traits_at >= co.traits_at then coalesce(excluded.name, co.name)
-                  else coalesce(co.name, excluded.name) end,
-      traits = case when excluded.traits_at is null then co.traits
-                    when co.traits_at is null or excluded.traits_at >= co.traits_at then co.traits || excluded.traits
-                    else excluded.traits || co.traits end,
-      traits_at = greatest(co.traits_at, excluded.traits_at)`;
 }
 
 type Bump = (c: string, p: string, d: string, n: Partial<Counts>, ms?: number) => void;

@@ -114,7 +114,8 @@ function newPerson(id: string, first: number, firstIso: string): PersonState {
     name: null,
     email: null,
     traits: {},
-    trait_keys: [],
+    // null, as the column's default: a person never given traits has no order, however created.
+    trait_keys: null,
     traits_at: null,
     traits_at_ms: null,
     first_seen_at: firstIso,
@@ -313,27 +314,13 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       }
 
       // 2. Walk the request in order: resolve each event's company, keep traits.
-      const companyUpdates = new Map<string, { name: string | null; traits: Record<string, unknown>; order: string[]; at: number }>();
+      const companyUpdates: CompanyUpdates = new Map();
       const activity: { x: Timed; companyKey: string; key: boolean }[] = [];
       for (const x of fresh) {
-        const { e, ms } = x;
+        const { e } = x;
         const p = persons.get(e.personId)!;
         applyToPerson(p, x);
-        if (e.companyKey !== null) {
-          if (e.companyName !== null || e.companyTraits !== null) {
-            const prev = companyUpdates.get(e.companyKey);
-            const call = { traits: e.companyTraits ?? {}, order: null };
-            if (!prev || ms >= prev.at) {
-              const merged = mergeTraits(prev ?? { traits: {}, order: [] }, call);
-              companyUpdates.set(e.companyKey, { name: e.companyName ?? prev?.name ?? null, traits: merged.traits, order: merged.order, at: ms });
-            } else {
-              const merged = mergeTraits(call, prev);
-              prev.traits = merged.traits;
-              prev.order = merged.order;
-              prev.name = prev.name ?? e.companyName;
-            }
-          }
-        }
+        applyToCompany(companyUpdates, x);
         if (isActivity(e)) {
           // The event's own company, else the person's as last set (this event's group key included).
           const companyKey = e.companyKey ?? p.company_key ?? UNGROUPED_KEY;
@@ -406,7 +393,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
           if (r.last > x.last) x.last = r.last;
         }
       }
-      const companyRows = new Map<string, { c: string; f: string | null; l: string | null; n: string | null; t: Record<string, unknown> | null; k: string[] | null; a: string | null }>();
+      const companyRows = new Map<string, CompanyRow>();
       for (const [c, x] of span) companyRows.set(c, { c, f: at(x.first), l: at(x.last), n: null, t: null, k: null, a: null });
       for (const [c, u] of companyUpdates) {
         const row = companyRows.get(c) ?? { c, f: null, l: null, n: null, t: null, k: null, a: null };
@@ -422,29 +409,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
           companyRows.set(p.company_key, { c: p.company_key, f: null, l: null, n: null, t: null, k: null, a: null });
         }
       }
-      const companiesSql =
-        companyRows.size === 0
-          ? null
-          : sql`insert into companies as co (company_key, name, traits, trait_keys, traits_at, first_seen_at, last_seen_at)
-                select c, n, coalesce(t, '{}'::jsonb), coalesce(k, '[]'::jsonb), a, f, l from ${recordset(
-                  byKey(companyRows),
-                  'x',
-                  'c text, f timestamptz, l timestamptz, n text, t jsonb, k jsonb, a timestamptz',
-                )} order by c
-                on conflict (company_key) do update set
-                  first_seen_at = least(co.first_seen_at, excluded.first_seen_at),
-                  last_seen_at = greatest(co.last_seen_at, excluded.last_seen_at),
-                  name = case when excluded.traits_at is null then co.name
-                              when co.traits_at is null or excluded.traits_at >= co.traits_at then coalesce(excluded.name, co.name)
-                              else coalesce(co.name, excluded.name) end,
-                  -- Merged within MERGED_TRAITS, the newer call's keys winning (a subquery only for rows with traits).
-                  traits = case when excluded.traits_at is null then co.traits
-                                when co.traits_at is null or excluded.traits_at >= co.traits_at then ${boundedTraitsSql(COMPANY, EXCLUDED, 'traits')}
-                                else ${boundedTraitsSql(EXCLUDED, COMPANY, 'traits')} end,
-                  trait_keys = case when excluded.traits_at is null then co.trait_keys
-                                    when co.traits_at is null or excluded.traits_at >= co.traits_at then ${boundedTraitsSql(COMPANY, EXCLUDED, 'keys')}
-                                    else ${boundedTraitsSql(EXCLUDED, COMPANY, 'keys')} end,
-                  traits_at = greatest(co.traits_at, excluded.traits_at)`;
+      const companiesSql = companyRows.size === 0 ? null : companiesUpsert(byKey(companyRows));
 
       const last = await run.last([...group2, companiesSql]);
       return { result: { stored: fresh.length, duplicates }, ...last };
@@ -453,6 +418,69 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
     await written;
     return result;
   });
+}
+
+/** A request's (or a history slice's source group's) newest name and traits per company, merged as mergeTraits merges. */
+export type CompanyUpdates = Map<string, { name: string | null; traits: Record<string, unknown>; order: string[]; at: number }>;
+
+/**
+ * What one event does to its company's name and traits within a request: merged with the
+ * request's earlier calls by event time, within MERGED_TRAITS (mergeTraits). The result is
+ * merged into the stored row by companiesUpsert.
+ */
+export function applyToCompany(updates: CompanyUpdates, x: Timed): void {
+  const { e, ms } = x;
+  if (e.companyKey === null || (e.companyName === null && e.companyTraits === null)) return;
+  const prev = updates.get(e.companyKey);
+  const call = { traits: e.companyTraits ?? {}, order: null };
+  if (!prev || ms >= prev.at) {
+    const merged = mergeTraits(prev ?? { traits: {}, order: [] }, call);
+    updates.set(e.companyKey, { name: e.companyName ?? prev?.name ?? null, traits: merged.traits, order: merged.order, at: ms });
+  } else {
+    const merged = mergeTraits(call, prev);
+    prev.traits = merged.traits;
+    prev.order = merged.order;
+    prev.name = prev.name ?? e.companyName;
+  }
+}
+
+/** A company row to upsert: activity span (f, l), and name, traits, their keys and time (n, t, k, a) when changed. */
+export interface CompanyRow {
+  c: string;
+  f: string | null;
+  l: string | null;
+  n: string | null;
+  t: Record<string, unknown> | null;
+  k: string[] | null;
+  a: string | null;
+}
+
+/**
+ * Company rows (in key order) merged into the stored ones: the activity span widens; name
+ * and traits follow the newer call, traits merged within MERGED_TRAITS in SQL (no read, no
+ * lock: rows many requests share are only added to).
+ */
+export function companiesUpsert(rows: readonly CompanyRow[]): SQL {
+  return sql`insert into companies as co (company_key, name, traits, trait_keys, traits_at, first_seen_at, last_seen_at)
+    select c, n, coalesce(t, '{}'::jsonb), coalesce(k, '[]'::jsonb), a, f, l from ${recordset(
+      rows,
+      'x',
+      'c text, f timestamptz, l timestamptz, n text, t jsonb, k jsonb, a timestamptz',
+    )} order by c
+    on conflict (company_key) do update set
+      first_seen_at = least(co.first_seen_at, excluded.first_seen_at),
+      last_seen_at = greatest(co.last_seen_at, excluded.last_seen_at),
+      name = case when excluded.traits_at is null then co.name
+                  when co.traits_at is null or excluded.traits_at >= co.traits_at then coalesce(excluded.name, co.name)
+                  else coalesce(co.name, excluded.name) end,
+      -- Merged within MERGED_TRAITS, the newer call's keys winning (a subquery only for rows with traits).
+      traits = case when excluded.traits_at is null then co.traits
+                    when co.traits_at is null or excluded.traits_at >= co.traits_at then ${boundedTraitsSql(COMPANY, EXCLUDED, 'traits')}
+                    else ${boundedTraitsSql(EXCLUDED, COMPANY, 'traits')} end,
+      trait_keys = case when excluded.traits_at is null then co.trait_keys
+                        when co.traits_at is null or excluded.traits_at >= co.traits_at then ${boundedTraitsSql(COMPANY, EXCLUDED, 'keys')}
+                        else ${boundedTraitsSql(EXCLUDED, COMPANY, 'keys')} end,
+      traits_at = greatest(co.traits_at, excluded.traits_at)`;
 }
 
 const COMPANY = { traits: sql`co.traits`, keys: sql`co.trait_keys` };
