@@ -5,6 +5,7 @@
 import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
+  baselineWeekly,
   bookStats,
   bookWindows,
   movingWindows,
@@ -13,6 +14,7 @@ import {
   companyStats,
   findCompanies,
   keyCoverage,
+  sampleBaselineWeekly,
   selectedCompanyStats,
   weeklySeries,
   type CompanyName,
@@ -26,19 +28,21 @@ import { daysBetween } from '../domain/period.js';
 import { findSplits, looksLikeName } from '../domain/splits.js';
 import {
   BASELINE_DAYS,
-  compareByDrop,
-  decideTrend,
+  compareByUnusualDrop,
   DOWN_MIN_CHANGE,
+  fitNoisePrior,
   isFalling,
   isRising,
   MIN_BASELINE_PER_WEEK,
   NEW_BEFORE_DAYS,
   RECENT_DAYS,
-  trendChange,
+  trendVerdict,
   UP_MIN_CHANGE,
   usedToBeActive,
+  type BookMove,
+  type NoisePrior,
 } from '../domain/trend.js';
-import type { CompanyDetail, CompanyRow, KeyHealth, Metric, Range, ReportCounts } from '../domain/types.js';
+import type { CompanyDetail, CompanyRow, KeyHealth, Metric, Range, ReportCounts, TrendWindows } from '../domain/types.js';
 
 export interface GroupsContext {
   db: Db;
@@ -52,10 +56,26 @@ export function defaultMetric(ctx: GroupsContext): Metric {
 
 /** Every company as a row: activity over the range and trend of the metric (against the book's move). */
 export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric; only?: string[] }): Promise<CompanyRow[]> {
-  const stats = await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric, only: opts.only });
+  const [stats, prior] = await Promise.all([
+    companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric, only: opts.only }),
+    bookNoise(ctx, opts),
+  ]);
   // One company's detail reads the book's sums from the company summary; a full list adds them up.
   const market = opts.only ? await bookWindows(ctx.db, { now: opts.now, metric: opts.metric }) : sumWindows(stats);
-  return stats.map((s) => toRow(s, opts.now, market));
+  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: stats.filter((s) => s.baseline > 0).map((s) => s.key) });
+  return stats.map((s) => toRow(s, opts.now, market, prior, weeks));
+}
+
+/** The book's typical noise at each volume (empirical Bayes prior), from a sample of its companies. */
+async function bookNoise(ctx: GroupsContext, opts: { now: Date; metric: Metric }): Promise<NoisePrior | null> {
+  return fitNoisePrior(await sampleBaselineWeekly(ctx.db, { now: opts.now, metric: opts.metric }));
+}
+
+/** A company's trend windows, with the baseline weeks it had (a young company: the whole weeks since it began). */
+function windowsOf(w: { recent: number; baseline: number; ageDays: number }, weeks: Map<string, number[]>, key: string): TrendWindows {
+  const all = weeks.get(key) ?? new Array<number>(BASELINE_DAYS / 7).fill(0);
+  const had = Math.max(0, Math.floor(Math.min(BASELINE_DAYS, w.ageDays - RECENT_DAYS) / 7));
+  return { ...w, weeks: all.slice(all.length - had) };
 }
 
 function sumWindows(stats: CompanyStats[]) {
@@ -68,15 +88,19 @@ function sumWindows(stats: CompanyStats[]) {
   return { recent, baseline };
 }
 
-function toRow(s: CompanyStats, now: Date, market: { recent: number; baseline: number }): CompanyRow {
-  const windows = { recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0 };
+function toRow(s: CompanyStats, now: Date, market: BookMove, prior: NoisePrior | null, weeks: Map<string, number[]>): CompanyRow {
+  const windows = windowsOf({ recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0 }, weeks, s.key);
+  const v = trendVerdict(windows, market, prior);
   return {
     key: s.key,
     name: s.name,
     activity: { people: s.people, events: s.events, keyActions: s.keyActions, sessions: s.sessions },
     windows,
-    trend: s.firstSeen ? decideTrend(windows, market) : 'new',
-    change: trendChange(windows),
+    trend: s.firstSeen ? v.trend : 'new',
+    change: v.change,
+    swing: v.swing,
+    z: v.z,
+    goneQuiet: v.goneQuiet,
   };
 }
 
@@ -89,10 +113,13 @@ export function rankByActivity(rows: CompanyRow[], metric: Metric): CompanyRow[]
     .sort((a, b) => metricTotal(b.activity, metric) - metricTotal(a.activity, metric) || b.activity.people - a.activity.people || byCodePoint(a.name ?? a.key, b.name ?? b.key) || byCodePoint(a.key, b.key));
 }
 
-/** Going quiet: falling, and used to be active; biggest drop first. */
+/** Going quiet: falling, and used to be active; the most unusual drop for the account first. */
 export function quietRows(rows: CompanyRow[]): CompanyRow[] {
-  return rows.filter((r) => isFalling(r.trend) && usedToBeActive(r.windows)).sort(compareByDrop);
+  return rows.filter((r) => isFalling(r.trend) && usedToBeActive(r.windows)).sort(byUnusualDrop);
 }
+
+const byUnusualDrop = (a: { change: number | null; windows: TrendWindows; z?: number }, b: { change: number | null; windows: TrendWindows; z?: number }) =>
+  compareByUnusualDrop({ ...a, z: a.z ?? 0 }, { ...b, z: b.z ?? 0 });
 
 /** Growing most: rising, biggest rise first. */
 export function growingRows(rows: CompanyRow[]): CompanyRow[] {
@@ -113,11 +140,13 @@ type ListOptions = { now: Date; range: Range; metric: Metric };
 
 /** Rows of some companies, with trends decided against the whole book's move. */
 async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays: SummaryRange }, select: Selection) {
-  const [stats, book] = await Promise.all([
+  const [stats, book, prior] = await Promise.all([
     selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, select }),
     bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: TREND_CONSTANTS }),
+    bookNoise(ctx, opts),
   ]);
-  return { rows: stats.map((s) => toRow(s, opts.now, book)), book };
+  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: stats.filter((s) => s.baseline > 0).map((s) => s.key) });
+  return { rows: stats.map((s) => toRow(s, opts.now, book, prior, weeks)), book };
 }
 
 /** `top`: the most active companies, and how many had any activity in the range. */
@@ -142,14 +171,18 @@ export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ ro
     return { rows: all.slice(0, QUIET_DETAILED), total: all.length };
   }
   const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
-  const [candidates, book] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q)]);
+  const [candidates, book, prior] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q), bookNoise(ctx, opts)]);
+  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: candidates.map((c) => c.key) });
   const falling = candidates
-    .map((w) => ({ key: w.key, windows: w, change: trendChange(w), trend: decideTrend(w, book) }))
+    .map((c) => {
+      const windows = windowsOf(c, weeks, c.key);
+      return { key: c.key, windows, ...trendVerdict(windows, book, prior) };
+    })
     .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows))
-    .sort(compareByDrop);
+    .sort(compareByUnusualDrop);
   const first = falling.slice(0, QUIET_DETAILED);
   const stats = await selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, select: { kind: 'keys', keys: first.map((c) => c.key) } });
-  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book)]));
+  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book, prior, weeks)]));
   return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: falling.length };
 }
 
@@ -161,7 +194,7 @@ export function reportCounts(rows: CompanyRow[]): ReportCounts {
     if (r.trend === 'new') c.new++;
     else if (isRising(r.trend)) c.growing++;
     else if (r.trend === 'steady') c.steady++;
-    if (usedToBeActive(r.windows) && r.windows.recent === 0) c.goneQuiet++;
+    if (usedToBeActive(r.windows) && r.windows.recent === 0 && isFalling(r.trend)) c.goneQuiet++;
     else if (isFalling(r.trend) && usedToBeActive(r.windows)) c.atRisk++;
   }
   return c;
@@ -172,15 +205,21 @@ export async function report(ctx: GroupsContext, opts: ListOptions): Promise<Rep
   if (!isSummaryRange(n)) return reportCounts(await companyRows(ctx, opts));
   // Every company that is old enough and not moving is steady; only the movers need the rule.
   const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
-  const [movers, book] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q)]);
-  const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: book.goneQuiet, new: book.young, total: book.total };
+  const [movers, book, prior] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q), bookNoise(ctx, opts)]);
+  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: movers.filter((m) => m.baseline > 0).map((m) => m.key) });
+  const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: 0, new: book.young, total: book.total };
   let falling = 0;
-  for (const w of movers) {
-    const trend = decideTrend(w, book);
+  for (const m of movers) {
+    const w = windowsOf(m, weeks, m.key);
+    const trend = trendVerdict(w, book, prior).trend;
     if (isRising(trend)) counts.growing++;
     if (isFalling(trend)) {
       falling++;
-      if (usedToBeActive(w) && w.recent > 0) counts.atRisk++;
+      // Gone quiet and at risk are the falling accounts that used to be active, with nothing / something recent.
+      if (usedToBeActive(w)) {
+        if (w.recent > 0) counts.atRisk++;
+        else counts.goneQuiet++;
+      }
     }
   }
   counts.steady = book.total - book.young - counts.growing - falling;

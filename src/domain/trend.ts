@@ -80,19 +80,32 @@ export const UP_SHARP_CHANGE = 1.0;
 export const TEST_ALPHA = 0.005;
 /**
  * One-sided test level for a fall (the churn warning): looser than TEST_ALPHA, because a
- * missed fade costs an account and the quarter's false alarms stay under 5 % at this level.
- * Rises keep TEST_ALPHA, so a handful of events never makes an "up" (0 -> 5 stays steady).
+ * missed fade costs an account. Rises keep TEST_ALPHA, so a handful of events never makes
+ * an "up" (0 -> 5 stays steady).
  */
 export const DOWN_TEST_ALPHA = 0.01;
-/** Assumed week-to-week coefficient of variation of an account's activity (overdispersion). */
+/**
+ * The noise assumed when the book cannot tell (fewer than PRIOR_MIN_COMPANIES with a
+ * history): the rule before issue 12, a 20 % week-to-week swing ...
+ */
 export const WEEKLY_SWING_CV = 0.2;
-/** Extra count dispersion: events come in bursts (sessions, one busy person), variance = this x Poisson. */
+/** ... on counts twice as bursty as Poisson (variance = this x Poisson). */
 export const COUNT_DISPERSION = 2;
 /** Clamp of the book's rate ratio. */
 export const MARKET_FACTOR_MIN = 0.2;
 export const MARKET_FACTOR_MAX = 5;
 /** Minimum baseline (metric per week of baseline) for an account to count as having been active. */
-export const MIN_BASELINE_PER_WEEK = 50;
+export const MIN_BASELINE_PER_WEEK = 3;
+/** Below this a week in the baseline, a fall is at most `down`: a tiny account is never "sharply" anything. */
+export const SHARP_MIN_PER_WEEK = 10;
+/** Weight of the company's own swing estimate, per week-to-week difference in its baseline. */
+export const OWN_WEIGHT_PER_WEEK = 0.4;
+/** Weight of the book's typical swing at the company's volume, in the same units (empirical Bayes). */
+export const PRIOR_WEIGHT = 3;
+/** Companies with a full baseline that the book's typical swing needs before it is trusted. */
+export const PRIOR_MIN_COMPANIES = 30;
+/** Baseline weeks with any activity that make an account "regularly active" (gone quiet needs them). */
+export const GONE_QUIET_ACTIVE_WEEKS = 4;
 
 const LEVEL_TREND: Record<number, Trend> = {
   [-2]: 'down sharply',
@@ -118,11 +131,19 @@ export interface TrendParams {
   alpha: number;
   /** Test level for a fall; `alpha` when absent. */
   downAlpha?: number;
+  /** The assumed noise when neither the company nor the book can tell: d0 + cv^2 x weekly mean. */
   cv: number;
-  /** Extra count dispersion (events come in bursts): variance = d0 x Poisson. */
   d0: number;
   newBeforeDays: number;
   minBaselinePerWeek: number;
+  /** Weight of the own swing estimate per baseline week-to-week difference (0: the assumed noise only, today's rule before issue 12). */
+  ownWeight: number;
+  /** Weight of the book's typical swing (the prior). */
+  priorWeight: number;
+  /** Below this a week, never "sharply". */
+  sharpMinPerWeek: number;
+  /** Active baseline weeks that make a silent account "gone quiet" (Infinity: never). */
+  goneQuietWeeks: number;
 }
 
 export const DEFAULT_TREND_PARAMS: TrendParams = {
@@ -138,69 +159,257 @@ export const DEFAULT_TREND_PARAMS: TrendParams = {
   d0: COUNT_DISPERSION,
   newBeforeDays: NEW_BEFORE_DAYS,
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
+  ownWeight: OWN_WEIGHT_PER_WEEK,
+  priorWeight: PRIOR_WEIGHT,
+  sharpMinPerWeek: SHARP_MIN_PER_WEEK,
+  goneQuietWeeks: GONE_QUIET_ACTIVE_WEEKS,
 };
 
-export function decideTrend(w: TrendWindows, market?: { recent: number; baseline: number }): Trend {
-  return decideTrendWith(w, market, DEFAULT_TREND_PARAMS);
+/**
+ * The book's typical noise at each volume: the dispersion phi (variance of a week's total
+ * over its mean) of companies with a full baseline, as medians over bins of weekly volume.
+ * Knots ascending in `perWeek`; between knots interpolated in log volume, flat outside.
+ */
+export interface NoisePrior {
+  perWeek: number[];
+  phi: number[];
+}
+
+/** The two sums of the whole book, to discount its move. */
+export interface BookMove {
+  recent: number;
+  baseline: number;
+}
+
+/** What the rule decided and why, for `show` and for ordering `quiet`. */
+export interface TrendVerdict {
+  trend: Trend;
+  /** recent daily rate / baseline daily rate - 1; null with no baseline. */
+  change: number | null;
+  /** The account's usual week-to-week swing (coefficient of variation of a week's total); null with no baseline. */
+  swing: number | null;
+  /** Whether the swing came (in part) from the account's own baseline weeks, not only the book's. */
+  ownSwing: boolean;
+  /**
+   * How unusual the recent window is for this account: a z-score of its recent total against
+   * its baseline with its own noise (negative = below). 0 with no baseline.
+   */
+  z: number;
+  /** Nothing in the recent window after GONE_QUIET_ACTIVE_WEEKS active baseline weeks. */
+  goneQuiet: boolean;
+}
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Mean of a week's total over the baseline the company had. */
+export function perWeekOf(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - k.recentDays));
+  return (Math.max(0, w.baseline) / bDays) * 7;
+}
+
+/**
+ * The company's own week-to-week variance, robustly: half the mean square of the differences
+ * of consecutive weekly totals, each difference first clipped at WINSOR_AT times their typical
+ * size (1.4826 x the median absolute difference, at least 1). Differences cancel a slow growth
+ * or a level shift; the clip stops one holiday or one outlier week (two large differences of
+ * eleven) from inflating it, while the other differences keep most of a variance's precision
+ * (a median alone would waste two thirds of it). Divided by WINSOR_FACTOR, the clipped mean
+ * square is unbiased for normal swings. Returns the dispersion (variance over mean) and how
+ * many differences it rests on; null with fewer than two weeks or nothing in them.
+ */
+export function ownDispersion(weeks: readonly number[]): { phi: number; diffs: number } | null {
+  if (weeks.length < 2) return null;
+  const mean = weeks.reduce((a, b) => a + b, 0) / weeks.length;
+  if (!(mean > 0)) return null;
+  const diffs = weeks.slice(1).map((y, i) => Math.abs(y - weeks[i]));
+  const clip = WINSOR_AT * Math.max(1, 1.4826 * median(diffs));
+  const ms = diffs.reduce((a, d) => a + Math.min(d, clip) ** 2, 0) / diffs.length / WINSOR_FACTOR;
+  return { phi: ms / 2 / mean, diffs: diffs.length };
+}
+/** Clip of a week-to-week difference, in its typical sizes (see ownDispersion). */
+export const WINSOR_AT = 2;
+/** E[min(Z^2, 4)] for a standard normal Z: what clipping at 2 leaves of a variance. */
+const WINSOR_FACTOR = 0.9205;
+
+/** The assumed noise (before issue 12, and for a book too small to tell): d0 + cv^2 x weekly mean. */
+export function assumedDispersion(perWeek: number, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  return k.d0 + k.cv ** 2 * perWeek;
+}
+
+/** The book's typical dispersion at this weekly volume (the assumed noise without a prior). */
+export function priorDispersion(perWeek: number, prior: NoisePrior | null | undefined, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  if (!prior || prior.perWeek.length === 0) return assumedDispersion(perWeek, k);
+  const xs = prior.perWeek;
+  if (perWeek <= xs[0]) return prior.phi[0];
+  if (perWeek >= xs[xs.length - 1]) return prior.phi[xs.length - 1];
+  let i = 1;
+  while (xs[i] < perWeek) i++;
+  const t = (Math.log(perWeek) - Math.log(xs[i - 1])) / (Math.log(xs[i]) - Math.log(xs[i - 1]));
+  return prior.phi[i - 1] + t * (prior.phi[i] - prior.phi[i - 1]);
+}
+
+/**
+ * Fit the book's typical noise from its companies' baseline weeks (each list oldest first):
+ * those with a full baseline and at least one a week, sorted by volume, cut into up to
+ * PRIOR_BINS bins of equal count; each bin's knot is its median volume and median own
+ * dispersion. Null when fewer than PRIOR_MIN_COMPANIES qualify (then the assumed noise holds).
+ */
+export function fitNoisePrior(baselines: readonly (readonly number[])[], fullWeeks = BASELINE_DAYS / 7): NoisePrior | null {
+  const pts: { perWeek: number; phi: number }[] = [];
+  for (const weeks of baselines) {
+    if (weeks.length < fullWeeks) continue;
+    const mean = weeks.reduce((a, b) => a + b, 0) / weeks.length;
+    if (mean < 1) continue;
+    const own = ownDispersion(weeks);
+    if (own) pts.push({ perWeek: mean, phi: own.phi });
+  }
+  if (pts.length < PRIOR_MIN_COMPANIES) return null;
+  pts.sort((a, b) => a.perWeek - b.perWeek);
+  const bins = Math.max(1, Math.min(PRIOR_BINS, Math.floor(pts.length / 15)));
+  const perWeek: number[] = [];
+  const phi: number[] = [];
+  for (let i = 0; i < bins; i++) {
+    const bin = pts.slice(Math.floor((i * pts.length) / bins), Math.floor(((i + 1) * pts.length) / bins));
+    perWeek.push(median(bin.map((p) => p.perWeek)));
+    phi.push(Math.max(1, trimmedMean(bin.map((p) => p.phi), PRIOR_TRIM)));
+  }
+  return { perWeek, phi };
+}
+/** Bins of the book's typical noise (see fitNoisePrior). */
+export const PRIOR_BINS = 8;
+/**
+ * Share trimmed from each end of a bin before averaging its dispersions: a mean (a median
+ * of these skewed estimates is ~15 % low) that a few odd accounts do not move.
+ */
+export const PRIOR_TRIM = 0.1;
+
+function trimmedMean(xs: number[], trim: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const cut = Math.floor(s.length * trim);
+  const kept = s.slice(cut, s.length - cut);
+  return kept.reduce((a, b) => a + b, 0) / Math.max(1, kept.length);
+}
+
+/**
+ * The dispersion the test uses: the company's own (from its baseline weeks) shrunk toward
+ * the book's typical one at its volume, each weighted by what it rests on; never under
+ * Poisson (1).
+ */
+export function dispersionOf(w: TrendWindows, prior: NoisePrior | null | undefined, k: TrendParams = DEFAULT_TREND_PARAMS): { phi: number; own: boolean } {
+  const perWeek = perWeekOf(w, k);
+  const p0 = priorDispersion(perWeek, prior, k);
+  const own = w.weeks && k.ownWeight > 0 ? ownDispersion(w.weeks) : null;
+  if (!own) return { phi: Math.max(1, p0), own: false };
+  const wo = k.ownWeight * own.diffs;
+  return { phi: Math.max(1, (wo * own.phi + k.priorWeight * p0) / (wo + k.priorWeight)), own: true };
+}
+
+export function decideTrend(w: TrendWindows, market?: BookMove, prior?: NoisePrior | null): Trend {
+  return decideTrendWith(w, market, DEFAULT_TREND_PARAMS, prior);
 }
 
 /** decideTrend with explicit tunables (the bench sweeps them). */
-export function decideTrendWith(
-  w: TrendWindows,
-  market: { recent: number; baseline: number } | undefined,
-  k: TrendParams,
-): Trend {
-  if (w.ageDays < k.newBeforeDays) return 'new';
-  const own = trendLevel(w, 1, k);
+export function decideTrendWith(w: TrendWindows, market: BookMove | undefined, k: TrendParams, prior?: NoisePrior | null): Trend {
+  return verdictWith(w, market, k, prior).trend;
+}
+
+/** The trend and why: change, the account's usual swing, how unusual the recent window is. */
+export function trendVerdict(w: TrendWindows, market?: BookMove, prior?: NoisePrior | null): TrendVerdict {
+  return verdictWith(w, market, DEFAULT_TREND_PARAMS, prior);
+}
+
+export function verdictWith(w: TrendWindows, market: BookMove | undefined, k: TrendParams, prior?: NoisePrior | null): TrendVerdict {
+  const perWeek = perWeekOf(w, k);
+  const { phi, own } = dispersionOf(w, prior, k);
+  const change = trendChangeWith(w, k);
+  const swing = perWeek > 0 ? Math.sqrt(phi / perWeek) : null;
+  const base = { change, swing, ownSwing: own };
+  if (w.ageDays < k.newBeforeDays) return { ...base, trend: 'new', z: 0, goneQuiet: false };
   // The rest of the book: the company's own move must not explain itself away (in a small
   // book, one account's collapse is most of the book's move).
   const f = marketFactor(market && { recent: market.recent - w.recent, baseline: market.baseline - w.baseline }, k);
-  if (f === 1) return LEVEL_TREND[own];
-  const scaled = trendLevel(w, f, k);
-  if (Math.sign(own) !== Math.sign(scaled)) return 'steady';
-  return LEVEL_TREND[Math.abs(own) < Math.abs(scaled) ? own : scaled];
+  const own1 = levelWithPhi(w, 1, phi, k);
+  let level = own1.level;
+  let z = own1.z;
+  if (f !== 1) {
+    const scaled = levelWithPhi(w, f, phi, k);
+    if (Math.sign(own1.level) !== Math.sign(scaled.level)) level = 0;
+    else if (Math.abs(scaled.level) < Math.abs(own1.level)) level = scaled.level;
+    // The milder z too: the book's move explains part of it, never adds to it.
+    z = Math.sign(own1.z) !== Math.sign(scaled.z) ? 0 : Math.abs(scaled.z) < Math.abs(own1.z) ? scaled.z : own1.z;
+  }
+  const goneQuiet = isGoneQuiet(w, k);
+  // A regularly active account that went silent is falling whatever its size.
+  if (goneQuiet && level >= 0) level = -1;
+  if (Math.abs(level) === 2 && perWeek < k.sharpMinPerWeek) level = Math.sign(level);
+  return { ...base, trend: LEVEL_TREND[level], z, goneQuiet };
+}
+
+/** Nothing in the recent window after at least `goneQuietWeeks` baseline weeks with activity. */
+export function isGoneQuiet(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
+  if (w.ageDays < k.newBeforeDays || w.recent > 0 || !(w.baseline > 0) || !w.weeks) return false;
+  // Regular: active in enough weeks, and never silent two weeks running before (a fortnight
+  // of silence is then a first, not its habit).
+  if (w.weeks.filter((x) => x > 0).length < k.goneQuietWeeks) return false;
+  return w.weeks.every((x, i) => x > 0 || i === 0 || w.weeks![i - 1] > 0);
 }
 
 /** The book's recent daily rate over its baseline daily rate, clamped; 1 when unknown. */
-export function marketFactor(
-  market?: { recent: number; baseline: number },
-  k: TrendParams = DEFAULT_TREND_PARAMS,
-): number {
+export function marketFactor(market?: BookMove, k: TrendParams = DEFAULT_TREND_PARAMS): number {
   if (!market || !(market.recent > 0) || !(market.baseline > 0)) return 1;
   const f = market.recent / k.recentDays / (market.baseline / k.baselineDays);
   if (!Number.isFinite(f)) return 1;
   return Math.min(MARKET_FACTOR_MAX, Math.max(MARKET_FACTOR_MIN, f));
 }
 
-/** -2 down sharply, -1 down, 0 steady, 1 up, 2 up sharply, against baseline scaled by f. */
-export function trendLevel(w: TrendWindows, f: number, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+/** -2 down sharply, -1 down, 0 steady, 1 up, 2 up sharply, against baseline scaled by f, with the assumed noise. */
+export function trendLevel(w: TrendWindows, f: number, k: TrendParams = DEFAULT_TREND_PARAMS, prior?: NoisePrior | null): number {
+  return levelWithPhi(w, f, dispersionOf(w, prior, k).phi, k).level;
+}
+
+/**
+ * The count test: given n = recent + baseline, with an unchanged rate the recent count is
+ * Binomial(n, p), p = R*f / (R*f + B); counts are deflated by the dispersion phi before the
+ * exact binomial tail (quasi-Poisson). Also a z-score for ordering.
+ */
+function levelWithPhi(w: TrendWindows, f: number, phi: number, k: TrendParams): { level: number; z: number } {
   const R = k.recentDays;
   const r = Math.max(0, w.recent);
   const b = Math.max(0, w.baseline);
   const n = r + b;
-  if (n === 0) return 0;
+  if (n === 0) return { level: 0, z: 0 };
   const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - R));
   const p = (R * f) / (R * f + bDays);
   const change = b === 0 ? Infinity : (r / R) / ((b / bDays) * f) - 1;
-  const phi = k.d0 + k.cv ** 2 * (7 / R + 7 / bDays) * n * p * (1 - p);
   const ne = n / phi;
   const re = r / phi;
+  const z = (re - ne * p) / Math.sqrt(Math.max(1e-12, ne * p * (1 - p)));
   if (change <= k.downMin && binomCdf(re, ne, p) < (k.downAlpha ?? k.alpha)) {
-    return change <= k.downSharp ? -2 : -1;
+    return { level: change <= k.downSharp ? -2 : -1, z };
   }
   if (change >= k.upMin && binomSf(re, ne, p) < k.alpha) {
-    return change >= k.upSharp ? 2 : 1;
+    return { level: change >= k.upSharp ? 2 : 1, z };
   }
-  return 0;
+  return { level: 0, z };
 }
 
 /** recent daily rate / baseline daily rate - 1; null when there is no baseline. */
 export function trendChange(w: TrendWindows): number | null {
-  if (!(w.baseline > 0)) return null;
-  return (w.recent / RECENT_DAYS) / (w.baseline / baselineDays(w)) - 1;
+  return trendChangeWith(w, DEFAULT_TREND_PARAMS);
 }
 
-/** Did this account do at least MIN_BASELINE_PER_WEEK a week in its baseline? */
+function trendChangeWith(w: TrendWindows, k: TrendParams): number | null {
+  if (!(w.baseline > 0)) return null;
+  const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - k.recentDays));
+  return (w.recent / k.recentDays) / (w.baseline / bDays) - 1;
+}
+
+/** Did this account do at least MIN_BASELINE_PER_WEEK a week in its baseline (or go quiet after regular activity)? */
 export function usedToBeActive(w: TrendWindows): boolean {
   return usedToBeActiveWith(w, DEFAULT_TREND_PARAMS);
 }
@@ -208,8 +417,7 @@ export function usedToBeActive(w: TrendWindows): boolean {
 /** usedToBeActive with explicit tunables (the bench sweeps them). */
 export function usedToBeActiveWith(w: TrendWindows, k: TrendParams): boolean {
   if (w.ageDays < k.newBeforeDays) return false;
-  const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - k.recentDays));
-  return (w.baseline / bDays) * 7 >= k.minBaselinePerWeek;
+  return perWeekOf(w, k) >= k.minBaselinePerWeek || isGoneQuiet(w, k);
 }
 
 export function isFalling(t: Trend): boolean {
@@ -236,6 +444,34 @@ export function compareByDrop(
   return lostVolume(b.windows) - lostVolume(a.windows);
 }
 
+/**
+ * Array.sort comparator for `quiet`: the most unusual drop for that account first (lowest
+ * z: the fall measured in the account's own usual swing), ties by biggest relative drop,
+ * then lost volume. A steady giant's -30 % can rank above a noisy small account's -60 %.
+ */
+export function compareByUnusualDrop(
+  a: { change: number | null; windows: TrendWindows; z: number },
+  b: { change: number | null; windows: TrendWindows; z: number },
+): number {
+  if (Math.abs(a.z - b.z) > 1e-9) return a.z - b.z;
+  return compareByDrop(a, b);
+}
+
+/** Why the trend was called, in one line: "−46 % over the last 14 days; its weekly swing is usually ±12 %". */
+export function explainTrend(v: Pick<TrendVerdict, 'trend' | 'change' | 'swing' | 'goneQuiet'>): string {
+  if (v.trend === 'new') return `first seen under ${NEW_BEFORE_DAYS} days ago: no baseline yet`;
+  if (v.change === null) return `nothing in the ${BASELINE_DAYS} days before the last ${RECENT_DAYS}`;
+  const sign = v.change < 0 ? '−' : '+';
+  return `${sign}${Math.round(Math.abs(v.change) * 100)} %${trendReason(v)}`;
+}
+
+/** What follows the change in `explainTrend`: " over the last 14 days; its weekly swing is usually ±12 %". */
+export function trendReason(v: Pick<TrendVerdict, 'change' | 'swing' | 'goneQuiet'>): string {
+  if (v.change === null || v.swing === null || v.swing === undefined) return '';
+  const quiet = v.goneQuiet ? ', gone quiet after regular activity' : '';
+  return ` over the last ${RECENT_DAYS} days${quiet}; its weekly swing is usually ±${Math.max(1, Math.round(v.swing * 100))} %`;
+}
+
 const SIGNS: Record<Trend, string> = {
   'up sharply': '⇈',
   up: '↑',
@@ -258,10 +494,12 @@ export function describeTrendRule(): string {
     `Trend compares the last ${RECENT_DAYS} complete days with the ${BASELINE_DAYS} days before ` +
     `(daily rates): down when ${pct(DOWN_MIN_CHANGE)} lower or more (down sharply from ${pct(DOWN_SHARP_CHANGE)}), ` +
     `up when ${pct(UP_MIN_CHANGE)} higher or more (up sharply from ${pct(UP_SHARP_CHANGE)}), and only when a count test ` +
-    `that allows for ordinary week-to-week swings says it is not chance (p < ${DOWN_TEST_ALPHA * 100} % for a fall, ${TEST_ALPHA * 100} % for a rise), ` +
-    `so a few events never make a trend; a move the whole book makes (a holiday week) is discounted; ` +
+    `against the account's own week-to-week swing (measured on its baseline weeks, shrunk toward the book's usual swing at its volume) ` +
+    `says it is not chance (p < ${DOWN_TEST_ALPHA * 100} % for a fall, ${TEST_ALPHA * 100} % for a rise), ` +
+    `so a few events never make a trend and never a sharp one under ${SHARP_MIN_PER_WEEK} a week; a move the whole book makes (a holiday week) is discounted; ` +
     `companies first seen under ${NEW_BEFORE_DAYS} days ago are new. ` +
-    `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before.`
+    `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before, or that went silent for ${RECENT_DAYS} days ` +
+    `after activity in ${GONE_QUIET_ACTIVE_WEEKS} or more baseline weeks; the most unusual drop for the account comes first.`
   );
 }
 

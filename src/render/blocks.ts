@@ -23,7 +23,7 @@ import type {
   SlackMessage,
   Trend,
 } from '../domain/types.js';
-import { BASELINE_DAYS, baselineDays, MIN_BASELINE_PER_WEEK, RECENT_DAYS, trendSign } from '../domain/trend.js';
+import { BASELINE_DAYS, baselineDays, GONE_QUIET_ACTIVE_WEEKS, MIN_BASELINE_PER_WEEK, RECENT_DAYS, trendReason, trendSign } from '../domain/trend.js';
 import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
 import {
   escapeMrkdwn,
@@ -286,7 +286,7 @@ export function topMessage(input: TopInput): SlackMessage {
 }
 
 export interface QuietInput {
-  /** Falling companies that used to be active, biggest drop first (sorted and filtered by the caller). */
+  /** Falling companies that used to be active, most unusual drop first (sorted and filtered by the caller). */
   rows: CompanyRow[];
   /** How many are falling in all, when `rows` holds only the first of them. */
   total?: number;
@@ -298,10 +298,10 @@ export interface QuietInput {
 const QUIET_ALL_CLEAR = 'All clear: no company that used to be active is trending down.';
 
 function quietNote(): string {
-  return `Trending down after being active, biggest drop first. Now: the last ${RECENT_DAYS} days; was: the company's own rate over the ${BASELINE_DAYS} days before, scaled to ${RECENT_DAYS} days.`;
+  return `Trending down after being active, the most unusual drop for the account first (the fall measured in its own usual weekly swing). Now: the last ${RECENT_DAYS} days; was: the company's own rate over the ${BASELINE_DAYS} days before, scaled to ${RECENT_DAYS} days.`;
 }
 
-/** `/groups quiet`: falling companies, biggest drop first. */
+/** `/groups quiet`: falling companies, most unusual drop for the account first. */
 export function quietMessage(input: QuietInput): SlackMessage {
   const { rows, range, metric } = input;
   const title = `Quiet companies · ${rangeText(range)} · by ${metricLabel(metric, 2)}`;
@@ -385,7 +385,7 @@ export function showMessage(input: ShowInput): SlackMessage {
     ...(keyActionsSet ? [`*Key actions*\n${formatNumber(a.keyActions)}`] : []),
     `*Events*\n${formatNumber(a.events)}`,
     `*Sessions*\n${formatNumber(a.sessions)}`,
-    `*Trend*\n${trendText(detail.trend)}${change}`,
+    `*Trend*\n${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false })}`,
   ];
   blocks.push(fieldsSection(fields));
   text.push(fields.map((f) => f.replace('\n', ': ').replace(/\*/g, '')).join(' · '));
@@ -491,7 +491,7 @@ export function reportLines(counts: ReportCounts, range: Range): [label: string,
     ['Growing', counts.growing, 'trending up or up sharply'],
     ['Steady', counts.steady, 'trending steady'],
     ['At risk', counts.atRisk, `trending down or down sharply, after at least ${MIN_BASELINE_PER_WEEK} a week`],
-    ['Gone quiet', counts.goneQuiet, `nothing in the last ${RECENT_DAYS} days, after at least ${MIN_BASELINE_PER_WEEK} a week`],
+    ['Gone quiet', counts.goneQuiet, `nothing in the last ${RECENT_DAYS} days, after at least ${MIN_BASELINE_PER_WEEK} a week or activity in ${GONE_QUIET_ACTIVE_WEEKS} weeks of the baseline`],
     ['New', counts.new, 'first seen too recently for a trend'],
     ['Total', counts.total, 'every company ever seen'],
   ];
@@ -630,7 +630,7 @@ export function helpEntries(keyActionsSet: boolean): [usage: string, what: strin
   const metric = keyActionsSet ? 'key actions' : 'events';
   return [
     ['top [range] [by METRIC] [limit N]', `companies ranked by a metric (default ${metric}, 10 companies, at most 50)`],
-    ['quiet [range]', 'companies trending down that used to be active, biggest drop first'],
+    ['quiet [range]', 'companies trending down that used to be active, most unusual drop first'],
     ['show NAME-OR-KEY', 'one company: people, metrics, trend, 12 weeks of activity, its people'],
     ['report [range]', 'account counts: active, growing, steady, at risk, gone quiet, new, total'],
     ['key', 'is the group key flowing? likely split companies'],

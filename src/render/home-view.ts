@@ -266,7 +266,7 @@ function listBlocksFor(input: HomeListInput, pageSize: number): { blocks: KnownB
   if (quiet.length === 0) {
     blocks.push(section('*Going quiet*\n✅ All clear: no company that used to be active is trending down.'));
   } else {
-    blocks.push(section(`*Going quiet* · ${formatNumber(quiet.length)} ${quiet.length === 1 ? 'company' : 'companies'} trending down after being active, biggest drop first`));
+    blocks.push(section(`*Going quiet* · ${formatNumber(quiet.length)} ${quiet.length === 1 ? 'company' : 'companies'} trending down after being active, most unusual drop first`));
     const items = quiet
       .slice(0, HOME_QUIET_LISTED)
       .map((row, i) => ({ line: fallingLine(row, metric, i + 1), button: showButton(row.key, QUIET_BUTTON_BASE + i) }));

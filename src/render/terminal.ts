@@ -5,7 +5,7 @@
  * characters in data are blanked so a name cannot break the columns or the terminal.
  */
 import type { Metric } from '../domain/types.js';
-import { BASELINE_DAYS, RECENT_DAYS } from '../domain/trend.js';
+import { BASELINE_DAYS, RECENT_DAYS, trendReason } from '../domain/trend.js';
 import {
   companyName,
   countsLine,
@@ -134,7 +134,7 @@ function fallingTable(rows: QuietInput['rows'], metric: Metric): string {
   );
 }
 
-const FALLING_NOTE = `Trending down after being active, biggest drop first. Now: the last ${RECENT_DAYS} days; was: the company's own rate over the ${BASELINE_DAYS} days before, scaled to ${RECENT_DAYS} days.`;
+const FALLING_NOTE = `Trending down after being active, the most unusual drop for the account first (the fall measured in its own usual weekly swing). Now: the last ${RECENT_DAYS} days; was: the company's own rate over the ${BASELINE_DAYS} days before, scaled to ${RECENT_DAYS} days.`;
 
 export function quietText(input: QuietInput): string {
   const { rows, range, metric } = input;
@@ -165,7 +165,7 @@ export function showText(input: ShowInput): string {
     ...(keyActionsSet ? [['Key actions', formatNumber(a.keyActions)] as [string, string]] : []),
     ['Events', formatNumber(a.events)],
     ['Sessions', formatNumber(a.sessions)],
-    ['Trend', `${trendText(detail.trend)}${change}`],
+    ['Trend', `${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false })}`],
   ];
   const labelWidth = Math.max(...metrics.map(([l]) => width(l)));
   out.push('', ...metrics.map(([l, v]) => `${pad(l, labelWidth, 'left')}  ${v}`));

@@ -317,7 +317,8 @@ function trendTerms(t: TrendConstants) {
   const down = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
   const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
   const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
-  const used = `(${old} and w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays})`;
+  // Used to be active: the minimum a week, or silent now after activity (gone quiet, whatever the size).
+  const used = `(${old} and (w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays} or (w.r = 0 and w.b > 0)))`;
   return { old, used, moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, falling: `(${used} and ${down})` };
 }
 
@@ -434,4 +435,77 @@ export async function movingWindows(
     const [r, b, a] = triple.split(',');
     return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a) };
   });
+}
+
+// ---------------------------------------------------------------------------
+// Weekly sums for the trend's noise (issue 12): each company's baseline window in its
+// 12 weeks of 7 days, read in one set-based query over company_days (primary key
+// company_key, day), only for the companies a reply decides.
+
+/** Weeks of 7 days in the baseline window (BASELINE_DAYS / 7). */
+const BASELINE_WEEKS = 12;
+
+/**
+ * The metric over each 7-day week of the baseline window (oldest first, 12 weeks) for these
+ * companies. Companies with nothing in the baseline are absent (all zeros).
+ */
+export async function baselineWeekly(db: Db, opts: { now: Date; metric: Metric; keys: string[] }): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (opts.keys.length === 0) return out;
+  const m = checkedMetric(opts.metric);
+  const w = windowsFor(opts.now, 1);
+  const found = await rows<{ key: string; sums: string }>(
+    db,
+    sql`select company_key as key, string_agg(wk || ':' || v, ',') as sums from (
+          select company_key, (day - ${w.baselineStart}::date) / 7 as wk, sum(${METRIC_COLUMN[m]})::float8 as v
+          from company_days
+          where company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.keys)}::jsonb))
+            and day between ${w.baselineStart}::date and ${w.baselineEnd}::date
+          group by 1, 2
+        ) x group by company_key`,
+  );
+  for (const r of found) out.set(r.key, parseWeeks(r.sums));
+  return out;
+}
+
+function parseWeeks(sums: string): number[] {
+  const weeks = new Array<number>(BASELINE_WEEKS).fill(0);
+  for (const part of sums.split(',')) {
+    const [i, v] = part.split(':');
+    const wk = Number(i);
+    if (wk >= 0 && wk < BASELINE_WEEKS) weeks[wk] = Number(v);
+  }
+  return weeks;
+}
+
+/** How many companies the book's typical noise is measured on (a deterministic sample). */
+export const NOISE_SAMPLE = 1000;
+
+/**
+ * The baseline weeks of a sample of the book, for its typical noise: up to NOISE_SAMPLE
+ * companies with a full baseline (first seen before the baseline window), chosen by a hash of
+ * their key (the same sample every reply of a day), in one query.
+ */
+export async function sampleBaselineWeekly(db: Db, opts: { now: Date; metric: Metric }): Promise<number[][]> {
+  const m = checkedMetric(opts.metric);
+  const w = windowsFor(opts.now, 1);
+  const found = await rows<{ key: string; sums: string | null }>(
+    db,
+    sql`with s as (
+          select company_key from companies
+          where company_key <> '' and first_seen_at < ${`${w.baselineStart}T00:00:00Z`}::timestamptz
+          order by hashtext(company_key), company_key
+          limit ${NOISE_SAMPLE}
+        )
+        select s.company_key as key, (
+          select string_agg(wk || ':' || v, ',') from (
+            select (day - ${w.baselineStart}::date) / 7 as wk, sum(${METRIC_COLUMN[m]})::float8 as v
+            from company_days d
+            where d.company_key = s.company_key and d.day between ${w.baselineStart}::date and ${w.baselineEnd}::date
+            group by 1
+          ) x
+        ) as sums
+        from s`,
+  );
+  return found.map((r) => (r.sums ? parseWeeks(r.sums) : new Array<number>(BASELINE_WEEKS).fill(0)));
 }
