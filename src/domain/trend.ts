@@ -83,7 +83,7 @@ export const TEST_ALPHA = 0.005;
  * missed fade costs an account. Rises keep TEST_ALPHA, so a handful of events never makes
  * an "up" (0 -> 5 stays steady).
  */
-export const DOWN_TEST_ALPHA = 0.01;
+export const DOWN_TEST_ALPHA = 0.005;
 /**
  * The noise assumed when the book cannot tell (fewer than PRIOR_MIN_COMPANIES with a
  * history): the rule before issue 12, a 20 % week-to-week swing ...
@@ -95,8 +95,8 @@ export const COUNT_DISPERSION = 2;
 export const MARKET_FACTOR_MIN = 0.2;
 export const MARKET_FACTOR_MAX = 5;
 /** Minimum baseline (metric per week of baseline) for an account to count as having been active. */
-export const MIN_BASELINE_PER_WEEK = 3;
-/** Below this a week in the baseline, a fall is at most `down`: a tiny account is never "sharply" anything. */
+export const MIN_BASELINE_PER_WEEK = 10;
+/** Below this a week in both windows, a trend is at most `down` or `up`: a tiny account is never "sharply" anything. */
 export const SHARP_MIN_PER_WEEK = 10;
 /** Weight of the company's own swing estimate, per week-to-week difference in its baseline. */
 export const OWN_WEIGHT_PER_WEEK = 0.4;
@@ -104,7 +104,7 @@ export const OWN_WEIGHT_PER_WEEK = 0.4;
 export const PRIOR_WEIGHT = 3;
 /** Companies with a full baseline that the book's typical swing needs before it is trusted. */
 export const PRIOR_MIN_COMPANIES = 30;
-/** Baseline weeks with any activity that make an account "regularly active" (gone quiet needs them). */
+/** Baseline weeks, each with activity, that make an account "regularly active" (gone quiet needs them). */
 export const GONE_QUIET_ACTIVE_WEEKS = 4;
 
 const LEVEL_TREND: Record<number, Trend> = {
@@ -142,7 +142,7 @@ export interface TrendParams {
   priorWeight: number;
   /** Below this a week, never "sharply". */
   sharpMinPerWeek: number;
-  /** Active baseline weeks that make a silent account "gone quiet" (Infinity: never). */
+  /** Baseline weeks, all active, that make a silent account "gone quiet" (Infinity: never). */
   goneQuietWeeks: number;
 }
 
@@ -195,7 +195,7 @@ export interface TrendVerdict {
    * its baseline with its own noise (negative = below). 0 with no baseline.
    */
   z: number;
-  /** Nothing in the recent window after GONE_QUIET_ACTIVE_WEEKS active baseline weeks. */
+  /** Nothing in the recent window after activity in every baseline week (GONE_QUIET_ACTIVE_WEEKS at least). */
   goneQuiet: boolean;
 }
 
@@ -346,17 +346,19 @@ export function verdictWith(w: TrendWindows, market: BookMove | undefined, k: Tr
   const goneQuiet = isGoneQuiet(w, k);
   // A regularly active account that went silent is falling whatever its size.
   if (goneQuiet && level >= 0) level = -1;
-  if (Math.abs(level) === 2 && perWeek < k.sharpMinPerWeek) level = Math.sign(level);
+  // Tiny (both windows under sharpMinPerWeek a week): never "sharply" anything.
+  const recentPerWeek = (Math.max(0, w.recent) / k.recentDays) * 7;
+  if (Math.abs(level) === 2 && Math.max(perWeek, recentPerWeek) < k.sharpMinPerWeek) level = Math.sign(level);
   return { ...base, trend: LEVEL_TREND[level], z, goneQuiet };
 }
 
-/** Nothing in the recent window after at least `goneQuietWeeks` baseline weeks with activity. */
+/** Nothing in the recent window after activity in every baseline week it had (at least `goneQuietWeeks`). */
 export function isGoneQuiet(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
   if (w.ageDays < k.newBeforeDays || w.recent > 0 || !(w.baseline > 0) || !w.weeks) return false;
-  // Regular: active in enough weeks, and never silent two weeks running before (a fortnight
-  // of silence is then a first, not its habit).
-  if (w.weeks.filter((x) => x > 0).length < k.goneQuietWeeks) return false;
-  return w.weeks.every((x, i) => x > 0 || i === 0 || w.weeks![i - 1] > 0);
+  // Regular: active in every baseline week it had, and at least goneQuietWeeks of them; then a
+  // fortnight of silence is a first, not its habit (an account active one week in three is
+  // silent for two weeks running every few months and is judged by the count test alone).
+  return w.weeks.length >= k.goneQuietWeeks && w.weeks.every((x) => x > 0);
 }
 
 /** The book's recent daily rate over its baseline daily rate, clamped; 1 when unknown. */
@@ -499,7 +501,7 @@ export function describeTrendRule(): string {
     `so a few events never make a trend and never a sharp one under ${SHARP_MIN_PER_WEEK} a week; a move the whole book makes (a holiday week) is discounted; ` +
     `companies first seen under ${NEW_BEFORE_DAYS} days ago are new. ` +
     `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before, or that went silent for ${RECENT_DAYS} days ` +
-    `after activity in ${GONE_QUIET_ACTIVE_WEEKS} or more baseline weeks; the most unusual drop for the account comes first.`
+    `after activity in every baseline week (${GONE_QUIET_ACTIVE_WEEKS} at least); the most unusual drop for the account comes first.`
   );
 }
 

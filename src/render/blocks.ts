@@ -491,7 +491,7 @@ export function reportLines(counts: ReportCounts, range: Range): [label: string,
     ['Growing', counts.growing, 'trending up or up sharply'],
     ['Steady', counts.steady, 'trending steady'],
     ['At risk', counts.atRisk, `trending down or down sharply, after at least ${MIN_BASELINE_PER_WEEK} a week`],
-    ['Gone quiet', counts.goneQuiet, `nothing in the last ${RECENT_DAYS} days, after at least ${MIN_BASELINE_PER_WEEK} a week or activity in ${GONE_QUIET_ACTIVE_WEEKS} weeks of the baseline`],
+    ['Gone quiet', counts.goneQuiet, `nothing in the last ${RECENT_DAYS} days, after at least ${MIN_BASELINE_PER_WEEK} a week or activity in every week of the baseline (${GONE_QUIET_ACTIVE_WEEKS} at least)`],
     ['New', counts.new, 'first seen too recently for a trend'],
     ['Total', counts.total, 'every company ever seen'],
   ];
