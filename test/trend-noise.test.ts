@@ -41,7 +41,7 @@ describe('ownDispersion: the account\'s own week-to-week variance over its mean'
   });
 
   const steady = [100, 104, 97, 101, 99, 103, 98, 100, 102, 96, 101, 99];
-  it('is barely moved by one holiday week (x0.3)', () => {
+  it('is barely moved by one holiday week (x0.3), even before the book\'s move is taken out', () => {
     const holiday = [...steady];
     holiday[6] = 30;
     const base = ownDispersion(steady)!.phi;
@@ -81,14 +81,17 @@ describe('dispersionOf: own swing shrunk toward the book\'s at the same volume',
     expect(priorDispersion(100, null)).toBeCloseTo(2 + 0.04 * 100, 9);
   });
 
-  it('a young account (3 baseline weeks) is judged mostly on the book', () => {
-    const young = acct([50, 50, 50], 100, 14 + 21);
+  it('a young account (4 baseline weeks) is judged mostly on the book', () => {
+    const young = acct([50, 50, 50, 50], 100, 14 + 28);
     const d = dispersionOf(young, prior);
     expect(d.own).toBe(true);
-    // own phi 0 with weight 0.4 x 2, prior 2.5 with weight 3: 2.5 x 3 / 3.8.
-    expect(d.phi).toBeCloseTo((2.5 * 3) / 3.8, 6);
+    // Its 2 oldest weeks (the latest 2 are left out): 1 difference of weight 0.4 against the
+    // book's 2.5 at weight 3.
+    expect(d.phi).toBeCloseTo((2.5 * 3) / 3.4, 6);
     // A full year's flat account leans further toward its own calm.
     expect(dispersionOf(acct(new Array(12).fill(50), 100), prior).phi).toBeLessThan(d.phi);
+    // Three weeks: nothing of its own to measure yet, the book's alone.
+    expect(dispersionOf(acct([50, 50, 50], 100, 14 + 21), prior)).toEqual({ phi: 2.5, own: false });
   });
 
   it('a tiny account is never judged below Poisson', () => {
@@ -115,13 +118,28 @@ describe('fitNoisePrior: the book\'s typical noise by volume', () => {
     // Small accounts flat (phi 0 -> 1), large ones swinging ±20 %.
     const book = [
       ...Array.from({ length: 60 }, (_, i) => new Array(12).fill(5 + (i % 5))),
-      ...Array.from({ length: 60 }, (_, i) => swinging(1000 + 10 * i, 0.2)),
+      // (half of them in the opposite phase, so the book as a whole is flat)
+      ...Array.from({ length: 60 }, (_, i) => swinging(1000 + 10 * i, i % 2 ? 0.2 : -0.2)),
     ];
     const prior = fitNoisePrior(book)!;
     expect(prior.perWeek.length).toBeGreaterThan(1);
     expect(prior.phi[0]).toBe(1);
     expect(prior.phi[prior.phi.length - 1]).toBeGreaterThan(40);
     expect([...prior.perWeek].sort((a, b) => a - b)).toEqual(prior.perWeek);
+    expect(prior.weekFactors!.every((f) => Math.abs(f - 1) < 0.01)).toBe(true);
+  });
+
+  it('takes the book\'s move (a holiday week) out of every account\'s weeks', () => {
+    // 100 accounts at 20..119 a week with a little swing; week 6 is a holiday (x0.3) for all.
+    const book = Array.from({ length: 100 }, (_, i) => swinging(20 + i, i % 2 ? 0.05 : -0.05).map((x, wk) => (wk === 6 ? Math.round(0.3 * x) : x)));
+    const prior = fitNoisePrior(book)!;
+    expect(prior.weekFactors![6]).toBeGreaterThan(0.28);
+    expect(prior.weekFactors![6]).toBeLessThan(0.33);
+    // An account of this book: its own swing with the holiday taken out is near its ±5 %.
+    const w = acct(book[50], 140);
+    const withBook = dispersionOf(w, prior).phi;
+    const alone = dispersionOf(w, { ...prior, weekFactors: undefined }).phi;
+    expect(withBook).toBeLessThan(alone);
   });
 });
 
