@@ -5,7 +5,6 @@
 import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
-  baselineWeekly,
   bookStats,
   bookWindows,
   movingWindows,
@@ -14,7 +13,6 @@ import {
   companyStats,
   findCompanies,
   keyCoverage,
-  sampleBaselineWeekly,
   selectedCompanyStats,
   weeklySeries,
   type CompanyName,
@@ -22,7 +20,7 @@ import {
   type Selection,
   type TrendConstants,
 } from '../db/queries/companies.js';
-import { isSummaryRange, type SummaryRange } from '../db/queries/summary.js';
+import { isSummaryRange, noisePrior, type SummaryRange } from '../db/queries/summary.js';
 import { metricTotal } from '../domain/metric.js';
 import { daysBetween } from '../domain/period.js';
 import { findSplits, looksLikeName } from '../domain/splits.js';
@@ -30,7 +28,6 @@ import {
   BASELINE_DAYS,
   compareByUnusualDrop,
   DOWN_MIN_CHANGE,
-  fitNoisePrior,
   isFalling,
   isRising,
   MIN_BASELINE_PER_WEEK,
@@ -62,20 +59,12 @@ export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: 
   ]);
   // One company's detail reads the book's sums from the company summary; a full list adds them up.
   const market = opts.only ? await bookWindows(ctx.db, { now: opts.now, metric: opts.metric }) : sumWindows(stats);
-  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: stats.filter((s) => s.baseline > 0).map((s) => s.key) });
-  return stats.map((s) => toRow(s, opts.now, market, prior, weeks));
+  return stats.map((s) => toRow(s, opts.now, market, prior));
 }
 
-/** The book's typical noise at each volume (empirical Bayes prior), from a sample of its companies. */
+/** The book's typical noise at each volume (the empirical Bayes prior), as the daily rollover fitted it. */
 async function bookNoise(ctx: GroupsContext, opts: { now: Date; metric: Metric }): Promise<NoisePrior | null> {
-  return fitNoisePrior(await sampleBaselineWeekly(ctx.db, { now: opts.now, metric: opts.metric }));
-}
-
-/** A company's trend windows, with the baseline weeks it had (a young company: the whole weeks since it began). */
-function windowsOf(w: { recent: number; baseline: number; ageDays: number }, weeks: Map<string, number[]>, key: string): TrendWindows {
-  const all = weeks.get(key) ?? new Array<number>(BASELINE_DAYS / 7).fill(0);
-  const had = Math.max(0, Math.floor(Math.min(BASELINE_DAYS, w.ageDays - RECENT_DAYS) / 7));
-  return { ...w, weeks: all.slice(all.length - had) };
+  return noisePrior(ctx.db, opts.now, opts.metric);
 }
 
 function sumWindows(stats: CompanyStats[]) {
@@ -88,8 +77,8 @@ function sumWindows(stats: CompanyStats[]) {
   return { recent, baseline };
 }
 
-function toRow(s: CompanyStats, now: Date, market: BookMove, prior: NoisePrior | null, weeks: Map<string, number[]>): CompanyRow {
-  const windows = windowsOf({ recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0 }, weeks, s.key);
+function toRow(s: CompanyStats, now: Date, market: BookMove, prior: NoisePrior | null): CompanyRow {
+  const windows: TrendWindows = { recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0, noise: s.noise };
   const v = trendVerdict(windows, market, prior);
   return {
     key: s.key,
@@ -145,8 +134,7 @@ async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays:
     bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: TREND_CONSTANTS }),
     bookNoise(ctx, opts),
   ]);
-  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: stats.filter((s) => s.baseline > 0).map((s) => s.key) });
-  return { rows: stats.map((s) => toRow(s, opts.now, book, prior, weeks)), book };
+  return { rows: stats.map((s) => toRow(s, opts.now, book, prior)), book };
 }
 
 /** `top`: the most active companies, and how many had any activity in the range. */
@@ -172,17 +160,13 @@ export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ ro
   }
   const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
   const [candidates, book, prior] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q), bookNoise(ctx, opts)]);
-  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: candidates.map((c) => c.key) });
   const falling = candidates
-    .map((c) => {
-      const windows = windowsOf(c, weeks, c.key);
-      return { key: c.key, windows, ...trendVerdict(windows, book, prior) };
-    })
+    .map((windows) => ({ key: windows.key, windows, ...trendVerdict(windows, book, prior) }))
     .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows))
     .sort(compareByUnusualDrop);
   const first = falling.slice(0, QUIET_DETAILED);
   const stats = await selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, select: { kind: 'keys', keys: first.map((c) => c.key) } });
-  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book, prior, weeks)]));
+  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book, prior)]));
   return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: falling.length };
 }
 
@@ -206,11 +190,9 @@ export async function report(ctx: GroupsContext, opts: ListOptions): Promise<Rep
   // Every company that is old enough and not moving is steady; only the movers need the rule.
   const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
   const [movers, book, prior] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q), bookNoise(ctx, opts)]);
-  const weeks = await baselineWeekly(ctx.db, { now: opts.now, metric: opts.metric, keys: movers.filter((m) => m.baseline > 0).map((m) => m.key) });
   const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: 0, new: book.young, total: book.total };
   let falling = 0;
-  for (const m of movers) {
-    const w = windowsOf(m, weeks, m.key);
+  for (const w of movers) {
     const trend = trendVerdict(w, book, prior).trend;
     if (isRising(trend)) counts.growing++;
     if (isFalling(trend)) {

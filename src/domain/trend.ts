@@ -279,10 +279,18 @@ export function fitNoisePrior(baselines: readonly (readonly number[])[], fullWee
   const pts: { perWeek: number; phi: number }[] = [];
   for (const weeks of full) {
     const mean = weeks.reduce((a, b) => a + b, 0) / weeks.length;
-    if (mean < 1) continue;
-    const own = ownDispersion(withoutBookMove(weeks, weekFactors));
+    const own = ownDispersion(withoutBookMove(weeks, weekFactors).slice(0, weeks.length - OWN_SKIP_WEEKS));
     if (own) pts.push({ perWeek: mean, phi: own.phi });
   }
+  return fitNoisePriorFrom(pts, weekFactors);
+}
+
+/**
+ * fitNoisePrior from each full-baseline account's weekly mean and own dispersion (all weeks,
+ * the book's move taken out); the rollover measures these in SQL.
+ */
+export function fitNoisePriorFrom(points: readonly { perWeek: number; phi: number }[], weekFactors?: number[]): NoisePrior | null {
+  const pts = points.filter((p) => p.perWeek >= 1 && Number.isFinite(p.phi)).map((p) => ({ ...p }));
   if (pts.length < PRIOR_MIN_COMPANIES) return null;
   pts.sort((a, b) => a.perWeek - b.perWeek);
   const bins = Math.max(1, Math.min(PRIOR_BINS, Math.floor(pts.length / 15)));
@@ -293,7 +301,7 @@ export function fitNoisePrior(baselines: readonly (readonly number[])[], fullWee
     perWeek.push(median(bin.map((p) => p.perWeek)));
     phi.push(Math.max(1, trimmedMean(bin.map((p) => p.phi), PRIOR_TRIM)));
   }
-  return { perWeek, phi, weekFactors };
+  return weekFactors ? { perWeek, phi, weekFactors } : { perWeek, phi };
 }
 
 /** The book's move per baseline week: each week's total over these accounts over the mean week (1 when unknown). */
@@ -303,12 +311,17 @@ export function bookWeekFactors(baselines: readonly (readonly number[])[], fullW
     const off = weeks.length - fullWeeks;
     for (let i = 0; i < fullWeeks; i++) sums[i] += weeks[off + i] ?? 0;
   }
-  const mean = sums.reduce((a, b) => a + b, 0) / fullWeeks;
+  return weekFactorsFromSums(sums);
+}
+
+/** Each week's total over the mean week, clamped like the book's factor; 1s when the book is empty. */
+export function weekFactorsFromSums(sums: readonly number[]): number[] {
+  const mean = sums.reduce((a, b) => a + b, 0) / Math.max(1, sums.length);
   return sums.map((x) => (mean > 0 ? Math.min(MARKET_FACTOR_MAX, Math.max(MARKET_FACTOR_MIN, x / mean)) : 1));
 }
 
 /** An account's baseline weeks with the book's move taken out (weeks aligned at the end). */
-function withoutBookMove(weeks: readonly number[], factors: readonly number[] | undefined): number[] {
+export function withoutBookMove(weeks: readonly number[], factors: readonly number[] | undefined): number[] {
   if (!factors) return [...weeks];
   const off = factors.length - weeks.length;
   return weeks.map((y, i) => y / (factors[off + i] ?? 1));
@@ -328,6 +341,24 @@ function trimmedMean(xs: number[], trim: number): number {
   return kept.reduce((a, b) => a + b, 0) / Math.max(1, kept.length);
 }
 
+/** Whole 7-day weeks of baseline the company had (12 for a full baseline). */
+export function baselineWeeksHad(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  return Math.max(0, Math.floor(Math.min(k.baselineDays, w.ageDays - k.recentDays) / 7));
+}
+
+/** The account's own dispersion: from its weeks, or as measured ahead (`w.noise`). */
+function ownNoise(w: TrendWindows, prior: NoisePrior | null | undefined, k: TrendParams): { phi: number; diffs: number } | null {
+  if (w.weeks) {
+    const weeks = withoutBookMove(w.weeks, prior?.weekFactors);
+    return ownDispersion(weeks.slice(0, Math.max(0, weeks.length - k.ownSkipWeeks)));
+  }
+  if (w.noise && w.noise.phi !== null) {
+    const diffs = baselineWeeksHad(w, k) - k.ownSkipWeeks - 1;
+    return diffs >= 1 ? { phi: w.noise.phi, diffs } : null;
+  }
+  return null;
+}
+
 /**
  * The dispersion the test uses: the company's own (from its baseline weeks) shrunk toward
  * the book's typical one at its volume, each weighted by what it rests on; never under
@@ -338,8 +369,7 @@ export function dispersionOf(w: TrendWindows, prior: NoisePrior | null | undefin
   const p0 = priorDispersion(perWeek, prior, k);
   // The last OWN_SKIP_WEEKS baseline weeks are left out of the own swing: a fall that began
   // more than 14 days ago is already in them and would pass for ordinary swing.
-  const weeks = w.weeks && withoutBookMove(w.weeks, prior?.weekFactors);
-  const own = weeks && k.ownWeight > 0 ? ownDispersion(weeks.slice(0, Math.max(0, weeks.length - k.ownSkipWeeks))) : null;
+  const own = k.ownWeight > 0 ? ownNoise(w, prior, k) : null;
   if (!own) return { phi: Math.max(1, p0), own: false };
   const wo = k.ownWeight * own.diffs;
   return { phi: Math.max(1, (wo * own.phi + k.priorWeight * p0) / (wo + k.priorWeight)), own: true };
@@ -390,7 +420,11 @@ export function verdictWith(w: TrendWindows, market: BookMove | undefined, k: Tr
 
 /** Nothing in the recent window after activity in every baseline week it had (at least `goneQuietWeeks`). */
 export function isGoneQuiet(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
-  if (w.ageDays < k.newBeforeDays || w.recent > 0 || !(w.baseline > 0) || !w.weeks) return false;
+  if (w.ageDays < k.newBeforeDays || w.recent > 0 || !(w.baseline > 0)) return false;
+  if (!w.weeks) {
+    const had = baselineWeeksHad(w, k);
+    return w.noise !== undefined && had >= k.goneQuietWeeks && w.noise.activeWeeks >= had;
+  }
   // Regular: active in every baseline week it had, and at least goneQuietWeeks of them; then a
   // fortnight of silence is a first, not its habit (an account active one week in three is
   // silent for two weeks running every few months and is judged by the count test alone).

@@ -40,6 +40,14 @@ export interface TrendWindows {
    * the book's typical swing (or the assumed one) stands in.
    */
   weeks?: number[];
+  /**
+   * The same measured ahead (the daily rollover keeps it per company, so replies need not read
+   * the weeks): the account's own dispersion over its baseline weeks (domain/trend
+   * ownDispersion, the book's weekly move taken out, the latest OWN_SKIP_WEEKS left out; null
+   * with too few weeks) and how many of its baseline weeks had any activity. Used when `weeks`
+   * is absent.
+   */
+  noise?: { phi: number | null; activeWeeks: number };
 }
 
 /** One row of the company list (top, quiet, report, digest, App Home). */

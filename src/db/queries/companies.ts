@@ -33,6 +33,8 @@ export interface CompanyStats {
   sessions: number;
   recent: number;
   baseline: number;
+  /** The trend's noise measured by the rollover (see TrendWindows.noise). */
+  noise: { phi: number | null; activeWeeks: number };
 }
 
 interface StatsRow {
@@ -47,6 +49,8 @@ interface StatsRow {
   sessions: number;
   recent: number;
   baseline: number;
+  phi: number | string | null;
+  act: number | string | null;
 }
 
 const toStats = (r: StatsRow): CompanyStats => ({
@@ -60,7 +64,11 @@ const toStats = (r: StatsRow): CompanyStats => ({
   sessions: Number(r.sessions),
   recent: Number(r.recent),
   baseline: Number(r.baseline),
+  noise: { phi: r.phi === null || r.phi === undefined ? null : Number(r.phi), activeWeeks: Number(r.act ?? 0) },
 });
+
+/** The noise columns of metric m from company_summary `s` (as phi, act). */
+const noiseColumns = (m: Metric) => `s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0)::float8 as act`;
 
 /**
  * Every company with its activity over the range and its two trend windows for
@@ -91,7 +99,7 @@ export async function companyStatsFromSummary(db: Db, opts: { now: Date; rangeDa
                (extract(epoch from c.first_seen_at) * 1000)::float8 as first_seen, (extract(epoch from c.last_seen_at) * 1000)::float8 as last_seen,
                coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
                coalesce(s.key_actions_${n}, 0)::float8 as key_actions, coalesce(s.sessions_${n}, 0)::float8 as sessions,
-               coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline
+               coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline, ${noiseColumns(m)}
         from companies c left join company_summary s on s.company_key = c.company_key
         where c.company_key <> ''`),
   );
@@ -118,6 +126,9 @@ export async function companyStatsLive(
   const w = windowsFor(opts.now, opts.rangeDays);
   const col = METRIC_COLUMN[opts.metric];
   const rangeStartTs = `${w.rangeStart}T00:00:00Z`;
+  // The trend's noise is measured by the daily rollover: the live sums read it from the summary.
+  await ensureSummaryFresh(db, opts.now);
+  const m = checkedMetric(opts.metric);
   const only = opts.only ? sql`and company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.only)}::jsonb))` : sql``;
   const result = await rows<StatsRow>(
     db,
@@ -139,10 +150,12 @@ export async function companyStatsLive(
         )
         select c.company_key as key, c.name, c.first_seen_at::text as first_seen, c.last_seen_at::text as last_seen,
                coalesce(a.people, 0) as people, coalesce(d.events, 0) as events, coalesce(d.key_actions, 0) as key_actions,
-               coalesce(d.sessions, 0) as sessions, coalesce(d.recent, 0) as recent, coalesce(d.baseline, 0) as baseline
+               coalesce(d.sessions, 0) as sessions, coalesce(d.recent, 0) as recent, coalesce(d.baseline, 0) as baseline,
+               ${sql.raw(noiseColumns(m))}
         from companies c
         left join days d on d.company_key = c.company_key
         left join active a on a.company_key = c.company_key
+        left join company_summary s on s.company_key = c.company_key
         where c.company_key <> '' ${opts.only ? sql`and c.company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.only)}::jsonb))` : sql``}`,
   );
   return result.map(toStats);
@@ -305,6 +318,7 @@ function windowed(n: SummaryRange, m: Metric, today: string): string {
   return `(select c.company_key as key, c.name,
              coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
              coalesce(s.recent_${m}, 0)::float8 as r, coalesce(s.base_${m}, 0)::float8 as b,
+             s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act,
              (date '${today}' - (c.first_seen_at at time zone 'UTC')::date) as age
            from companies c left join company_summary s on s.company_key = c.company_key
            where c.company_key <> '' offset 0) w`;
@@ -335,7 +349,7 @@ const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.n
   (extract(epoch from c.first_seen_at) * 1000)::float8 as first_seen, (extract(epoch from c.last_seen_at) * 1000)::float8 as last_seen,
   coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
   coalesce(s.key_actions_${n}, 0)::float8 as key_actions, coalesce(s.sessions_${n}, 0)::float8 as sessions,
-  coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline`;
+  coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline, ${noiseColumns(m)}`;
 
 export type Selection =
   /** The most active companies by `rankBy` over the range (ties: people, then name, in code-point order). */
@@ -417,7 +431,7 @@ export async function bookStats(
 export async function movingWindows(
   db: Db,
   opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants; falling?: boolean },
-): Promise<{ key: string; recent: number; baseline: number; ageDays: number }[]> {
+): Promise<{ key: string; recent: number; baseline: number; ageDays: number; noise: { phi: number | null; activeWeeks: number } }[]> {
   const m = checkedMetric(opts.metric);
   await ensureSummaryFresh(db, opts.now);
   const t = trendTerms(opts.trend);
@@ -425,22 +439,21 @@ export async function movingWindows(
   // keys as a JSON array, so any key survives. One aggregate node feeds both in the same order.
   const [agg] = await rows<{ keys: string | string[] | null; nums: string | null }>(
     db,
-    sql.raw(`select json_agg(w.key)::text as keys, string_agg(concat_ws(',', w.r, w.b, w.age), ';') as nums
+    sql.raw(`select json_agg(w.key)::text as keys, string_agg(concat_ws(',', w.r, w.b, w.age, coalesce(w.phi::text, ''), w.act), ';') as nums
              from ${windowed(opts.rangeDays, m, dayString(opts.now))}
              where ${opts.falling ? t.falling : t.moving}`),
   );
   if (!agg?.nums || !agg.keys) return [];
   const keys: string[] = typeof agg.keys === 'string' ? JSON.parse(agg.keys) : agg.keys;
   return agg.nums.split(';').map((triple, i) => {
-    const [r, b, a] = triple.split(',');
-    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a) };
+    const [r, b, a, phi, act] = triple.split(',');
+    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a), noise: { phi: phi === '' ? null : Number(phi), activeWeeks: Number(act) } };
   });
 }
 
 // ---------------------------------------------------------------------------
-// Weekly sums for the trend's noise (issue 12): each company's baseline window in its
-// 12 weeks of 7 days, read in one set-based query over company_days (primary key
-// company_key, day), only for the companies a reply decides.
+// Weekly sums of the baseline (issue 12): the replies read the noise the rollover measured
+// from them (company_summary.phi_*); this reads the weeks themselves, for checking it.
 
 /** Weeks of 7 days in the baseline window (BASELINE_DAYS / 7). */
 const BASELINE_WEEKS = 12;
@@ -476,36 +489,4 @@ function parseWeeks(sums: string): number[] {
     if (wk >= 0 && wk < BASELINE_WEEKS) weeks[wk] = Number(v);
   }
   return weeks;
-}
-
-/** How many companies the book's typical noise is measured on (a deterministic sample). */
-export const NOISE_SAMPLE = 1000;
-
-/**
- * The baseline weeks of a sample of the book, for its typical noise: up to NOISE_SAMPLE
- * companies with a full baseline (first seen before the baseline window), chosen by a hash of
- * their key (the same sample every reply of a day), in one query.
- */
-export async function sampleBaselineWeekly(db: Db, opts: { now: Date; metric: Metric }): Promise<number[][]> {
-  const m = checkedMetric(opts.metric);
-  const w = windowsFor(opts.now, 1);
-  const found = await rows<{ key: string; sums: string | null }>(
-    db,
-    sql`with s as (
-          select company_key from companies
-          where company_key <> '' and first_seen_at < ${`${w.baselineStart}T00:00:00Z`}::timestamptz
-          order by hashtext(company_key), company_key
-          limit ${NOISE_SAMPLE}
-        )
-        select s.company_key as key, (
-          select string_agg(wk || ':' || v, ',') from (
-            select (day - ${w.baselineStart}::date) / 7 as wk, sum(${METRIC_COLUMN[m]})::float8 as v
-            from company_days d
-            where d.company_key = s.company_key and d.day between ${w.baselineStart}::date and ${w.baselineEnd}::date
-            group by 1
-          ) x
-        ) as sums
-        from s`,
-  );
-  return found.map((r) => (r.sums ? parseWeeks(r.sums) : new Array<number>(BASELINE_WEEKS).fill(0)));
 }
