@@ -28,6 +28,12 @@ const r0 = performance.now(); await rebuildSummary(db, dayString(utcDay(now)), {
 const falling = await time('movingWindows falling', () => movingWindows(db, { ...q, falling: true }));
 const movers = await time('movingWindows all', () => movingWindows(db, q));
 await time('bookStats', () => bookStats(db, q));
+const { trendVerdict } = await import('../src/domain/trend.js');
+const { noisePrior } = await import('../src/db/queries/summary.js');
+const pr = await noisePrior(db, now, 'key_actions');
+const bk = await bookStats(db, q);
+await time('verdict loop movers', async () => { let n = 0; for (const w of movers) if (trendVerdict(w, bk, pr).trend !== 'steady') n++; return n; });
+await time('verdict loop falling', async () => { let n = 0; for (const w of falling) if (trendVerdict(w, bk, pr).trend !== 'steady') n++; return n; });
 const ctx = { db, keyActions: ['Created Report'], keyPath: null };
 for (const c of ['top', 'quiet', 'report', 'show Company 42 Inc']) await time(c, () => groupsReply(ctx as any, c, now));
 await database.close();

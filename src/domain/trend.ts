@@ -460,14 +460,33 @@ function levelWithPhi(w: TrendWindows, f: number, phi: number, k: TrendParams): 
   const change = b === 0 ? Infinity : (r / R) / ((b / bDays) * f) - 1;
   const ne = n / phi;
   const re = r / phi;
-  const z = (re - ne * p) / Math.sqrt(Math.max(1e-12, ne * p * (1 - p)));
-  if (change <= k.downMin && binomCdf(re, ne, p) < (k.downAlpha ?? k.alpha)) {
+  const npq = ne * p * (1 - p);
+  const z = (re - ne * p) / Math.sqrt(Math.max(1e-12, npq));
+  // With enough counts the exact tail is only computed where the normal one is not already
+  // far on one side of the level (over 30 times it, or under a thirtieth; the exact tail is slow).
+  const decided = (alpha: number): boolean | null => {
+    if (npq < NORMAL_ENOUGH) return null;
+    const tail = normalTail(Math.abs(z));
+    return tail > 30 * alpha ? false : tail < alpha / 30 ? true : null;
+  };
+  const downAlpha = k.downAlpha ?? k.alpha;
+  if (change <= k.downMin && (decided(downAlpha) ?? binomCdf(re, ne, p) < downAlpha)) {
     return { level: change <= k.downSharp ? -2 : -1, z };
   }
-  if (change >= k.upMin && binomSf(re, ne, p) < k.alpha) {
+  if (change >= k.upMin && (decided(k.alpha) ?? binomSf(re, ne, p) < k.alpha)) {
     return { level: change >= k.upSharp ? 2 : 1, z };
   }
   return { level: 0, z };
+}
+
+/** Binomial variance (in deflated counts) from which the normal tail decides clear cases (see levelWithPhi). */
+const NORMAL_ENOUGH = 10;
+
+/** P(Z > x) for a standard normal, x >= 0 (Abramowitz and Stegun 7.1.26, error under 1e-7). */
+function normalTail(x: number): number {
+  const t = 1 / (1 + 0.3275911 * (x / Math.SQRT2));
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return 0.5 * poly * Math.exp(-(x * x) / 2);
 }
 
 /** recent daily rate / baseline daily rate - 1; null when there is no baseline. */
