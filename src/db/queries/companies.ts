@@ -331,9 +331,21 @@ function trendTerms(t: TrendConstants) {
   const down = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
   const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
   const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
+  // The count test can only pass where the company's own window (no book factor: the milder
+  // verdict needs it) is unusual under Poisson, the least noise the rule ever assumes: with
+  // npq >= 10 the rule calls |z| under 1.55 steady without the exact tail (domain/trend
+  // levelWithPhi), and a larger dispersion only shrinks |z|. A silent account may be gone quiet.
+  const p = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
+  const npq = `((w.r + w.b) * ${p} * (1 - ${p}))`;
+  const unusual = `(w.r = 0 or ${npq} < 10 or abs(w.r - (w.r + w.b) * ${p}) >= 1.5 * sqrt(${npq}))`;
   // Used to be active: the minimum a week, or silent now after activity (gone quiet, whatever the size).
   const used = `(${old} and (w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays} or (w.r = 0 and w.b > 0)))`;
-  return { old, used, moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, falling: `(${used} and ${down})` };
+  return {
+    old,
+    used,
+    moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}) and ${unusual})))`,
+    falling: `(${used} and ${down} and ${unusual})`,
+  };
 }
 
 export interface TrendConstants {
