@@ -22,7 +22,7 @@ const database = await openDatabase({ databaseUrl: url, max: 4, migrate: true })
 await rebuildSummary(database.db, dayString(utcDay(now)), { force: true });
 const db = database.db;
 const time = async (label: string, f: () => Promise<unknown>) => { const ts: number[] = []; let r: any; for (let i = 0; i < 5; i++) { const t = performance.now(); r = await f(); ts.push(performance.now() - t); } ts.sort((x, y) => x - y); console.log(label.padEnd(30), ts[2].toFixed(1), 'ms', Array.isArray(r) ? r.length : r instanceof Map ? r.size : ''); return r; };
-const T = { recentDays: 14, baselineDays: 84, newBeforeDays: 28, downMin: -0.25, upMin: 0.25, minBaselinePerWeek: 10 };
+const T = { ownWeight: 0.4, priorWeight: 3, ownSkipWeeks: 2, recentDays: 14, baselineDays: 84, newBeforeDays: 28, downMin: -0.25, upMin: 0.25, minBaselinePerWeek: 10 };
 const q = { now, rangeDays: 30 as const, metric: 'key_actions' as const, trend: T };
 const r0 = performance.now(); await rebuildSummary(db, dayString(utcDay(now)), { force: true }); console.log('rebuild', (performance.now() - r0).toFixed(0), 'ms');
 const falling = await time('movingWindows falling', () => movingWindows(db, { ...q, falling: true }));

@@ -32,6 +32,9 @@ import {
   isRising,
   MIN_BASELINE_PER_WEEK,
   NEW_BEFORE_DAYS,
+  OWN_SKIP_WEEKS,
+  OWN_WEIGHT_PER_WEEK,
+  PRIOR_WEIGHT,
   RECENT_DAYS,
   trendVerdict,
   UP_MIN_CHANGE,
@@ -117,6 +120,9 @@ export function growingRows(rows: CompanyRow[]): CompanyRow[] {
 
 /** The trend rule's thresholds, for the reads that let PostgreSQL pre-select candidates. */
 const TREND_CONSTANTS: TrendConstants = {
+  ownWeight: OWN_WEIGHT_PER_WEEK,
+  priorWeight: PRIOR_WEIGHT,
+  ownSkipWeeks: OWN_SKIP_WEEKS,
   recentDays: RECENT_DAYS,
   baselineDays: BASELINE_DAYS,
   newBeforeDays: NEW_BEFORE_DAYS,

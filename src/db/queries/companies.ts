@@ -332,12 +332,17 @@ function trendTerms(t: TrendConstants) {
   const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
   const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
   // The count test can only pass where the company's own window (no book factor: the milder
-  // verdict needs it) is unusual under Poisson, the least noise the rule ever assumes: with
-  // npq >= 10 the rule calls |z| under 1.55 steady without the exact tail (domain/trend
-  // levelWithPhi), and a larger dispersion only shrinks |z|. A silent account may be gone quiet.
+  // verdict needs it) is unusual at the least dispersion the rule can use for it: the rule
+  // calls |z| under 1.55 steady (domain/trend levelWithPhi), and a larger dispersion only
+  // shrinks |z|. (npq here is in raw counts times phi; the rule's npq is raw / phi, hence
+  // the phi^2 in its "under 10".) A silent account may be gone quiet.
+  // The least dispersion the rule can use for this company: its own (measured by the rollover)
+  // shrunk toward a prior of at least 1 (domain/trend dispersionOf), never under 1.
   const p = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
-  const npq = `((w.r + w.b) * ${p} * (1 - ${p}))`;
-  const unusual = `(w.r = 0 or ${npq} < 10 or abs(w.r - (w.r + w.b) * ${p}) >= 1.5 * sqrt(${npq}))`;
+  const wo = `(${t.ownWeight} * greatest(0, floor(least(${t.baselineDays}, w.age - ${t.recentDays}) / 7.0) - ${t.ownSkipWeeks} - 1))`;
+  const phiLow = `greatest(1, case when ${wo} > 0 and w.phi is not null then (${wo} * w.phi + ${t.priorWeight}) / (${wo} + ${t.priorWeight}) else 1 end)`;
+  const npq = `((w.r + w.b) * ${p} * (1 - ${p}) * ${phiLow})`;
+  const unusual = `(w.r = 0 or ${npq} < 10 * ${phiLow} * ${phiLow} or abs(w.r - (w.r + w.b) * ${p}) >= 1.5 * sqrt(${npq}))`;
   // Used to be active: the minimum a week, or silent now after activity (gone quiet, whatever the size).
   const used = `(${old} and (w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays} or (w.r = 0 and w.b > 0)))`;
   return {
@@ -349,6 +354,10 @@ function trendTerms(t: TrendConstants) {
 }
 
 export interface TrendConstants {
+  /** domain/trend OWN_WEIGHT_PER_WEEK, PRIOR_WEIGHT, OWN_SKIP_WEEKS: the least dispersion the rule can use. */
+  ownWeight: number;
+  priorWeight: number;
+  ownSkipWeeks: number;
   recentDays: number;
   baselineDays: number;
   newBeforeDays: number;
