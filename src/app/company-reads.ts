@@ -32,8 +32,10 @@ import {
   isRising,
   MIN_BASELINE_PER_WEEK,
   NEW_BEFORE_DAYS,
+  COUNT_DISPERSION,
   OWN_SKIP_WEEKS,
   OWN_WEIGHT_PER_WEEK,
+  WEEKLY_SWING_CV,
   PRIOR_WEIGHT,
   RECENT_DAYS,
   trendVerdict,
@@ -119,10 +121,12 @@ export function growingRows(rows: CompanyRow[]): CompanyRow[] {
 }
 
 /** The trend rule's thresholds, for the reads that let PostgreSQL pre-select candidates. */
-const TREND_CONSTANTS: TrendConstants = {
+const TREND_CONSTANTS = {
   ownWeight: OWN_WEIGHT_PER_WEEK,
   priorWeight: PRIOR_WEIGHT,
   ownSkipWeeks: OWN_SKIP_WEEKS,
+  d0: COUNT_DISPERSION,
+  cv: WEEKLY_SWING_CV,
   recentDays: RECENT_DAYS,
   baselineDays: BASELINE_DAYS,
   newBeforeDays: NEW_BEFORE_DAYS,
@@ -130,6 +134,7 @@ const TREND_CONSTANTS: TrendConstants = {
   upMin: UP_MIN_CHANGE,
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
 };
+const trendConstants = (prior: NoisePrior | null): TrendConstants => ({ ...TREND_CONSTANTS, prior });
 
 type ListOptions = { now: Date; range: Range; metric: Metric };
 
@@ -137,7 +142,7 @@ type ListOptions = { now: Date; range: Range; metric: Metric };
 async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays: SummaryRange }, select: Selection) {
   const [stats, book, prior] = await Promise.all([
     selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, select }),
-    bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: TREND_CONSTANTS }),
+    bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: trendConstants(null) }),
     bookNoise(ctx, opts),
   ]);
   return { rows: stats.map((s) => toRow(s, opts.now, book, prior)), book };
@@ -164,8 +169,10 @@ export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ ro
     const all = quietRows(await companyRows(ctx, opts));
     return { rows: all.slice(0, QUIET_DETAILED), total: all.length };
   }
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
-  const [candidates, book, prior] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q), bookNoise(ctx, opts)]);
+  // The book's typical noise first: PostgreSQL pre-selects with it.
+  const prior = await bookNoise(ctx, opts);
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
+  const [candidates, book] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q)]);
   const falling = candidates
     .map((windows) => ({ key: windows.key, windows, ...trendVerdict(windows, book, prior) }))
     .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows))
@@ -194,8 +201,9 @@ export async function report(ctx: GroupsContext, opts: ListOptions): Promise<Rep
   const n = opts.range.days;
   if (!isSummaryRange(n)) return reportCounts(await companyRows(ctx, opts));
   // Every company that is old enough and not moving is steady; only the movers need the rule.
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
-  const [movers, book, prior] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q), bookNoise(ctx, opts)]);
+  const prior = await bookNoise(ctx, opts);
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
+  const [movers, book] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q)]);
   const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: 0, new: book.young, total: book.total };
   let falling = 0;
   for (const w of movers) {

@@ -5,6 +5,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
 import { dayString, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
+import type { NoisePrior } from '../../domain/trend.js';
 import { rows, type Db } from '../client.js';
 import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
 
@@ -324,6 +325,21 @@ function windowed(n: SummaryRange, m: Metric, today: string): string {
            where c.company_key <> '' offset 0) w`;
 }
 
+/** domain/trend priorDispersion as SQL over a weekly volume expression (numbers only, generated here). */
+function priorSql(t: TrendConstants, perWeek: string): string {
+  const num = (x: number) => (Number.isFinite(x) ? String(x) : '0');
+  const pr = t.prior;
+  if (!pr || pr.perWeek.length === 0) return `(${num(t.d0)} + ${num(t.cv * t.cv)} * ${perWeek})`;
+  const xs = pr.perWeek;
+  const ys = pr.phi;
+  const parts = [`when ${perWeek} <= ${num(xs[0])} then ${num(ys[0])}`];
+  for (let i = 1; i < xs.length; i++) {
+    const slope = (ys[i] - ys[i - 1]) / (Math.log(xs[i]) - Math.log(xs[i - 1]));
+    parts.push(`when ${perWeek} <= ${num(xs[i])} then ${num(ys[i - 1])} + (ln(${perWeek}) - ${num(Math.log(xs[i - 1]))}) * ${num(slope)}`);
+  }
+  return `(case ${parts.join(' ')} else ${num(ys[ys.length - 1])} end)`;
+}
+
 /** Conditions over `w` (see windowed) that are NECESSARY for the rule's verdicts. */
 function trendTerms(t: TrendConstants) {
   const bdays = `greatest(1, least(${t.baselineDays}, w.age - ${t.recentDays}))::float8`;
@@ -331,20 +347,19 @@ function trendTerms(t: TrendConstants) {
   const down = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
   const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
   const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
-  // The count test can only pass where the company's own window (no book factor: the milder
-  // verdict needs it) is unusual at the least dispersion the rule can use for it: the rule
-  // calls |z| under 1.55 steady (domain/trend levelWithPhi), and a larger dispersion only
-  // shrinks |z|. (npq here is in raw counts times phi; the rule's npq is raw / phi, hence
-  // the phi^2 in its "under 10".) A silent account may be gone quiet.
-  // The least dispersion the rule can use for this company: its own (measured by the rollover)
-  // shrunk toward a prior of at least 1 (domain/trend dispersionOf), never under 1.
-  const p = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
-  const wo = `(${t.ownWeight} * greatest(0, floor(least(${t.baselineDays}, w.age - ${t.recentDays}) / 7.0) - ${t.ownSkipWeeks} - 1))`;
-  const phiLow = `greatest(1, case when ${wo} > 0 and w.phi is not null then (${wo} * w.phi + ${t.priorWeight}) / (${wo} + ${t.priorWeight}) else 1 end)`;
-  const npq = `((w.r + w.b) * ${p} * (1 - ${p}) * ${phiLow})`;
-  const unusual = `(w.r = 0 or ${npq} < 10 * ${phiLow} * ${phiLow} or abs(w.r - (w.r + w.b) * ${p}) >= 1.5 * sqrt(${npq}))`;
   // Used to be active: the minimum a week, or silent now after activity (gone quiet, whatever the size).
   const used = `(${old} and (w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays} or (w.r = 0 and w.b > 0)))`;
+  // The dispersion the rule uses for this company (domain/trend dispersionOf): its own, as
+  // the rollover measured it, shrunk toward the book's typical one at its volume, at least 1.
+  const p = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
+  const wo = `(${t.ownWeight} * greatest(0, floor(least(${t.baselineDays}, w.age - ${t.recentDays}) / 7.0) - ${t.ownSkipWeeks} - 1))`;
+  const prior = priorSql(t, `(w.b * 7 / ${bdays})`);
+  const phi = `greatest(1, case when ${wo} > 0 and w.phi is not null then (${wo} * w.phi + ${t.priorWeight} * ${prior}) / (${wo} + ${t.priorWeight}) else ${prior} end)`;
+  const npq = `((w.r + w.b) * ${p} * (1 - ${p}))`;
+  // The count test can only pass where the company's own window (no book factor: the milder
+  // verdict needs it) is unusual at that dispersion: the rule calls |z| under 1.55 steady
+  // when the deflated npq is 10 or more (domain/trend levelWithPhi). A silent account may be gone quiet.
+  const unusual = `(w.r = 0 or ${npq} < 10 * ${phi} or abs(w.r - (w.r + w.b) * ${p}) >= 1.5 * sqrt(${npq} * ${phi}))`;
   return {
     old,
     used,
@@ -354,10 +369,13 @@ function trendTerms(t: TrendConstants) {
 }
 
 export interface TrendConstants {
-  /** domain/trend OWN_WEIGHT_PER_WEEK, PRIOR_WEIGHT, OWN_SKIP_WEEKS: the least dispersion the rule can use. */
+  /** domain/trend OWN_WEIGHT_PER_WEEK, PRIOR_WEIGHT, OWN_SKIP_WEEKS, COUNT_DISPERSION, WEEKLY_SWING_CV and the book's typical noise: the dispersion the rule uses. */
   ownWeight: number;
   priorWeight: number;
   ownSkipWeeks: number;
+  d0: number;
+  cv: number;
+  prior: NoisePrior | null;
   recentDays: number;
   baselineDays: number;
   newBeforeDays: number;
