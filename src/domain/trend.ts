@@ -8,26 +8,33 @@
  *   recent   = the RECENT_DAYS (14) complete days before today (today is partial, left out);
  *   baseline = the BASELINE_DAYS (84) days before that (fewer for a young company).
  *   change   = recent daily rate / baseline daily rate - 1.
- *   `down` when change <= -25 % AND a one-sided count test says the drop is not chance
- *   (p < 1 %); `down sharply` when change <= -60 % with the same test. `up` and
- *   `up sharply` mirror it at +25 % and +100 %, with the stricter p < 0.5 %. Anything else is `steady`. A company first
- *   seen fewer than NEW_BEFORE_DAYS (28) days ago is `new`.
+ *   `down` when change <= -25 % AND a one-sided count test says the drop is not chance for
+ *   THIS account (p < 0.2 %); `down sharply` when change <= -60 % with the same test. `up`
+ *   and `up sharply` mirror it at +25 % and +100 %. Anything else is `steady`. A company
+ *   first seen fewer than NEW_BEFORE_DAYS (28) days ago is `new`. Never "sharply" when both
+ *   windows are under SHARP_MIN_PER_WEEK (10) a week. Nothing in the recent window after
+ *   activity in every baseline week (at least GONE_QUIET_ACTIVE_WEEKS, 4): gone quiet, `down`.
  *
  * THE TEST (why small numbers never make a sharp trend)
  *   Given n = recent + baseline, if the daily rate had not changed the recent count would
  *   be Binomial(n, p) with p = R*f / (R*f + B) (the conditional test of two Poisson rates;
- *   f is the book's factor, below). Real activity is burstier than Poisson, so the counts
- *   are deflated by a quasi-Poisson dispersion factor before the exact binomial tail
- *   (incomplete beta, real-valued counts):
- *     phi = COUNT_DISPERSION + WEEKLY_SWING_CV^2 * (7/R + 7/B) * n * p * (1 - p).
- *   COUNT_DISPERSION (2): events come in bursts (a session, one busy person), so even a
- *     small account's counts vary about twice as much as Poisson.
- *   WEEKLY_SWING_CV (20 %): a whole account also swings from week to week (a release, a
- *     team away); this is what a week-level gamma multiplier with that coefficient of
- *     variation adds to the variance of the log rate ratio. Without it, a large account's
- *     ordinary wobble would be "significant" at every count.
- *   So 2 -> 1 or 1 -> 0 is `steady`: a drop to zero needs ~75 baseline events.
+ *   f is the book's factor, below). Real activity is burstier than Poisson and swings from
+ *   week to week, so the counts are deflated by a dispersion phi (variance of a week's total
+ *   over its mean; the same for any whole number of independent weeks) before the exact
+ *   binomial tail (incomplete beta, real-valued counts).
  *
+ * THE NOISE (issue 12: measured per account, not assumed; docs/trend.md)
+ *   phi_own: the account's own, from its baseline weeks (ownDispersion: clipped successive
+ *     differences, each week first divided by the book's move that week, the latest
+ *     OWN_SKIP_WEEKS left out). phi_book: the book's typical phi at the same weekly volume
+ *     (fitNoisePrior, fitted by the daily rollover on every company with a full baseline).
+ *     phi = max(1, (w phi_own + PRIOR_WEIGHT phi_book) / (w + PRIOR_WEIGHT)),
+ *     w = OWN_WEIGHT_PER_WEEK per week-to-week difference used (empirical Bayes shrinkage:
+ *     a young or tiny account leans on the book).
+ *   Without a prior (a book of under PRIOR_MIN_COMPANIES), phi_book is the rule's old
+ *   assumption: COUNT_DISPERSION (2, events come in sessions) + WEEKLY_SWING_CV^2 (20 %) x
+ *   the weekly mean.
+
  * THE BOOK'S FACTOR (holiday weeks)
  *   `market` is the same two sums over all companies; the company's own sums are taken
  *   out of it, so f is the move of the REST of the book. Its rate ratio f (clamped to
@@ -39,25 +46,18 @@
  *   account collapses by 90 %, the total ratio is ~0.75 and would call the flat account
  *   `up`; milder-of-two keeps it `steady` (see the worked example test).
  *
- * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in the README, "Trend")
- *   14 / 84 days: multiples of 7 cancel the weekday rhythm. 14 days halves the weekly
- *     swing against a 7-day window (7 days lost recall and lead at equal false alarms, and
- *     so did flagging when either 7 or 14 days dropped); 84 days
- *     (12 weeks) makes the baseline steady enough that the test is decided by the recent
- *     window (56 days cost 2-6 points of recall).
- *   -25 % and p < 1 % for a fall (p < 0.5 % for a rise): the loosest test level that keeps false alarms under 5 % a quarter on
- *     every seed (dip-and-recover accounts included; 3.9 % median, 4.2 % worst); p < 0.5 %
- *     gives ~1 day less lead and ~1 point less recall, p < 2 % breaks 5 % on some seeds.
- *     No setting reaches 3 weeks of lead under 5 % false alarms: the best are ~2.1-2.4
- *     weeks, and neither weekly totals with each account's own noise nor a slope does
- *     better (bench/trend-alternatives.ts). In this book a flag must come within 13 days of
- *     a fade beginning for 3 weeks, when a fade still looks like a dip or a bad week
- *     (README, "Why a 3-week lead is out of reach").
+ * WHY THESE CONSTANTS (measured with `npm run bench:trend` on a family of books; docs/trend.md)
+ *   14 / 84 days: multiples of 7 cancel the weekday rhythm; 14 days halves the weekly swing
+ *     against a 7-day window; 84 days (12 weeks) makes the baseline steady (issue 7).
+ *   p < 0.2 %: a calibrated test looked at 13 times a quarter; the loosest level with false
+ *     alarms <= 5 % on every book and seed (worst 4.8 %; p < 0.3 % reaches 5.1 %).
  *   -60 % / +100 %: "sharply" means most of the activity gone, or doubled.
- *   MIN_BASELINE_PER_WEEK (50): `quiet` and the digest list an account only if it did at
- *     least 50 a week in its baseline (about two active people on key actions). Below
- *     that a one-person account's vacation looks like a fade; the bench reports how many
- *     fading accounts this leaves out.
+ *   MIN_BASELINE_PER_WEEK (10, was 50): as low as recall allows: under 10 a week almost no
+ *     fade is certain before the account reaches zero (recall under 20 a week: 0-70 %).
+ *   OWN_WEIGHT_PER_WEEK 0.4 / PRIOR_WEIGHT 3: a full baseline's own swing (9 differences)
+ *     weighs a little more than the book's (a sweep before the book's weekly move was taken
+ *     out: own weight 1 added 1-1.5 points of false alarms, prior weight 8 moved recall and
+ *     false alarms by about a point).
  */
 import type { Trend, TrendWindows } from './types.js';
 
