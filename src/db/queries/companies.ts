@@ -355,14 +355,17 @@ function trendTerms(t: TrendConstants) {
   const wo = `(${t.ownWeight} * greatest(0, floor(least(${t.baselineDays}, w.age - ${t.recentDays}) / 7.0) - ${t.ownSkipWeeks} - 1))`;
   const prior = priorSql(t, `(w.b * 7 / ${bdays})`);
   const phi = `greatest(1, case when ${wo} > 0 and w.phi is not null then (${wo} * w.phi + ${t.priorWeight} * ${prior}) / (${wo} + ${t.priorWeight}) else ${prior} end)`;
-  const npq = `((w.r + w.b) * ${p} * (1 - ${p}))`;
+  // Computed once per row (offset 0 keeps PostgreSQL from pasting the expressions into each use).
+  const lateral = `cross join lateral (select ${phi} as phi, ${p} as p, ((w.r + w.b) * ${p} * (1 - ${p})) as npq offset 0) x`;
   // The count test can only pass where the company's own window (no book factor: the milder
   // verdict needs it) is unusual at that dispersion: the rule calls |z| under 1.55 steady
   // when the deflated npq is 10 or more (domain/trend levelWithPhi). A silent account may be gone quiet.
-  const unusual = `(w.r = 0 or ${npq} < 10 * ${phi} or abs(w.r - (w.r + w.b) * ${p}) >= 1.5 * sqrt(${npq} * ${phi}))`;
+  const unusual = `(w.r = 0 or x.npq < 10 * x.phi or abs(w.r - (w.r + w.b) * x.p) >= 1.5 * sqrt(x.npq * x.phi))`;
   return {
     old,
     used,
+    /** Joins `x` (phi, p, npq), which `moving` and `falling` read. */
+    lateral,
     moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}) and ${unusual})))`,
     falling: `(${used} and ${down} and ${unusual})`,
   };
@@ -479,7 +482,7 @@ export async function movingWindows(
   const [agg] = await rows<{ keys: string | string[] | null; nums: string | null }>(
     db,
     sql.raw(`select json_agg(w.key)::text as keys, string_agg(concat_ws(',', w.r, w.b, w.age, coalesce(w.phi::text, ''), w.act), ';') as nums
-             from ${windowed(opts.rangeDays, m, dayString(opts.now))}
+             from ${windowed(opts.rangeDays, m, dayString(opts.now))} ${t.lateral}
              where ${opts.falling ? t.falling : t.moving}`),
   );
   if (!agg?.nums || !agg.keys) return [];
