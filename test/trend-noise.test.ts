@@ -4,6 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  binomCdf,
+  binomSf,
+  DOWN_TEST_ALPHA,
+  NORMAL_ENOUGH,
+  STEADY_BELOW_Z,
+  TEST_ALPHA,
   compareByUnusualDrop,
   decideTrend,
   dispersionOf,
@@ -186,5 +192,20 @@ describe('what the person sees', () => {
     ];
     expect(rows.map((r) => r.trend)).toEqual(['down sharply', 'down']);
     expect(rows.sort(compareByUnusualDrop).map((r) => r.key)).toEqual(['giant', 'noisy']);
+  });
+});
+
+describe('STEADY_BELOW_Z: what PostgreSQL may leave out before the rule runs', () => {
+  it(`no window within ${STEADY_BELOW_Z} standard deviations passes the test (binomial variance >= ${NORMAL_ENOUGH})`, () => {
+    let lowest = 1;
+    for (const p of [0.01, 0.05, 0.1, 14 / 98, 0.2, 0.3, 0.5, 0.7, 0.9]) {
+      for (let n = 5; n < 200_000; n = Math.ceil(n * 1.07)) {
+        const npq = n * p * (1 - p);
+        if (npq < NORMAL_ENOUGH) continue;
+        const d = STEADY_BELOW_Z * Math.sqrt(npq);
+        lowest = Math.min(lowest, binomCdf(n * p - d, n, p), binomSf(n * p + d, n, p));
+      }
+    }
+    expect(lowest).toBeGreaterThan(Math.max(DOWN_TEST_ALPHA, TEST_ALPHA));
   });
 });

@@ -480,7 +480,13 @@ function levelWithPhi(w: TrendWindows, f: number, phi: number, k: TrendParams): 
 }
 
 /** Binomial variance (in deflated counts) from which the normal tail decides clear cases (see levelWithPhi). */
-const NORMAL_ENOUGH = 10;
+export const NORMAL_ENOUGH = 10;
+/**
+ * With at least NORMAL_ENOUGH, a window within this many standard deviations of its
+ * expectation never passes the test at p < 0.2 % (the exact tails there are 0.34 % or more;
+ * test/trend-noise.test.ts), so PostgreSQL may leave it out before the rule runs.
+ */
+export const STEADY_BELOW_Z = 2.4;
 
 /** P(Z > x) for a standard normal, x >= 0 (Abramowitz and Stegun 7.1.26, error under 1e-7). */
 function normalTail(x: number): number {

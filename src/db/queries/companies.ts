@@ -358,9 +358,9 @@ function trendTerms(t: TrendConstants) {
   // Computed once per row (offset 0 keeps PostgreSQL from pasting the expressions into each use).
   const lateral = `cross join lateral (select ${phi} as phi, ${p} as p, ((w.r + w.b) * ${p} * (1 - ${p})) as npq offset 0) x`;
   // The count test can only pass where the company's own window (no book factor: the milder
-  // verdict needs it) is unusual at that dispersion: the rule calls |z| under 1.55 steady
-  // when the deflated npq is 10 or more (domain/trend levelWithPhi). A silent account may be gone quiet.
-  const unusual = `(w.r = 0 or x.npq < 10 * x.phi or abs(w.r - (w.r + w.b) * x.p) >= 1.5 * sqrt(x.npq * x.phi))`;
+  // verdict needs it) is unusual at that dispersion: |z| of at least STEADY_BELOW_Z when the
+  // deflated npq is NORMAL_ENOUGH or more (domain/trend). A silent account may be gone quiet.
+  const unusual = `(w.r = 0 or x.npq < ${t.normalEnough} * x.phi or abs(w.r - (w.r + w.b) * x.p) >= ${t.steadyBelowZ} * sqrt(x.npq * x.phi))`;
   return {
     old,
     used,
@@ -376,6 +376,9 @@ export interface TrendConstants {
   ownWeight: number;
   priorWeight: number;
   ownSkipWeeks: number;
+  /** domain/trend NORMAL_ENOUGH and STEADY_BELOW_Z: windows the test cannot call. */
+  normalEnough: number;
+  steadyBelowZ: number;
   d0: number;
   cv: number;
   prior: NoisePrior | null;
