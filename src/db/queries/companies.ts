@@ -5,6 +5,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
 import { dayString, utcDay, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
+import type { NoisePrior } from '../../domain/trend.js';
 import { rows, type Db } from '../client.js';
 import { storable } from '../sqlutil.js';
 import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
@@ -34,6 +35,8 @@ export interface CompanyStats {
   sessions: number;
   recent: number;
   baseline: number;
+  /** The trend's noise measured by the rollover (see TrendWindows.noise). */
+  noise: { phi: number | null; activeWeeks: number };
 }
 
 interface StatsRow {
@@ -48,6 +51,8 @@ interface StatsRow {
   sessions: number;
   recent: number;
   baseline: number;
+  phi: number | string | null;
+  act: number | string | null;
 }
 
 const toStats = (r: StatsRow): CompanyStats => ({
@@ -61,7 +66,11 @@ const toStats = (r: StatsRow): CompanyStats => ({
   sessions: Number(r.sessions),
   recent: Number(r.recent),
   baseline: Number(r.baseline),
+  noise: { phi: r.phi === null || r.phi === undefined ? null : Number(r.phi), activeWeeks: Number(r.act ?? 0) },
 });
+
+/** The noise columns of metric m from company_summary `s` (as phi, act). */
+const noiseColumns = (m: Metric) => `s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0)::float8 as act`;
 
 /**
  * Every company with its activity over the range and its two trend windows for
@@ -89,7 +98,7 @@ export async function companyStatsFromSummary(db: Db, opts: { now: Date; rangeDa
                (extract(epoch from c.first_seen_at) * 1000)::float8 as first_seen, (extract(epoch from c.last_seen_at) * 1000)::float8 as last_seen,
                coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
                coalesce(s.key_actions_${n}, 0)::float8 as key_actions, coalesce(s.sessions_${n}, 0)::float8 as sessions,
-               coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline
+               coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline, ${noiseColumns(m)}
         from companies c left join company_summary s on s.company_key = c.company_key
         where c.company_key <> ''`),
   );
@@ -167,6 +176,9 @@ export async function companyStatsLive(
   const col = METRIC_COLUMN[opts.metric];
   const rangeStartTs = `${w.rangeStart}T00:00:00Z`;
   if (opts.key !== undefined && !storable(opts.key)) return [];
+  // The trend's noise is measured by the daily rollover: the live sums read it from the summary.
+  await ensureSummaryFresh(db, opts.now);
+  const m = checkedMetric(opts.metric);
   const only = opts.key !== undefined ? sql`and company_key = ${opts.key}` : sql``;
   const result = await rows<StatsRow>(
     db,
@@ -188,10 +200,12 @@ export async function companyStatsLive(
         )
         select c.company_key as key, c.name, c.first_seen_at::text as first_seen, c.last_seen_at::text as last_seen,
                coalesce(a.people, 0) as people, coalesce(d.events, 0) as events, coalesce(d.key_actions, 0) as key_actions,
-               coalesce(d.sessions, 0) as sessions, coalesce(d.recent, 0) as recent, coalesce(d.baseline, 0) as baseline
+               coalesce(d.sessions, 0) as sessions, coalesce(d.recent, 0) as recent, coalesce(d.baseline, 0) as baseline,
+               ${sql.raw(noiseColumns(m))}
         from companies c
         left join days d on d.company_key = c.company_key
         left join active a on a.company_key = c.company_key
+        left join company_summary s on s.company_key = c.company_key
         where c.company_key <> '' ${opts.key !== undefined ? sql`and c.company_key = ${opts.key}` : sql``}`,
   );
   return result.map(toStats);
@@ -359,9 +373,25 @@ function windowed(n: SummaryRange, m: Metric, today: string): string {
   return `(select c.company_key as key, c.name,
              coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
              coalesce(s.recent_${m}, 0)::float8 as r, coalesce(s.base_${m}, 0)::float8 as b,
+             s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act,
              (date '${today}' - (c.first_seen_at at time zone 'UTC')::date) as age
            from companies c left join company_summary s on s.company_key = c.company_key
            where c.company_key <> '' offset 0) w`;
+}
+
+/** domain/trend priorDispersion as SQL over a weekly volume expression (numbers only, generated here). */
+function priorSql(t: TrendConstants, perWeek: string): string {
+  const num = (x: number) => (Number.isFinite(x) ? String(x) : '0');
+  const pr = t.prior;
+  if (!pr || pr.perWeek.length === 0) return `(${num(t.d0)} + ${num(t.cv * t.cv)} * ${perWeek})`;
+  const xs = pr.perWeek;
+  const ys = pr.phi;
+  const parts = [`when ${perWeek} <= ${num(xs[0])} then ${num(ys[0])}`];
+  for (let i = 1; i < xs.length; i++) {
+    const slope = (ys[i] - ys[i - 1]) / (Math.log(xs[i]) - Math.log(xs[i - 1]));
+    parts.push(`when ${perWeek} <= ${num(xs[i])} then ${num(ys[i - 1])} + (ln(${perWeek}) - ${num(Math.log(xs[i - 1]))}) * ${num(slope)}`);
+  }
+  return `(case ${parts.join(' ')} else ${num(ys[ys.length - 1])} end)`;
 }
 
 /** Conditions over `w` (see windowed) that are NECESSARY for the rule's verdicts. */
@@ -371,11 +401,41 @@ function trendTerms(t: TrendConstants) {
   const down = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
   const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
   const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
-  const used = `(${old} and w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays})`;
-  return { old, used, moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, falling: `(${used} and ${down})` };
+  // Used to be active: the minimum a week, or silent now after activity (gone quiet, whatever the size).
+  const used = `(${old} and (w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays} or (w.r = 0 and w.b > 0)))`;
+  // The dispersion the rule uses for this company (domain/trend dispersionOf): its own, as
+  // the rollover measured it, shrunk toward the book's typical one at its volume, at least 1.
+  const p = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
+  const wo = `(${t.ownWeight} * greatest(0, floor(least(${t.baselineDays}, w.age - ${t.recentDays}) / 7.0) - ${t.ownSkipWeeks} - 1))`;
+  const prior = priorSql(t, `(w.b * 7 / ${bdays})`);
+  const phi = `greatest(1, case when ${wo} > 0 and w.phi is not null then (${wo} * w.phi + ${t.priorWeight} * ${prior}) / (${wo} + ${t.priorWeight}) else ${prior} end)`;
+  // Computed once per row (offset 0 keeps PostgreSQL from pasting the expressions into each use).
+  const lateral = `cross join lateral (select ${phi} as phi, ${p} as p, ((w.r + w.b) * ${p} * (1 - ${p})) as npq offset 0) x`;
+  // The count test can only pass where the company's own window (no book factor: the milder
+  // verdict needs it) is unusual at that dispersion: |z| of at least STEADY_BELOW_Z when the
+  // deflated npq is NORMAL_ENOUGH or more (domain/trend). A silent account may be gone quiet.
+  const unusual = `(w.r = 0 or x.npq < ${t.normalEnough} * x.phi or abs(w.r - (w.r + w.b) * x.p) >= ${t.steadyBelowZ} * sqrt(x.npq * x.phi))`;
+  return {
+    old,
+    used,
+    /** Joins `x` (phi, p, npq), which `moving` and `falling` read. */
+    lateral,
+    moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}) and ${unusual})))`,
+    falling: `(${used} and ${down} and ${unusual})`,
+  };
 }
 
 export interface TrendConstants {
+  /** domain/trend OWN_WEIGHT_PER_WEEK, PRIOR_WEIGHT, OWN_SKIP_WEEKS, COUNT_DISPERSION, WEEKLY_SWING_CV and the book's typical noise: the dispersion the rule uses. */
+  ownWeight: number;
+  priorWeight: number;
+  ownSkipWeeks: number;
+  /** domain/trend NORMAL_ENOUGH and STEADY_BELOW_Z: windows the test cannot call. */
+  normalEnough: number;
+  steadyBelowZ: number;
+  d0: number;
+  cv: number;
+  prior: NoisePrior | null;
   recentDays: number;
   baselineDays: number;
   newBeforeDays: number;
@@ -388,7 +448,7 @@ const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.n
   (extract(epoch from c.first_seen_at) * 1000)::float8 as first_seen, (extract(epoch from c.last_seen_at) * 1000)::float8 as last_seen,
   coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
   coalesce(s.key_actions_${n}, 0)::float8 as key_actions, coalesce(s.sessions_${n}, 0)::float8 as sessions,
-  coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline`;
+  coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline, ${noiseColumns(m)}`;
 
 export type Selection =
   /** The most active companies by `rankBy` over the range (ties: people, then name, in code-point order). */
@@ -470,7 +530,7 @@ export async function bookStats(
 export async function movingWindows(
   db: Db,
   opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants; falling?: boolean },
-): Promise<{ key: string; recent: number; baseline: number; ageDays: number }[]> {
+): Promise<{ key: string; recent: number; baseline: number; ageDays: number; noise: { phi: number | null; activeWeeks: number } }[]> {
   const m = checkedMetric(opts.metric);
   await ensureSummaryFresh(db, opts.now);
   const t = trendTerms(opts.trend);
@@ -478,14 +538,54 @@ export async function movingWindows(
   // keys as a JSON array, so any key survives. One aggregate node feeds both in the same order.
   const [agg] = await rows<{ keys: string | string[] | null; nums: string | null }>(
     db,
-    sql.raw(`select json_agg(w.key)::text as keys, string_agg(concat_ws(',', w.r, w.b, w.age), ';') as nums
-             from ${windowed(opts.rangeDays, m, dayString(opts.now))}
+    sql.raw(`select json_agg(w.key)::text as keys, string_agg(concat_ws(',', w.r, w.b, w.age, coalesce(w.phi::text, ''), w.act), ';') as nums
+             from ${windowed(opts.rangeDays, m, dayString(opts.now))} ${t.lateral}
              where ${opts.falling ? t.falling : t.moving}`),
   );
   if (!agg?.nums || !agg.keys) return [];
   const keys: string[] = typeof agg.keys === 'string' ? JSON.parse(agg.keys) : agg.keys;
   return agg.nums.split(';').map((triple, i) => {
-    const [r, b, a] = triple.split(',');
-    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a) };
+    const [r, b, a, phi, act] = triple.split(',');
+    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a), noise: { phi: phi === '' ? null : Number(phi), activeWeeks: Number(act) } };
   });
+}
+
+// ---------------------------------------------------------------------------
+// Weekly sums of the baseline (issue 12): the replies read the noise the rollover measured
+// from them (company_summary.phi_*); this reads the weeks themselves, for checking it.
+
+/** Weeks of 7 days in the baseline window (BASELINE_DAYS / 7). */
+const BASELINE_WEEKS = 12;
+
+/**
+ * The metric over each 7-day week of the baseline window (oldest first, 12 weeks) for these
+ * companies. Companies with nothing in the baseline are absent (all zeros).
+ */
+export async function baselineWeekly(db: Db, opts: { now: Date; metric: Metric; keys: string[] }): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (opts.keys.length === 0) return out;
+  const m = checkedMetric(opts.metric);
+  const w = windowsFor(opts.now, 1);
+  const found = await rows<{ key: string; sums: string }>(
+    db,
+    sql`select company_key as key, string_agg(wk || ':' || v, ',') as sums from (
+          select company_key, (day - ${w.baselineStart}::date) / 7 as wk, sum(${METRIC_COLUMN[m]})::float8 as v
+          from company_days
+          where company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.keys)}::jsonb))
+            and day between ${w.baselineStart}::date and ${w.baselineEnd}::date
+          group by 1, 2
+        ) x group by company_key`,
+  );
+  for (const r of found) out.set(r.key, parseWeeks(r.sums));
+  return out;
+}
+
+function parseWeeks(sums: string): number[] {
+  const weeks = new Array<number>(BASELINE_WEEKS).fill(0);
+  for (const part of sums.split(',')) {
+    const [i, v] = part.split(':');
+    const wk = Number(i);
+    if (wk >= 0 && wk < BASELINE_WEEKS) weeks[wk] = Number(v);
+  }
+  return weeks;
 }
