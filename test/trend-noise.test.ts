@@ -11,6 +11,9 @@ import {
   STEADY_BELOW_Z,
   TEST_ALPHA,
   compareByDrop,
+  CLEAR_Z,
+  ORDINARY_Z,
+  normalTail,
   decideTrend,
   dispersionOf,
   explainTrend,
@@ -209,5 +212,27 @@ describe('STEADY_BELOW_Z: what PostgreSQL may leave out before the rule runs', (
       }
     }
     expect(lowest).toBeGreaterThan(Math.max(DOWN_TEST_ALPHA, TEST_ALPHA));
+  });
+
+  it(`nor under ${NORMAL_ENOUGH} (a skewed binomial): every p the book's factor can make, every deflated count`, () => {
+    // p = 14 f / (14 f + baseline days): 0.03 to 0.83 for f in [0.2, 5] and 14 to 84 days; the grid is wider.
+    let lowest = 1;
+    for (let p = 0.01; p < 0.96; p *= 1.03) {
+      for (let n = 0.02; n * p * (1 - p) < NORMAL_ENOUGH; n *= 1.01) {
+        const sd = Math.sqrt(n * p * (1 - p));
+        const d = STEADY_BELOW_Z * sd;
+        // The recent count is between 0 and n: the tails are lowest at the edge of the band.
+        lowest = Math.min(lowest, binomCdf(Math.max(0, n * p - d), n, p), binomSf(Math.min(n, n * p + d), n, p));
+      }
+    }
+    expect(lowest).toBeGreaterThan(Math.max(DOWN_TEST_ALPHA, TEST_ALPHA));
+  });
+
+  it('CLEAR_Z and ORDINARY_Z sit where the rule takes the normal tail\'s word (a thirtieth of, and 30 times, the test level)', () => {
+    expect(normalTail(CLEAR_Z)).toBeLessThan(Math.min(DOWN_TEST_ALPHA, TEST_ALPHA) / 30);
+    expect(normalTail(CLEAR_Z - 0.02)).toBeGreaterThan(Math.min(DOWN_TEST_ALPHA, TEST_ALPHA) / 30);
+    expect(normalTail(ORDINARY_Z)).toBeGreaterThan(30 * Math.max(DOWN_TEST_ALPHA, TEST_ALPHA));
+    expect(normalTail(ORDINARY_Z + 0.02)).toBeLessThan(30 * Math.max(DOWN_TEST_ALPHA, TEST_ALPHA));
+    expect(ORDINARY_Z).toBeLessThan(STEADY_BELOW_Z);
   });
 });

@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
   bookStats,
-  movingWindows,
+  decidedWindows,
   companyPeople,
   companyRecord,
   companyStats,
@@ -34,6 +34,10 @@ import {
   MIN_BASELINE_PER_WEEK,
   NEW_BEFORE_DAYS,
   NORMAL_ENOUGH,
+  CLEAR_Z,
+  ORDINARY_Z,
+  MARKET_FACTOR_MAX,
+  MARKET_FACTOR_MIN,
   COUNT_DISPERSION,
   OWN_SKIP_WEEKS,
   OWN_WEIGHT_PER_WEEK,
@@ -41,6 +45,7 @@ import {
   PRIOR_WEIGHT,
   RECENT_DAYS,
   STEADY_BELOW_Z,
+  trendChange,
   trendVerdict,
   UP_MIN_CHANGE,
   usedToBeActive,
@@ -132,6 +137,10 @@ const TREND_CONSTANTS = {
   ownSkipWeeks: OWN_SKIP_WEEKS,
   normalEnough: NORMAL_ENOUGH,
   steadyBelowZ: STEADY_BELOW_Z,
+  clearZ: CLEAR_Z,
+  ordinaryZ: ORDINARY_Z,
+  marketMin: MARKET_FACTOR_MIN,
+  marketMax: MARKET_FACTOR_MAX,
   d0: COUNT_DISPERSION,
   cv: WEEKLY_SWING_CV,
   recentDays: RECENT_DAYS,
@@ -141,7 +150,8 @@ const TREND_CONSTANTS = {
   upMin: UP_MIN_CHANGE,
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
 };
-const trendConstants = (prior: NoisePrior | null): TrendConstants => ({ ...TREND_CONSTANTS, prior });
+/** The rule's constants for the reads that pre-select and decide in PostgreSQL, with the book's noise. */
+export const trendConstants = (prior: NoisePrior | null): TrendConstants => ({ ...TREND_CONSTANTS, prior });
 
 type ListOptions = { now: Date; range: Range; metric: Metric };
 
@@ -176,18 +186,21 @@ export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ ro
     const all = quietRows(await companyRows(ctx, opts));
     return { rows: all.slice(0, QUIET_DETAILED), total: all.length };
   }
-  // The book's typical noise first: PostgreSQL pre-selects with it.
+  // The book's typical noise first: PostgreSQL pre-selects and decides the clear cases with it.
   const prior = await bookNoise(ctx, opts);
   const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
-  const [candidates, book] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q)]);
-  const falling = candidates
+  // The decided falling ones come with the biggest drops first; a margin over QUIET_DETAILED
+  // covers near-ties (changes within 1e-12) that compareByDrop orders by volume lost.
+  const decided = await decidedWindows(ctx.db, { ...q, falling: true, top: QUIET_DETAILED + 100 });
+  const book = decided.book;
+  const undecided = decided.undecided
     .map((windows) => ({ key: windows.key, windows, ...trendVerdict(windows, book, prior) }))
-    .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows))
-    .sort(compareByDrop);
+    .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows));
+  const falling = [...decided.downTop.map((windows) => ({ key: windows.key, windows, change: trendChange(windows) })), ...undecided].sort(compareByDrop);
   const first = falling.slice(0, QUIET_DETAILED);
   const stats = await selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, select: { kind: 'keys', keys: first.map((c) => c.key) } });
   const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book, prior)]));
-  return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: falling.length };
+  return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: decided.down + undecided.length };
 }
 
 /** Account-level counts: the honest unit to report. */
@@ -207,13 +220,15 @@ export function reportCounts(rows: CompanyRow[]): ReportCounts {
 export async function report(ctx: GroupsContext, opts: ListOptions): Promise<ReportCounts> {
   const n = opts.range.days;
   if (!isSummaryRange(n)) return reportCounts(await companyRows(ctx, opts));
-  // Every company that is old enough and not moving is steady; only the movers need the rule.
+  // Every company that is old enough and not moving is steady; PostgreSQL counts the movers
+  // whose verdict is certain, and only the uncertain ones need the rule here.
   const prior = await bookNoise(ctx, opts);
   const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
-  const [movers, book] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q)]);
-  const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: 0, new: book.young, total: book.total };
-  let falling = 0;
-  for (const w of movers) {
+  const decided = await decidedWindows(ctx.db, q);
+  const book = decided.book;
+  const counts: ReportCounts = { active: book.active, growing: decided.up, steady: 0, atRisk: decided.downUsed, goneQuiet: 0, new: book.young, total: book.total };
+  let falling = decided.down;
+  for (const w of decided.undecided) {
     const trend = trendVerdict(w, book, prior).trend;
     if (isRising(trend)) counts.growing++;
     if (isFalling(trend)) {

@@ -482,18 +482,42 @@ function levelWithPhi(w: TrendWindows, f: number, phi: number, k: TrendParams): 
 /** Binomial variance (in deflated counts) from which the normal tail decides clear cases (see levelWithPhi). */
 export const NORMAL_ENOUGH = 10;
 /**
- * With at least NORMAL_ENOUGH, a window within this many standard deviations of its
- * expectation never passes the test at p < 0.2 % (the exact tails there are 0.34 % or more;
- * test/trend-noise.test.ts), so PostgreSQL may leave it out before the rule runs.
+ * A window within this many standard deviations of its expectation never passes the test at
+ * p < 0.2 %: with at least NORMAL_ENOUGH the exact tails there are 0.34 % or more, and under
+ * it (a skewed binomial) the test first passes at 2.5 standard deviations (a grid of p from
+ * 0.01 to 0.95, the book's factor included; test/trend-noise.test.ts). So PostgreSQL may call
+ * it steady before the rule runs.
  */
 export const STEADY_BELOW_Z = 2.4;
 
 /** P(Z > x) for a standard normal, x >= 0 (Abramowitz and Stegun 7.1.26, error under 1e-7). */
-function normalTail(x: number): number {
+export function normalTail(x: number): number {
   const t = 1 / (1 + 0.3275911 * (x / Math.SQRT2));
   const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
   return 0.5 * poly * Math.exp(-(x * x) / 2);
 }
+
+/** The |z| at which the normal tail equals `tail` (normalTail falls with |z|; bisection). */
+function zAtTail(tail: number): number {
+  let lo = 0;
+  let hi = 40;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalTail(mid) > tail) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * The cases PostgreSQL may decide itself (quiet, report): with a binomial variance of at least
+ * NORMAL_ENOUGH, levelWithPhi takes the normal tail's word when it is under a thirtieth of the
+ * test level (the test passes) or over 30 times it (it fails). CLEAR_Z and ORDINARY_Z are those
+ * two points in |z|, each moved 0.01 inward-safe so that SQL's and Node's rounding of z cannot
+ * disagree (test/trend-noise.test.ts); between them Node computes the exact tail.
+ */
+export const CLEAR_Z = zAtTail(Math.min(TEST_ALPHA, DOWN_TEST_ALPHA) / 30) + 0.01;
+export const ORDINARY_Z = zAtTail(30 * Math.max(TEST_ALPHA, DOWN_TEST_ALPHA)) - 0.01;
 
 /** recent daily rate / baseline daily rate - 1; null when there is no baseline. */
 export function trendChange(w: TrendWindows): number | null {
@@ -532,17 +556,20 @@ function lostVolume(w: TrendWindows): number {
 
 /**
  * Array.sort comparator for `quiet`, the digest and App Home (CONTRACT: biggest drop first):
- * biggest relative drop first, ties by biggest lost volume; no change last. The z-score of
+ * biggest relative drop first, ties by biggest lost volume, then key; no change last. The z-score of
  * the verdict explains a trend (show's reason); it does not order lists.
  */
 export function compareByDrop(
-  a: { change: number | null; windows: TrendWindows },
-  b: { change: number | null; windows: TrendWindows },
+  a: { change: number | null; windows: TrendWindows; key?: string },
+  b: { change: number | null; windows: TrendWindows; key?: string },
 ): number {
   const ca = a.change ?? Infinity;
   const cb = b.change ?? Infinity;
   if (Math.abs(ca - cb) > 1e-12 && ca !== cb) return ca < cb ? -1 : 1;
-  return lostVolume(b.windows) - lostVolume(a.windows);
+  const lost = lostVolume(b.windows) - lostVolume(a.windows);
+  if (lost !== 0 || a.key === undefined || b.key === undefined) return lost;
+  // Exact ties (the same windows) in key order, code point by code point: one order however the rows were read.
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 /** Why the trend was called, in one line: "−46 % over the last 14 days; its weekly swing is usually ±12 %". */
