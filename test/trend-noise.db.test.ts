@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { rows } from '../src/db/client.js';
 import { baselineWeekly } from '../src/db/queries/companies.js';
+import { companyRows } from '../src/app/company-reads.js';
 import { ensureSummaryFresh, noisePrior } from '../src/db/queries/summary.js';
 import { bookWeekFactors, fitNoisePrior, ownDispersion, OWN_SKIP_WEEKS, withoutBookMove } from '../src/domain/trend.js';
 import type { Metric } from '../src/domain/types.js';
@@ -83,5 +84,32 @@ describe('the noise the rollover measures', () => {
     expect(prior).not.toBeNull();
     expect(prior!.perWeek).toEqual(want!.perWeek.map((x) => expect.closeTo(x, 9)));
     expect(prior!.phi).toEqual(want!.phi.map((x) => expect.closeTo(x, 9)));
+  });
+
+  it("a company ingested after the day's rollover has its noise measured by the next read, and can be gone quiet that day", async () => {
+    const db = tdb.database.db;
+    // Busy every day of its baseline (6 a day), silent for the last 15 days; sent today, after the rollover.
+    const calls: Record<string, unknown>[] = [];
+    for (let back = 112; back >= 16; back--) {
+      for (let j = 0; j < 6; j++) {
+        const t = new Date(Math.floor((NOW.getTime() - back * DAY) / DAY) * DAY + 9 * 3_600_000 + j * 60_000);
+        calls.push({ type: 'track', userId: `late-p${j % 2}`, event: 'Key', timestamp: t.toISOString(), context: { groupId: 'co-late' } });
+      }
+    }
+    for (let i = 0; i < calls.length; i += 500) {
+      await ingestEvents(db, parseRequest({ batch: calls.slice(i, i + 500) }, { endpoint: 'batch', receivedAt: NOW, groupKeyPath: null }), { source: 'test', keyActions: new Set(['Key']) });
+    }
+    const unmeasured = async () =>
+      (await rows<{ act: number }>(db, sql`select active_weeks_events::int as act from company_summary where company_key = 'co-late'`))[0].act;
+    expect(await unmeasured()).toBe(0); // written by ingestion, not measured yet
+    const row = (await companyRows({ db, keyActions: ['Key'] }, { now: NOW, range: { days: 30, label: '30d' }, metric: 'events' })).find((r) => r.key === 'co-late')!;
+    expect(await unmeasured()).toBe(12);
+    expect(row.goneQuiet).toBe(true);
+    expect(row.trend).toMatch(/^down/);
+    // Measured as the rollover would: the book's move it stored, the latest weeks left out.
+    const weeks = (await baselineWeekly(db, { now: NOW, metric: 'events', keys: ['co-late'] })).get('co-late')!;
+    const prior = await noisePrior(db, NOW, 'events');
+    const own = ownDispersion(withoutBookMove(weeks, prior!.weekFactors).slice(0, 12 - OWN_SKIP_WEEKS))!;
+    expect(row.windows.noise?.phi).toBeCloseTo(own.phi, 9);
   });
 });

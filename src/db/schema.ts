@@ -186,7 +186,12 @@ export const companySummary = pgTable('company_summary', {
   activeWeeksKeyActions: smallint('active_weeks_key_actions').notNull().default(0),
   activeWeeksSessions: smallint('active_weeks_sessions').notNull().default(0),
   activeWeeksPeople: smallint('active_weeks_people').notNull().default(0),
-});
+}, (t) => [
+  // Rows whose noise is not measured yet: a baseline (every metric has events behind it) but
+  // no active baseline week, i.e. written by ingestion after the day's rollover. Reads measure
+  // them (summary.ts measureNewNoise); the index keeps "are there any?" a lookup, usually empty.
+  index('company_summary_unmeasured_idx').on(t.companyKey).where(sql`base_events > 0 and active_weeks_events = 0`),
+]);
 
 /**
  * One row (id 1): the day company_summary is valid for. The migration seeds it

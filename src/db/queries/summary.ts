@@ -147,8 +147,45 @@ export async function summaryAsOf(db: Db): Promise<string | null> {
 export async function ensureSummaryFresh(db: Db, now: Date): Promise<boolean> {
   const today = dayString(utcDay(now));
   const [state] = await rows<{ as_of: string }>(db, sql`select as_of::text as as_of from summary_state where id = 1`);
-  if (state?.as_of === today) return false;
+  if (state?.as_of === today) {
+    await measureNewNoise(db, today);
+    return false;
+  }
   return rebuildSummary(db, today);
+}
+
+/** At most this many companies' noise measured by one read (the rest by the next reads). */
+const NEW_NOISE_BATCH = 5_000;
+
+/**
+ * The noise of companies whose summary row ingestion wrote after the day's rollover (a
+ * baseline, no active baseline week: company_summary_unmeasured_idx), measured now as the
+ * rollover would, so a company imported or first seen with history today is judged on its own
+ * swing (and can be gone quiet) today, not tomorrow. With the book's weekly move the rollover
+ * stored; a book too small for a prior has it recomputed whole (cheap there). Under the
+ * summary's day locked FOR UPDATE, so neither a rollover nor another measurer interleaves.
+ */
+async function measureNewNoise(db: Db, day: string): Promise<void> {
+  // Only companies old enough for a baseline week (had >= 1: 21 days): a younger one has no
+  // week to count and would stay in the index until it has.
+  const waitingSql = (limit: number) =>
+    sql`select s.company_key as k from company_summary s join companies c on c.company_key = s.company_key
+        where s.base_events > 0 and s.active_weeks_events = 0 and (c.first_seen_at at time zone 'UTC')::date <= ${day}::date - ${RECENT_DAYS + 7}::int
+        limit ${limit}`;
+  if ((await rows<{ k: string }>(db, waitingSql(1))).length === 0) return;
+  await db.transaction(async (tx) => {
+    const t = tx as unknown as Db;
+    // FOR UPDATE: one measurer at a time (two would deadlock on the rows they both update);
+    // ingestion, which reads the day FOR SHARE, waits the few milliseconds this takes.
+    const [state] = await rows<{ as_of: string; prior: unknown }>(t, sql`select as_of::text as as_of, noise_prior as prior from summary_state where id = 1 for update`);
+    if (state?.as_of !== day) return;
+    const waiting = await rows<{ k: string }>(t, waitingSql(NEW_NOISE_BATCH));
+    if (waiting.length === 0) return; // another process measured them
+    const all = (typeof state.prior === 'string' ? JSON.parse(state.prior) : state.prior) as Record<string, NoisePrior | null> | null;
+    const factors = NOISE_METRICS.map((x) => all?.[x.m]?.weekFactors);
+    if (factors.some((f) => f === undefined)) await rebuildNoise(t, summaryBounds(day));
+    else await rebuildNoise(t, summaryBounds(day), { keys: waiting.map((w) => w.k), factors: factors as number[][] });
+  });
 }
 
 /** Recompute every row for as_of `day` (no-op when another process just did). */
@@ -211,15 +248,16 @@ const WEEKS = BASELINE_DAYS / 7;
  * taken out, the latest OWN_SKIP_WEEKS left out) from one grouped read of the baseline; then
  * the book's typical noise by volume (fitNoisePrior) into summary_state.
  */
-async function rebuildNoise(t: Db, b: ReturnType<typeof summaryBounds>): Promise<void> {
+async function rebuildNoise(t: Db, b: ReturnType<typeof summaryBounds>, only?: { keys: string[]; factors: number[][] }): Promise<void> {
   const bs = b.baselineStart;
+  const some = only ? `and company_key in (select jsonb_array_elements_text('${JSON.stringify(only.keys).replace(/'/g, "''")}'::jsonb))` : '';
   // Dates are generated here (YYYY-MM-DD), never from input: safe to inline.
   const found = await rows<{ k: string; had: number | string; weeks: string }>(
     t,
     sql.raw(`select w.k, greatest(0, floor(least(${BASELINE_DAYS}, (date '${b.asOf}' - (c.first_seen_at at time zone 'UTC')::date) - ${RECENT_DAYS}) / 7.0))::int as had,
                     string_agg(concat_ws(':', w.i, ${NOISE_METRICS.map((x) => `w.${x.col}`).join(', ')}), ',') as weeks
              from (select company_key as k, (day - date '${bs}') / 7 as i, ${NOISE_METRICS.map((x) => `sum(${x.col}) as ${x.col}`).join(', ')}
-                   from company_days where day between '${bs}' and '${b.baselineEnd}' and company_key <> '' group by 1, 2) w
+                   from company_days where day between '${bs}' and '${b.baselineEnd}' and company_key <> '' ${some} group by 1, 2) w
              join companies c on c.company_key = w.k
              group by w.k, c.first_seen_at`),
   );
@@ -233,7 +271,8 @@ async function rebuildNoise(t: Db, b: ReturnType<typeof summaryBounds>): Promise
   });
   // The book's move per week, over the companies with a full baseline.
   const full = companies.filter((c) => c.had === WEEKS);
-  const factors = NOISE_METRICS.map((_, j) => bookWeekFactors(full.map((c) => c.weeks[j])));
+  // Some companies only: the book's move as the rollover measured it (the prior is not refitted).
+  const factors = only ? only.factors : NOISE_METRICS.map((_, j) => bookWeekFactors(full.map((c) => c.weeks[j])));
   const points: { perWeek: number; phi: number }[][] = NOISE_METRICS.map(() => []);
   const updates = companies.map((c) => {
     const u: Record<string, string | number | null> = { k: c.k };
@@ -255,6 +294,7 @@ async function rebuildNoise(t: Db, b: ReturnType<typeof summaryBounds>): Promise
           where s.company_key = u.k`,
     );
   }
+  if (only) return;
   const priors: Record<string, NoisePrior | null> = {};
   NOISE_METRICS.forEach((x, j) => (priors[x.m] = fitNoisePriorFrom(points[j], factors[j])));
   await t.execute(sql`update summary_state set noise_prior = ${JSON.stringify(priors)}::jsonb where id = 1`);
