@@ -78,10 +78,9 @@ async function bookNoise(ctx: GroupsContext, opts: { now: Date; metric: Metric }
 
 /** Some companies' rows (a person's own companies, a chart), each read by its key, at once; unknown keys are left out. */
 export async function companyRowsOf(ctx: GroupsContext, keys: readonly string[], opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyRow[]> {
-  const [found, prior] = await Promise.all([
-    Promise.all(keys.map((key) => companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }))),
-    bookNoise(ctx, opts),
-  ]);
+  // The book's noise first: reading it also measures companies written since the rollover.
+  const prior = await bookNoise(ctx, opts);
+  const found = await Promise.all(keys.map((key) => companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric })));
   return found.flatMap((f) => (f.stats ? [toRow(f.stats, opts.now, f.book, prior)] : []));
 }
 
@@ -263,17 +262,19 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
 }
 
 /**
- * One company in detail; null when there is none. Its reads go out at once (each an
- * index lookup or range, plus one scan of the summary for the book's move), so a reply
- * waits for the slowest of them, not for their sum.
+ * One company in detail; null when there is none. The book's noise first (a one-row read,
+ * which also measures a company written since the rollover); then its reads go out at once
+ * (each an index lookup or range, plus one scan of the summary for the book's move), so a
+ * reply waits for the slowest of them, not for their sum.
  */
 export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
-  const [record, found, weeks, people, prior] = await Promise.all([
+  // The book's noise first: reading it also measures companies written since the rollover.
+  const prior = await bookNoise(ctx, opts);
+  const [record, found, weeks, people] = await Promise.all([
     companyRecord(ctx.db, key),
     companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }),
     weeklySeries(ctx.db, key, opts.now, opts.metric),
     companyPeople(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: PEOPLE_LISTED }),
-    bookNoise(ctx, opts),
   ]);
   if (!record || !found.stats) return null;
   const row = toRow(found.stats, opts.now, found.book, prior);
