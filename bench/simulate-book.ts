@@ -25,12 +25,34 @@ import {
   DEFAULT_TREND_PARAMS,
   RECENT_DAYS,
   decideTrendWith,
+  fitNoisePrior,
   isFalling,
+  perWeekOf,
   usedToBeActiveWith,
+  type NoisePrior,
   type TrendParams,
 } from '../src/domain/trend.js';
 
 export type SimKind = 'steady' | 'growing' | 'fading' | 'dip' | 'new';
+
+/**
+ * The family of books (issue 12): a. steady accounts (Poisson counts, no week-to-week swing,
+ * no holiday); b. the book described above; c. a noisier book (each person swings ~50 % a
+ * week, the company as a whole up to 20 %); d. book b with a product-wide dip of two weeks at
+ * x0.4 (a holiday season or an outage) instead of its one holiday week; e. a realistic small-B2B
+ * year: 1 to 30 people (median 6), each active on about one weekday in five with a session of
+ * 3 to 15 events, a fifth of them key actions (about 2 to 30 key actions a week an account),
+ * and its fading accounts fall to a fifth over 3 weeks and stay there.
+ */
+export type BookKind = 'a' | 'b' | 'c' | 'd' | 'e';
+export const BOOK_KINDS: readonly BookKind[] = ['a', 'b', 'c', 'd', 'e'];
+export const BOOK_NAMES: Record<BookKind, string> = {
+  a: 'a. steady (Poisson, no swing)',
+  b: 'b. today\'s book',
+  c: 'c. noisy (50 % per person, up to 20 % company-wide)',
+  d: 'd. b with a 2-week product-wide dip (x0.4)',
+  e: 'e. realistic small B2B (1-30 people, ~2-30 key actions a week)',
+};
 
 export interface SimCompany {
   id: number;
@@ -50,6 +72,8 @@ export interface SimCompany {
   silentFrom?: number;
   /** Fading: the curve's exponent (1 linear, 2 convex: the heaviest users leave first). */
   fadeShape?: number;
+  /** Fading: the share of activity left after the fade (0: to nothing; book e: a fifth). */
+  fadeFloor?: number;
   /** Dip: first day and the day after the last day of the dip. */
   dipStart?: number;
   dipEnd?: number;
@@ -58,6 +82,7 @@ export interface SimCompany {
 }
 
 export interface SimBook {
+  kind: BookKind;
   seed: number;
   days: number;
   holidayStart: number;
@@ -68,8 +93,10 @@ export interface SimOptions {
   companies: number;
   weeks?: number;
   seed: number;
-  /** Fade lengths in whole weeks, shortest and longest (default 4 to 8, the issue's). */
+  /** Fade lengths in whole weeks, shortest and longest (default 4 to 8, the issue's; book e: 3). */
   fadeWeeks?: [number, number];
+  /** Which book of the family (default b). */
+  book?: BookKind;
 }
 
 /** mulberry32: a small, fast, seeded PRNG returning [0, 1). */
@@ -153,6 +180,8 @@ const QUARTER_LOOKBACK = 14;
 export const QUARTER_WEEKS = 13;
 
 export function simulateBook(opts: SimOptions): SimBook {
+  const kind = opts.book ?? 'b';
+  if (kind === 'e') return simulateSmallB2B(opts);
   const weeks = opts.weeks ?? 26;
   const days = weeks * 7;
   const rand = mulberry32(opts.seed);
@@ -162,15 +191,19 @@ export function simulateBook(opts: SimOptions): SimBook {
   }
   const quarterStart = days - (QUARTER_WEEKS - 1) * 7 - QUARTER_LOOKBACK; // 14 days before the quarter's first week end
   const holidayStart = 7 * (Math.ceil(quarterStart / 7) + 1 + Math.floor(rand() * 6));
+  // The book's own noise and product-wide move.
+  const dispersion = kind === 'a' ? 1 : BURST_DISPERSION;
+  const holidayDays = kind === 'a' ? 0 : kind === 'd' ? 14 : 7;
+  const holidayDepth = kind === 'd' ? 0.4 : 0.3;
   const companies: SimCompany[] = [];
   for (let id = 0; id < opts.companies; id++) {
     const tiny = rand() < 0.12;
     const u = rand();
-    let kind: SimKind = 'steady';
-    if (u < 0.1) kind = 'fading';
-    else if (u < 0.15) kind = 'dip';
-    else if (u < 0.3) kind = 'growing';
-    else if (u < 0.34) kind = 'new';
+    let kind_: SimKind = 'steady';
+    if (u < 0.1) kind_ = 'fading';
+    else if (u < 0.15) kind_ = 'dip';
+    else if (u < 0.3) kind_ = 'growing';
+    else if (u < 0.34) kind_ = 'new';
     const people = tiny
       ? 1 + Math.floor(rand() * 2)
       : Math.min(SIZE_MAX, Math.max(1, Math.round(SIZE_MEDIAN * Math.exp(SIZE_SIGMA * normal(rand)))));
@@ -181,16 +214,95 @@ export function simulateBook(opts: SimOptions): SimBook {
     const weekend = rand() < 0.05 ? 1.5 + rand() * 1.5 : 0.1 + rand() * 0.4;
     // Week-to-week swing: a company-wide part plus each person's own swings, which average out
     // in a large account (a one-person account swings ~35 %, a hundred-person one ~8 %).
-    const cv = Math.sqrt((0.03 + rand() * 0.09) ** 2 + 0.35 ** 2 / people);
-    const shape = 1 / (cv * cv);
-    const growth = kind === 'growing' ? 1.3 + rand() * 1.7 : 1;
-    const c: SimCompany = { id, kind, tiny, people, daily: new Array(days).fill(0) };
-    if (kind === 'fading') {
+    const companyCv = rand();
+    const cv =
+      kind === 'a' ? 0 : kind === 'c' ? Math.sqrt((companyCv * 0.2) ** 2 + 0.5 ** 2 / people) : Math.sqrt((0.03 + companyCv * 0.09) ** 2 + 0.35 ** 2 / people);
+    const shape = cv > 0 ? 1 / (cv * cv) : Infinity;
+    const growth = kind_ === 'growing' ? 1.3 + rand() * 1.7 : 1;
+    const c: SimCompany = { id, kind: kind_, tiny, people, daily: new Array(days).fill(0) };
+    if (kind_ === 'fading') {
       const len = 7 * (fadeMin + Math.floor(rand() * (fadeMax - fadeMin + 1)));
       const lo = FIRST_EVAL_DAY + 7;
       c.fadeStart = lo + Math.floor(rand() * (days - len - lo));
       c.zeroDay = c.fadeStart + len;
       c.fadeShape = 1 + rand() * 1.5;
+    } else if (kind_ === 'dip') {
+      const len = 7 * (1 + Math.floor(rand() * 2));
+      c.dipStart = quarterStart + Math.floor(rand() * (days - len - quarterStart - 7));
+      c.dipEnd = c.dipStart + len;
+    } else if (kind_ === 'new') {
+      c.startDay = 30 + Math.floor(rand() * (days - 60));
+    }
+    const dipDepth = 0.3 + rand() * 0.4;
+    let weekMult = 1;
+    for (let d = 0; d < days; d++) {
+      if (d % 7 === 0) weekMult = Number.isFinite(shape) ? gamma(rand, shape) / shape : 1;
+      let mean = weekdayRate * (d % 7 >= 5 ? weekend : 1) * weekMult;
+      mean *= Math.pow(growth, d / days);
+      if (d >= holidayStart && d < holidayStart + holidayDays) mean *= holidayDepth;
+      if (c.fadeStart !== undefined && c.zeroDay !== undefined && d >= c.fadeStart) {
+        mean *= Math.pow(Math.max(0, 1 - (d - c.fadeStart + 0.5) / (c.zeroDay - c.fadeStart)), c.fadeShape!);
+      }
+      if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mean *= dipDepth;
+      if (c.startDay !== undefined && d < c.startDay) mean = 0;
+      c.daily[d] = burstyCount(rand, mean, dispersion);
+    }
+    if (c.zeroDay !== undefined) {
+      let last = c.zeroDay - 1;
+      while (last >= 0 && c.daily[last] === 0) last--;
+      c.silentFrom = last + 1;
+    }
+    companies.push(c);
+  }
+  return { kind, seed: opts.seed, days, holidayStart, companies };
+}
+
+/** Binomial(n, p) by counting (n is small here). */
+function binomial(rand: () => number, n: number, p: number): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) if (rand() < p) k++;
+  return k;
+}
+
+/** Fading accounts of book e keep this share of their activity after their 3-week fall. */
+export const SMALL_B2B_FADE_FLOOR = 0.2;
+/** Book e: a fading account counts as caught when flagged by this many days after its fall ends. */
+export const SMALL_B2B_CATCH_DAYS = 14;
+
+/**
+ * Book e, the realistic small-B2B year of issue 12 (point 4): daily key actions of each
+ * account summed over its people, each active on a weekday with probability ~0.2 (0.02 on
+ * weekends) in one session of 3 to 15 events, each event a key action with probability 0.2;
+ * a company-wide 10 % weekly swing; one holiday week at x0.3. Fading accounts fall linearly to
+ * a fifth over 3 weeks and stay there; for scoring, their activity "reaches zero" (silentFrom)
+ * SMALL_B2B_CATCH_DAYS after the fall ends: a flag later than that is too late.
+ */
+function simulateSmallB2B(opts: SimOptions): SimBook {
+  const weeks = opts.weeks ?? 26;
+  const days = weeks * 7;
+  const rand = mulberry32(opts.seed * 7919 + 17);
+  const quarterStart = days - (QUARTER_WEEKS - 1) * 7 - QUARTER_LOOKBACK;
+  const holidayStart = 7 * (Math.ceil(quarterStart / 7) + 1 + Math.floor(rand() * 6));
+  const companies: SimCompany[] = [];
+  const fadeLen = 21;
+  for (let id = 0; id < opts.companies; id++) {
+    const u = rand();
+    let kind: SimKind = 'steady';
+    if (u < 0.1) kind = 'fading';
+    else if (u < 0.15) kind = 'dip';
+    else if (u < 0.3) kind = 'growing';
+    else if (u < 0.34) kind = 'new';
+    const people = Math.min(30, Math.max(1, Math.round(6 * Math.exp(0.8 * normal(rand)))));
+    const propensity = Array.from({ length: people }, () => Math.min(0.6, 0.2 * Math.exp(0.4 * normal(rand) - 0.08)));
+    const growth = kind === 'growing' ? 1.3 + rand() * 1.7 : 1;
+    const c: SimCompany = { id, kind, tiny: false, people, daily: new Array(days).fill(0) };
+    if (kind === 'fading') {
+      const lo = FIRST_EVAL_DAY + 7;
+      c.fadeStart = lo + Math.floor(rand() * (days - fadeLen - SMALL_B2B_CATCH_DAYS - lo));
+      c.zeroDay = c.fadeStart + fadeLen;
+      c.fadeShape = 1;
+      c.fadeFloor = SMALL_B2B_FADE_FLOOR;
+      c.silentFrom = c.zeroDay + SMALL_B2B_CATCH_DAYS;
     } else if (kind === 'dip') {
       const len = 7 * (1 + Math.floor(rand() * 2));
       c.dipStart = quarterStart + Math.floor(rand() * (days - len - quarterStart - 7));
@@ -201,25 +313,24 @@ export function simulateBook(opts: SimOptions): SimBook {
     const dipDepth = 0.3 + rand() * 0.4;
     let weekMult = 1;
     for (let d = 0; d < days; d++) {
-      if (d % 7 === 0) weekMult = gamma(rand, shape) / shape;
-      let mean = weekdayRate * (d % 7 >= 5 ? weekend : 1) * weekMult;
-      mean *= Math.pow(growth, d / days);
-      if (d >= holidayStart && d < holidayStart + 7) mean *= 0.3;
-      if (c.fadeStart !== undefined && c.zeroDay !== undefined && d >= c.fadeStart) {
-        mean *= Math.pow(Math.max(0, 1 - (d - c.fadeStart + 0.5) / (c.zeroDay - c.fadeStart)), c.fadeShape!);
+      if (d % 7 === 0) weekMult = gamma(rand, 100) / 100; // 10 % company-wide swing
+      let mult = weekMult * Math.pow(growth, d / days);
+      if (d >= holidayStart && d < holidayStart + 7) mult *= 0.3;
+      if (c.fadeStart !== undefined && d >= c.fadeStart) {
+        mult *= Math.max(SMALL_B2B_FADE_FLOOR, 1 - ((1 - SMALL_B2B_FADE_FLOOR) * (d - c.fadeStart + 0.5)) / fadeLen);
       }
-      if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mean *= dipDepth;
-      if (c.startDay !== undefined && d < c.startDay) mean = 0;
-      c.daily[d] = burstyCount(rand, mean);
-    }
-    if (c.zeroDay !== undefined) {
-      let last = c.zeroDay - 1;
-      while (last >= 0 && c.daily[last] === 0) last--;
-      c.silentFrom = last + 1;
+      if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mult *= dipDepth;
+      if (c.startDay !== undefined && d < c.startDay) mult = 0;
+      const weekend = d % 7 >= 5;
+      let count = 0;
+      for (const q of propensity) {
+        if (rand() < Math.min(1, (weekend ? 0.1 : 1) * q * mult)) count += binomial(rand, 3 + Math.floor(rand() * 13), 0.2);
+      }
+      c.daily[d] = count;
     }
     companies.push(c);
   }
-  return { seed: opts.seed, days, holidayStart, companies };
+  return { kind: 'e', seed: opts.seed, days, holidayStart, companies };
 }
 
 /** Prefix sums for fast window sums. */
@@ -237,7 +348,7 @@ export function sumRange(p: number[], from: number, to: number): number {
   return b > a ? p[b] - p[a] : 0;
 }
 
-/** The trend windows of a company as the database would compute them at `now`. */
+/** The trend windows of a company as the database would compute them at `now`, with its baseline weeks. */
 export function windowsAt(
   p: number[],
   firstDay: number,
@@ -245,29 +356,64 @@ export function windowsAt(
   R: number = RECENT_DAYS,
   B: number = BASELINE_DAYS,
 ): TrendWindows {
+  const ageDays = firstDay < 0 || firstDay >= now ? 0 : now - firstDay;
   return {
     recent: sumRange(p, now - R, now),
     baseline: sumRange(p, now - R - B, now - R),
-    ageDays: firstDay < 0 || firstDay >= now ? 0 : now - firstDay,
+    ageDays,
+    weeks: baselineWeeks(p, ageDays, now, R, B),
   };
+}
+
+/** The 7-day weeks of the baseline the company had (as many whole weeks as fit), oldest first. */
+export function baselineWeeks(p: number[], ageDays: number, now: number, R: number = RECENT_DAYS, B: number = BASELINE_DAYS): number[] {
+  const bDays = Math.max(0, Math.min(B, ageDays - R));
+  const n = Math.floor(bDays / 7);
+  const end = now - R;
+  return Array.from({ length: n }, (_, i) => sumRange(p, end - 7 * (n - i), end - 7 * (n - i - 1)));
 }
 
 /**
  * A warning rule: does it flag this company at `now`? `p` and `total` are prefix sums of the
- * company's and the whole book's daily counts (only days before `now` may be read).
+ * company's and the whole book's daily counts (only days before `now` may be read); `prior`
+ * is the book's typical noise at `now` (fitted on every company's baseline weeks, as the
+ * product fits it on a sample of the book).
  */
-export type FlagRule = (ctx: { p: number[]; firstDay: number; now: number; market: MarketOf; total: number[] }) => boolean;
+export type FlagRule = (ctx: {
+  p: number[];
+  firstDay: number;
+  now: number;
+  market: MarketOf;
+  total: number[];
+  prior: (R: number, B: number) => NoisePrior | null;
+}) => boolean;
 /** The book's window sums at `now` for given window lengths. */
 export type MarketOf = (R: number, B: number) => { recent: number; baseline: number };
 
 /** The product's rule: `quiet` lists a company when its trend is falling and it used to be active. */
 export function trendRule(k: TrendParams = DEFAULT_TREND_PARAMS): FlagRule {
-  return ({ p, firstDay, now, market }) => {
+  return ({ p, firstDay, now, market, prior }) => {
     const w = windowsAt(p, firstDay, now, k.recentDays, k.baselineDays);
-    return usedToBeActiveWith(w, k) && isFalling(decideTrendWith(w, market(k.recentDays, k.baselineDays), k));
+    if (k.ownWeight === 0) delete w.weeks; // the rule before issue 12 read no weeks
+    return usedToBeActiveWith(w, k) && isFalling(decideTrendWith(w, market(k.recentDays, k.baselineDays), k, k.ownWeight === 0 ? null : prior(k.recentDays, k.baselineDays)));
   };
 }
 export const productRule: FlagRule = trendRule();
+
+/**
+ * The rule before issue 12, for comparison: one assumed noise for every account (counts
+ * twice as bursty as Poisson plus a 20 % weekly swing), no own swing, no book prior, and
+ * `quiet` only above 50 a week; sharp whatever the size; no "gone quiet" by weeks.
+ */
+export const TODAY_TREND_PARAMS: TrendParams = {
+  ...DEFAULT_TREND_PARAMS,
+  minBaselinePerWeek: 50,
+  downAlpha: 0.01,
+  ownWeight: 0,
+  sharpMinPerWeek: 0,
+  goneQuietWeeks: Infinity,
+};
+export const todayRule: FlagRule = trendRule(TODAY_TREND_PARAMS);
 
 /** Naive: last 7 complete days at least `drop` below the 7 before (0.3 = -30 %). */
 export function weekOverWeek(drop: number): FlagRule {
@@ -302,13 +448,23 @@ export const NAIVE_FAMILIES: Record<string, { label: (x: number) => string; rule
   },
 };
 
+/** Size bands of recall: the metric a week in the baseline before the fade. */
+export const SIZE_BANDS = ['< 20', '20-50', '> 50'] as const;
+export type SizeBand = (typeof SIZE_BANDS)[number];
+export const sizeBand = (perWeek: number): SizeBand => (perWeek < 20 ? '< 20' : perWeek <= 50 ? '20-50' : '> 50');
+
 export interface RuleScore {
   /** Fading accounts that used to be active before the fade (the recall denominator). */
   fadingEligible: number;
-  /** Fading accounts left out because their baseline was under MIN_BASELINE_PER_WEEK. */
+  /** Fading accounts left out because their baseline was under the gate's minimum. */
   fadingExcluded: number;
   /** Share of eligible faders flagged after the fade began and before activity reached zero. */
   recall: number;
+  /** Recall by size band (share; NaN-free: 0 when the band is empty) and the band's count. */
+  recallBand: Record<SizeBand, number>;
+  fadingBand: Record<SizeBand, number>;
+  /** Share of eligible faders flagged by the first week end at least 14 days into the fade (2-3 weeks in). */
+  recall2to3: number;
   /** Median weeks between first flag and zero, over eligible faders (missed ones count 0). */
   medianLeadWeeks: number;
   /** Median lead (missed = 0) measured to the curve's zero (zeroDay) instead of the last event. */
@@ -326,6 +482,11 @@ export interface RuleScore {
   dipEligible: number;
   falseAlarmsRest: number;
   restEligible: number;
+  /** Of the (company, week end) flags in the quarter, the share on an account in its fade. */
+  precision: number;
+  /** False alarms by size band (the metric a week in the baseline at the first eligible week end). */
+  falseAlarmsBand: Record<SizeBand, number>;
+  othersBand: Record<SizeBand, number>;
 }
 
 function median(xs: number[]): number {
@@ -333,6 +494,22 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The book's typical noise at `now`, fitted on every company's baseline weeks (cached per book). */
+function priorOf(book: SimBook, prefixes: number[][], firstDays: number[]) {
+  const cache = new Map<string, NoisePrior | null>();
+  return (now: number, R: number, B: number): NoisePrior | null => {
+    const key = `${now}/${R}/${B}`;
+    if (!cache.has(key)) {
+      const weeks = book.companies.map((_, i) => {
+        const age = firstDays[i] < 0 || firstDays[i] >= now ? 0 : now - firstDays[i];
+        return baselineWeeks(prefixes[i], age, now, R, B);
+      });
+      cache.set(key, fitNoisePrior(weeks, B / 7));
+    }
+    return cache.get(key)!;
+  };
 }
 
 /** Evaluate rules at every week end of the book. */
@@ -354,6 +531,7 @@ export function scoreRules(
       const w = windowsAt(total, 0, now, R, B);
       return { recent: w.recent, baseline: w.baseline };
     };
+  const prior = priorOf(book, prefixes, firstDays);
   const active = (p: number[], firstDay: number, now: number) =>
     usedToBeActiveWith(windowsAt(p, firstDay, now, gate.recentDays, gate.baselineDays), gate);
   const out: Record<string, RuleScore> = {};
@@ -363,25 +541,45 @@ export function scoreRules(
     let fadingEligible = 0;
     let fadingExcluded = 0;
     let caught = 0;
+    let caught23 = 0;
+    const bandN: Record<SizeBand, number> = { '< 20': 0, '20-50': 0, '> 50': 0 };
+    const bandCaught: Record<SizeBand, number> = { '< 20': 0, '20-50': 0, '> 50': 0 };
     const flaggedLeads: number[] = [];
     const linearLeads: number[] = [];
     let dipEligible = 0;
     let dipFlagged = 0;
     let restEligible = 0;
     let restFlagged = 0;
+    let truePos = 0;
+    let allPos = 0;
+    const faN: Record<SizeBand, number> = { '< 20': 0, '20-50': 0, '> 50': 0 };
+    const faF: Record<SizeBand, number> = { '< 20': 0, '20-50': 0, '> 50': 0 };
     book.companies.forEach((c, i) => {
       const p = prefixes[i];
       const firstDay = firstDays[i];
-      const flag = (now: number) => rule({ p, firstDay, now, market: marketAt(now), total });
+      const flag = (now: number) =>
+        rule({ p, firstDay, now, market: marketAt(now), total, prior: (R, B) => prior(now, R, B) });
       if (c.kind === 'fading') {
+        // Precision: its flags in the quarter count as true once the fade has begun.
+        for (const now of quarter) {
+          if (!active(p, firstDay, now) && !(now > c.fadeStart!)) continue;
+          if (flag(now)) {
+            allPos++;
+            if (now > c.fadeStart!) truePos++;
+          }
+        }
         if (!fadeEligible(c, p, firstDay, gate)) {
           fadingExcluded++;
           return;
         }
         fadingEligible++;
+        const band = sizeBand(fadeBaselinePerWeek(c, p, firstDay, gate));
+        bandN[band]++;
         const first = evalDays.find((now) => now > c.fadeStart! && now < c.silentFrom! && flag(now));
         if (first !== undefined) {
           caught++;
+          bandCaught[band]++;
+          if (first <= weekEndFrom(c.fadeStart! + 14)) caught23++;
           const lead = (c.silentFrom! - first) / 7;
           leads.push(lead);
           curveLeads.push((c.zeroDay! - first) / 7);
@@ -394,9 +592,18 @@ export function scoreRules(
         }
         return;
       }
-      const eligible = quarter.some((now) => active(p, firstDay, now));
-      if (!eligible) return;
-      const flagged = quarter.some(flag);
+      const eligibleAt = quarter.filter((now) => active(p, firstDay, now));
+      if (eligibleAt.length === 0) return;
+      let flagged = false;
+      for (const now of eligibleAt) {
+        if (flag(now)) {
+          flagged = true;
+          allPos++;
+        }
+      }
+      const oband = sizeBand(perWeekOf(windowsAt(p, firstDay, eligibleAt[0], gate.recentDays, gate.baselineDays), gate));
+      faN[oband]++;
+      if (flagged) faF[oband]++;
       if (c.kind === 'dip') {
         dipEligible++;
         if (flagged) dipFlagged++;
@@ -406,23 +613,36 @@ export function scoreRules(
       }
     });
     const othersEligible = dipEligible + restEligible;
+    const share = (x: number, n: number) => (n ? x / n : 0);
     out[name] = {
       fadingEligible,
       fadingExcluded,
-      recall: fadingEligible ? caught / fadingEligible : 0,
+      recall: share(caught, fadingEligible),
+      recallBand: { '< 20': share(bandCaught['< 20'], bandN['< 20']), '20-50': share(bandCaught['20-50'], bandN['20-50']), '> 50': share(bandCaught['> 50'], bandN['> 50']) },
+      fadingBand: bandN,
+      recall2to3: share(caught23, fadingEligible),
       medianLeadWeeks: median(leads),
       medianLeadToCurveZero: median(curveLeads),
       medianLeadFlagged: median(flaggedLeads),
       medianLeadLinear: median(linearLeads),
       othersEligible,
-      falseAlarms: othersEligible ? (dipFlagged + restFlagged) / othersEligible : 0,
-      falseAlarmsDip: dipEligible ? dipFlagged / dipEligible : 0,
+      falseAlarms: share(dipFlagged + restFlagged, othersEligible),
+      falseAlarmsDip: share(dipFlagged, dipEligible),
       dipEligible,
-      falseAlarmsRest: restEligible ? restFlagged / restEligible : 0,
+      falseAlarmsRest: share(restFlagged, restEligible),
       restEligible,
+      precision: allPos ? truePos / allPos : 1,
+      falseAlarmsBand: { '< 20': share(faF['< 20'], faN['< 20']), '20-50': share(faF['20-50'], faN['20-50']), '> 50': share(faF['> 50'], faN['> 50']) },
+      othersBand: faN,
     };
   }
   return out;
+}
+
+/** The metric a week in the baseline, as of the week end before the fade began. */
+function fadeBaselinePerWeek(c: SimCompany, p: number[], firstDay: number, gate: TrendParams): number {
+  const before = Math.floor(c.fadeStart! / 7) * 7;
+  return perWeekOf(windowsAt(p, firstDay, before, gate.recentDays, gate.baselineDays), gate);
 }
 
 /**
@@ -508,6 +728,7 @@ export function fadeEvidence(book: SimBook, afterDays: number, gate: TrendParams
 
 export const RULES: Record<string, FlagRule> = {
   'trend rule (product)': productRule,
+  'rule before issue 12': todayRule,
   'week-over-week <= -30 %': weekOverWeekRule,
   'no activity 30 days': silent30Rule,
 };

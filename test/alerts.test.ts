@@ -11,6 +11,7 @@ import { startAlertSchedule } from '../src/app/alert-schedule.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertDay, ALERT_EVENT_TYPE, planDms, runAlerts, type AlertDeps } from '../src/app/direct-alerts.js';
 import { alertReason } from '../src/render/alert-message.js';
+import type { TrendWindows } from '../src/domain/types.js';
 import { setOwner, watch } from '../src/app/owners.js';
 import { openDatabase, rows, type Database, type Db } from '../src/db/client.js';
 import { parseRequest } from '../src/ingest/segment.js';
@@ -97,8 +98,11 @@ describe('the plan of a day under the cap', () => {
   it.each([
     [{ recent: 0, baseline: 600, ageDays: 200 }, null, /^No activity at all in the last 14 days, after about 100 in a usual 14 days\.$/],
     [{ recent: 54, baseline: 600, ageDays: 200 }, -0.46, /^\u221246 % over the last 14 days against its own usual rate\.$/],
-  ])('the reason: %j', (windows, change, expected) => {
-    const row = { key: 'k', name: 'K', activity: { people: 1, events: 1, keyActions: 1, sessions: 1 }, windows, trend: 'down' as const, change };
+    // With the trend's measured swing: the reason sentence `show` gives (domain/trend trendReason).
+    [{ recent: 54, baseline: 600, ageDays: 200 }, -0.46, /^\u221246 % over the last 14 days; its weekly swing is usually ±12 %\.$/, { swing: 0.12 }],
+    [{ recent: 0, baseline: 600, ageDays: 200 }, null, /^No activity at all in the last 14 days, after about 100 in a usual 14 days, gone quiet after regular activity; its weekly swing is usually ±30 %\.$/, { swing: 0.3, goneQuiet: true }],
+  ] as [TrendWindows, number | null, RegExp, { swing?: number; goneQuiet?: boolean }?][])('the reason: %j', (windows, change, expected, verdict = {}) => {
+    const row = { key: 'k', name: 'K', activity: { people: 1, events: 1, keyActions: 1, sessions: 1 }, windows, trend: 'down' as const, change, ...verdict };
     expect(alertReason(row)).toMatch(expected);
   });
 

@@ -43,7 +43,7 @@ describe('decideTrend: edges', () => {
     ['huge jump 10/day -> 100/day', rates(10, 100), 'up sharply'],
     ['flat 40/day', rates(40, 40), 'steady'],
     ['-15 % on 40/day (ordinary wobble)', rates(40, 34), 'steady'],
-    ['-40 % on 40/day', rates(40, 24), 'down'],
+    ['-45 % on 40/day', rates(40, 22), 'down'],
     ['-70 % on 40/day', rates(40, 12), 'down sharply'],
     ['+60 % on 40/day', rates(40, 64), 'up'],
     ['+150 % on 40/day', rates(40, 100), 'up sharply'],
@@ -89,9 +89,10 @@ describe('decideTrend: new companies', () => {
 
 describe('decideTrend: rhythm and the book', () => {
   it('a weekend-heavy company is steady on every weekday (windows are whole weeks)', () => {
-    // 5 a weekday, 60 on Saturdays and Sundays; one extra-busy weekend in the recent window.
+    // 5 a weekday, 45 or 75 on Saturdays and Sundays (weeks swing ±15 %); two extra-busy days
+    // in the recent window.
     const days = 120;
-    const daily: number[] = Array.from({ length: days }, (_, d) => (d % 7 >= 5 ? 60 : 5));
+    const daily: number[] = Array.from({ length: days }, (_, d) => (d % 7 >= 5 ? (Math.floor(d / 7) % 2 ? 45 : 75) : 5));
     daily[days - 4] = 80;
     daily[days - 3] = 80;
     const p = prefix(daily);
@@ -132,8 +133,9 @@ describe('decideTrend: rhythm and the book', () => {
   it("a company's own fall is not explained away by the book it is part of", () => {
     // A book of two: one flat, one halved. The whole book fell 25 %, all of it this company's
     // fall; only the rest of the book (flat) may discount it.
-    const flat = rates(8, 8);
-    const halved = rates(8, 4);
+    // Both as steady as they come: every baseline week the same.
+    const flat = { ...rates(8, 8), weeks: new Array(12).fill(56) };
+    const halved = { ...rates(8, 4), weeks: new Array(12).fill(56) };
     const book = { recent: flat.recent + halved.recent, baseline: flat.baseline + halved.baseline };
     expect(decideTrend(halved)).toBe('down');
     expect(decideTrend(halved, book)).toBe('down');

@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
   bookStats,
-  movingWindows,
+  decidedWindows,
   companyPeople,
   companyRecord,
   companyStats,
@@ -20,7 +20,7 @@ import {
   type Selection,
   type TrendConstants,
 } from '../db/queries/companies.js';
-import { isSummaryRange, type SummaryRange } from '../db/queries/summary.js';
+import { isSummaryRange, noisePrior, type SummaryRange } from '../db/queries/summary.js';
 import { metricTotal } from '../domain/metric.js';
 import { daysBetween } from '../domain/period.js';
 import { editDistance } from '../domain/edit-distance.js';
@@ -28,18 +28,31 @@ import { findSplits, looksLikeName } from '../domain/splits.js';
 import {
   BASELINE_DAYS,
   compareByDrop,
-  decideTrend,
   DOWN_MIN_CHANGE,
   isFalling,
   isRising,
   MIN_BASELINE_PER_WEEK,
   NEW_BEFORE_DAYS,
+  NORMAL_ENOUGH,
+  CLEAR_Z,
+  ORDINARY_Z,
+  MARKET_FACTOR_MAX,
+  MARKET_FACTOR_MIN,
+  COUNT_DISPERSION,
+  OWN_SKIP_WEEKS,
+  OWN_WEIGHT_PER_WEEK,
+  WEEKLY_SWING_CV,
+  PRIOR_WEIGHT,
   RECENT_DAYS,
+  STEADY_BELOW_Z,
   trendChange,
+  trendVerdict,
   UP_MIN_CHANGE,
   usedToBeActive,
+  type BookMove,
+  type NoisePrior,
 } from '../domain/trend.js';
-import type { CompanyDetail, CompanyRow, KeyHealth, Metric, Range, ReportCounts } from '../domain/types.js';
+import type { CompanyDetail, CompanyRow, KeyHealth, Metric, Range, ReportCounts, TrendWindows } from '../domain/types.js';
 
 export interface GroupsContext {
   db: Db;
@@ -53,15 +66,22 @@ export function defaultMetric(ctx: GroupsContext): Metric {
 
 /** Every company as a row: activity over the range and trend of the metric (against the book's move). */
 export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyRow[]> {
-  const stats = await companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric });
+  const [stats, prior] = await Promise.all([companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }), bookNoise(ctx, opts)]);
   const market = sumWindows(stats);
-  return stats.map((s) => toRow(s, opts.now, market));
+  return stats.map((s) => toRow(s, opts.now, market, prior));
+}
+
+/** The book's typical noise at each volume (the empirical Bayes prior), as the daily rollover fitted it. */
+async function bookNoise(ctx: GroupsContext, opts: { now: Date; metric: Metric }): Promise<NoisePrior | null> {
+  return noisePrior(ctx.db, opts.now, opts.metric);
 }
 
 /** Some companies' rows (a person's own companies, a chart), each read by its key, at once; unknown keys are left out. */
 export async function companyRowsOf(ctx: GroupsContext, keys: readonly string[], opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyRow[]> {
+  // The book's noise first: reading it also measures companies written since the rollover.
+  const prior = await bookNoise(ctx, opts);
   const found = await Promise.all(keys.map((key) => companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric })));
-  return found.flatMap((f) => (f.stats ? [toRow(f.stats, opts.now, f.book)] : []));
+  return found.flatMap((f) => (f.stats ? [toRow(f.stats, opts.now, f.book, prior)] : []));
 }
 
 function sumWindows(stats: CompanyStats[]) {
@@ -74,15 +94,19 @@ function sumWindows(stats: CompanyStats[]) {
   return { recent, baseline };
 }
 
-function toRow(s: CompanyStats, now: Date, market: { recent: number; baseline: number }): CompanyRow {
-  const windows = { recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0 };
+function toRow(s: CompanyStats, now: Date, market: BookMove, prior: NoisePrior | null): CompanyRow {
+  const windows: TrendWindows = { recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0, noise: s.noise };
+  const v = trendVerdict(windows, market, prior);
   return {
     key: s.key,
     name: s.name,
     activity: { people: s.people, events: s.events, keyActions: s.keyActions, sessions: s.sessions },
     windows,
-    trend: s.firstSeen ? decideTrend(windows, market) : 'new',
-    change: trendChange(windows),
+    trend: s.firstSeen ? v.trend : 'new',
+    change: v.change,
+    swing: v.swing,
+    z: v.z,
+    goneQuiet: v.goneQuiet,
   };
 }
 
@@ -95,7 +119,7 @@ export function rankByActivity(rows: CompanyRow[], metric: Metric): CompanyRow[]
     .sort((a, b) => metricTotal(b.activity, metric) - metricTotal(a.activity, metric) || b.activity.people - a.activity.people || byCodePoint(a.name ?? a.key, b.name ?? b.key) || byCodePoint(a.key, b.key));
 }
 
-/** Going quiet: falling, and used to be active; biggest drop first. */
+/** Going quiet: falling, and used to be active; biggest drop first (CONTRACT). */
 export function quietRows(rows: CompanyRow[]): CompanyRow[] {
   return rows.filter((r) => isFalling(r.trend) && usedToBeActive(r.windows)).sort(compareByDrop);
 }
@@ -106,7 +130,18 @@ export function growingRows(rows: CompanyRow[]): CompanyRow[] {
 }
 
 /** The trend rule's thresholds, for the reads that let PostgreSQL pre-select candidates. */
-const TREND_CONSTANTS: TrendConstants = {
+const TREND_CONSTANTS = {
+  ownWeight: OWN_WEIGHT_PER_WEEK,
+  priorWeight: PRIOR_WEIGHT,
+  ownSkipWeeks: OWN_SKIP_WEEKS,
+  normalEnough: NORMAL_ENOUGH,
+  steadyBelowZ: STEADY_BELOW_Z,
+  clearZ: CLEAR_Z,
+  ordinaryZ: ORDINARY_Z,
+  marketMin: MARKET_FACTOR_MIN,
+  marketMax: MARKET_FACTOR_MAX,
+  d0: COUNT_DISPERSION,
+  cv: WEEKLY_SWING_CV,
   recentDays: RECENT_DAYS,
   baselineDays: BASELINE_DAYS,
   newBeforeDays: NEW_BEFORE_DAYS,
@@ -114,16 +149,19 @@ const TREND_CONSTANTS: TrendConstants = {
   upMin: UP_MIN_CHANGE,
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
 };
+/** The rule's constants for the reads that pre-select and decide in PostgreSQL, with the book's noise. */
+export const trendConstants = (prior: NoisePrior | null): TrendConstants => ({ ...TREND_CONSTANTS, prior });
 
 type ListOptions = { now: Date; range: Range; metric: Metric };
 
 /** Rows of some companies, with trends decided against the whole book's move. */
 async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays: SummaryRange }, select: Selection) {
-  const [stats, book] = await Promise.all([
+  const [stats, book, prior] = await Promise.all([
     selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, select }),
-    bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: TREND_CONSTANTS }),
+    bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: trendConstants(null) }),
+    bookNoise(ctx, opts),
   ]);
-  return { rows: stats.map((s) => toRow(s, opts.now, book)), book };
+  return { rows: stats.map((s) => toRow(s, opts.now, book, prior)), book };
 }
 
 /** `top`: the most active companies, and how many had any activity in the range. */
@@ -147,16 +185,21 @@ export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ ro
     const all = quietRows(await companyRows(ctx, opts));
     return { rows: all.slice(0, QUIET_DETAILED), total: all.length };
   }
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
-  const [candidates, book] = await Promise.all([movingWindows(ctx.db, { ...q, falling: true }), bookStats(ctx.db, q)]);
-  const falling = candidates
-    .map((w) => ({ key: w.key, windows: w, change: trendChange(w), trend: decideTrend(w, book) }))
-    .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows))
-    .sort(compareByDrop);
+  // The book's typical noise first: PostgreSQL pre-selects and decides the clear cases with it.
+  const prior = await bookNoise(ctx, opts);
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
+  // The decided falling ones come with the biggest drops first; a margin over QUIET_DETAILED
+  // covers near-ties (changes within 1e-12) that compareByDrop orders by volume lost.
+  const decided = await decidedWindows(ctx.db, { ...q, falling: true, top: QUIET_DETAILED + 100 });
+  const book = decided.book;
+  const undecided = decided.undecided
+    .map((windows) => ({ key: windows.key, windows, ...trendVerdict(windows, book, prior) }))
+    .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows));
+  const falling = [...decided.downTop.map((windows) => ({ key: windows.key, windows, change: trendChange(windows) })), ...undecided].sort(compareByDrop);
   const first = falling.slice(0, QUIET_DETAILED);
   const stats = await selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, select: { kind: 'keys', keys: first.map((c) => c.key) } });
-  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book)]));
-  return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: falling.length };
+  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book, prior)]));
+  return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: decided.down + undecided.length };
 }
 
 /** Account-level counts: the honest unit to report. */
@@ -167,7 +210,7 @@ export function reportCounts(rows: CompanyRow[]): ReportCounts {
     if (r.trend === 'new') c.new++;
     else if (isRising(r.trend)) c.growing++;
     else if (r.trend === 'steady') c.steady++;
-    if (usedToBeActive(r.windows) && r.windows.recent === 0) c.goneQuiet++;
+    if (usedToBeActive(r.windows) && r.windows.recent === 0 && isFalling(r.trend)) c.goneQuiet++;
     else if (isFalling(r.trend) && usedToBeActive(r.windows)) c.atRisk++;
   }
   return c;
@@ -176,17 +219,24 @@ export function reportCounts(rows: CompanyRow[]): ReportCounts {
 export async function report(ctx: GroupsContext, opts: ListOptions): Promise<ReportCounts> {
   const n = opts.range.days;
   if (!isSummaryRange(n)) return reportCounts(await companyRows(ctx, opts));
-  // Every company that is old enough and not moving is steady; only the movers need the rule.
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: TREND_CONSTANTS };
-  const [movers, book] = await Promise.all([movingWindows(ctx.db, q), bookStats(ctx.db, q)]);
-  const counts: ReportCounts = { active: book.active, growing: 0, steady: 0, atRisk: 0, goneQuiet: book.goneQuiet, new: book.young, total: book.total };
-  let falling = 0;
-  for (const w of movers) {
-    const trend = decideTrend(w, book);
+  // Every company that is old enough and not moving is steady; PostgreSQL counts the movers
+  // whose verdict is certain, and only the uncertain ones need the rule here.
+  const prior = await bookNoise(ctx, opts);
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
+  const decided = await decidedWindows(ctx.db, q);
+  const book = decided.book;
+  const counts: ReportCounts = { active: book.active, growing: decided.up, steady: 0, atRisk: decided.downUsed, goneQuiet: 0, new: book.young, total: book.total };
+  let falling = decided.down;
+  for (const w of decided.undecided) {
+    const trend = trendVerdict(w, book, prior).trend;
     if (isRising(trend)) counts.growing++;
     if (isFalling(trend)) {
       falling++;
-      if (usedToBeActive(w) && w.recent > 0) counts.atRisk++;
+      // Gone quiet and at risk are the falling accounts that used to be active, with nothing / something recent.
+      if (usedToBeActive(w)) {
+        if (w.recent > 0) counts.atRisk++;
+        else counts.goneQuiet++;
+      }
     }
   }
   counts.steady = book.total - book.young - counts.growing - falling;
@@ -212,11 +262,14 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
 }
 
 /**
- * One company in detail; null when there is none. Its reads go out at once (each an
- * index lookup or range, plus one scan of the summary for the book's move), so a reply
- * waits for the slowest of them, not for their sum.
+ * One company in detail; null when there is none. The book's noise first (a one-row read,
+ * which also measures a company written since the rollover); then its reads go out at once
+ * (each an index lookup or range, plus one scan of the summary for the book's move), so a
+ * reply waits for the slowest of them, not for their sum.
  */
 export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
+  // The book's noise first: reading it also measures companies written since the rollover.
+  const prior = await bookNoise(ctx, opts);
   const [record, found, weeks, people] = await Promise.all([
     companyRecord(ctx.db, key),
     companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }),
@@ -224,7 +277,7 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
     companyPeople(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: PEOPLE_LISTED }),
   ]);
   if (!record || !found.stats) return null;
-  const row = toRow(found.stats, opts.now, found.book);
+  const row = toRow(found.stats, opts.now, found.book, prior);
   return {
     ...row,
     traits: record.traits,

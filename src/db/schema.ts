@@ -10,7 +10,7 @@
  * `/groups key` reads coverage from the same rollups.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, date, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -174,7 +174,24 @@ export const companySummary = pgTable('company_summary', {
   keyActions90: total('key_actions_90'),
   sessions90: total('sessions_90'),
   people90: total('people_90'),
-});
+  // The trend's noise (issue 12), per metric, computed by the daily rollover only (never
+  // incremented): the company's own week-to-week dispersion over its baseline weeks (see
+  // domain/trend ownDispersion; null when it had under 2 usable weeks) and how many of its
+  // baseline weeks had any activity (gone quiet needs every one).
+  phiEvents: doublePrecision('phi_events'),
+  phiKeyActions: doublePrecision('phi_key_actions'),
+  phiSessions: doublePrecision('phi_sessions'),
+  phiPeople: doublePrecision('phi_people'),
+  activeWeeksEvents: smallint('active_weeks_events').notNull().default(0),
+  activeWeeksKeyActions: smallint('active_weeks_key_actions').notNull().default(0),
+  activeWeeksSessions: smallint('active_weeks_sessions').notNull().default(0),
+  activeWeeksPeople: smallint('active_weeks_people').notNull().default(0),
+}, (t) => [
+  // Rows whose noise is not measured yet: a baseline (every metric has events behind it) but
+  // no active baseline week, i.e. written by ingestion after the day's rollover. Reads measure
+  // them (summary.ts measureNewNoise); the index keeps "are there any?" a lookup, usually empty.
+  index('company_summary_unmeasured_idx').on(t.companyKey).where(sql`base_events > 0 and active_weeks_events = 0`),
+]);
 
 /**
  * One row (id 1): the day company_summary is valid for. The migration seeds it
@@ -185,6 +202,8 @@ export const companySummary = pgTable('company_summary', {
 export const summaryState = pgTable('summary_state', {
   id: smallint('id').primaryKey(),
   asOf: date('as_of', { mode: 'string' }).notNull(),
+  /** The book's typical noise per metric (domain/trend NoisePrior), fitted by the rollover for as_of. */
+  noisePrior: jsonb('noise_prior'),
 });
 
 /**

@@ -8,26 +8,33 @@
  *   recent   = the RECENT_DAYS (14) complete days before today (today is partial, left out);
  *   baseline = the BASELINE_DAYS (84) days before that (fewer for a young company).
  *   change   = recent daily rate / baseline daily rate - 1.
- *   `down` when change <= -25 % AND a one-sided count test says the drop is not chance
- *   (p < 1 %); `down sharply` when change <= -60 % with the same test. `up` and
- *   `up sharply` mirror it at +25 % and +100 %, with the stricter p < 0.5 %. Anything else is `steady`. A company first
- *   seen fewer than NEW_BEFORE_DAYS (28) days ago is `new`.
+ *   `down` when change <= -25 % AND a one-sided count test says the drop is not chance for
+ *   THIS account (p < 0.2 %); `down sharply` when change <= -60 % with the same test. `up`
+ *   and `up sharply` mirror it at +25 % and +100 %. Anything else is `steady`. A company
+ *   first seen fewer than NEW_BEFORE_DAYS (28) days ago is `new`. Never "sharply" when both
+ *   windows are under SHARP_MIN_PER_WEEK (10) a week. Nothing in the recent window after
+ *   activity in every baseline week (at least GONE_QUIET_ACTIVE_WEEKS, 4): gone quiet, `down`.
  *
  * THE TEST (why small numbers never make a sharp trend)
  *   Given n = recent + baseline, if the daily rate had not changed the recent count would
  *   be Binomial(n, p) with p = R*f / (R*f + B) (the conditional test of two Poisson rates;
- *   f is the book's factor, below). Real activity is burstier than Poisson, so the counts
- *   are deflated by a quasi-Poisson dispersion factor before the exact binomial tail
- *   (incomplete beta, real-valued counts):
- *     phi = COUNT_DISPERSION + WEEKLY_SWING_CV^2 * (7/R + 7/B) * n * p * (1 - p).
- *   COUNT_DISPERSION (2): events come in bursts (a session, one busy person), so even a
- *     small account's counts vary about twice as much as Poisson.
- *   WEEKLY_SWING_CV (20 %): a whole account also swings from week to week (a release, a
- *     team away); this is what a week-level gamma multiplier with that coefficient of
- *     variation adds to the variance of the log rate ratio. Without it, a large account's
- *     ordinary wobble would be "significant" at every count.
- *   So 2 -> 1 or 1 -> 0 is `steady`: a drop to zero needs ~75 baseline events.
+ *   f is the book's factor, below). Real activity is burstier than Poisson and swings from
+ *   week to week, so the counts are deflated by a dispersion phi (variance of a week's total
+ *   over its mean; the same for any whole number of independent weeks) before the exact
+ *   binomial tail (incomplete beta, real-valued counts).
  *
+ * THE NOISE (issue 12: measured per account, not assumed; docs/trend.md)
+ *   phi_own: the account's own, from its baseline weeks (ownDispersion: clipped successive
+ *     differences, each week first divided by the book's move that week, the latest
+ *     OWN_SKIP_WEEKS left out). phi_book: the book's typical phi at the same weekly volume
+ *     (fitNoisePrior, fitted by the daily rollover on every company with a full baseline).
+ *     phi = max(1, (w phi_own + PRIOR_WEIGHT phi_book) / (w + PRIOR_WEIGHT)),
+ *     w = OWN_WEIGHT_PER_WEEK per week-to-week difference used (empirical Bayes shrinkage:
+ *     a young or tiny account leans on the book).
+ *   Without a prior (a book of under PRIOR_MIN_COMPANIES), phi_book is the rule's old
+ *   assumption: COUNT_DISPERSION (2, events come in sessions) + WEEKLY_SWING_CV^2 (20 %) x
+ *   the weekly mean.
+
  * THE BOOK'S FACTOR (holiday weeks)
  *   `market` is the same two sums over all companies; the company's own sums are taken
  *   out of it, so f is the move of the REST of the book. Its rate ratio f (clamped to
@@ -39,25 +46,18 @@
  *   account collapses by 90 %, the total ratio is ~0.75 and would call the flat account
  *   `up`; milder-of-two keeps it `steady` (see the worked example test).
  *
- * WHY THESE CONSTANTS (measured with `npm run bench:trend`; figures in docs/trend.md)
- *   14 / 84 days: multiples of 7 cancel the weekday rhythm. 14 days halves the weekly
- *     swing against a 7-day window (7 days lost recall and lead at equal false alarms, and
- *     so did flagging when either 7 or 14 days dropped); 84 days
- *     (12 weeks) makes the baseline steady enough that the test is decided by the recent
- *     window (56 days cost 2-6 points of recall).
- *   -25 % and p < 1 % for a fall (p < 0.5 % for a rise): the loosest test level that keeps false alarms under 5 % a quarter on
- *     every seed (dip-and-recover accounts included; 3.9 % median, 4.2 % worst); p < 0.5 %
- *     gives ~1 day less lead and ~1 point less recall, p < 2 % breaks 5 % on some seeds.
- *     No setting reaches 3 weeks of lead under 5 % false alarms: the best are ~2.1-2.4
- *     weeks, and neither weekly totals with each account's own noise nor a slope does
- *     better (bench/trend-alternatives.ts). In this book a flag must come within 13 days of
- *     a fade beginning for 3 weeks, when a fade still looks like a dip or a bad week
- *     (docs/trend.md, "Why a 3-week lead is out of reach").
+ * WHY THESE CONSTANTS (measured with `npm run bench:trend` on a family of books; docs/trend.md)
+ *   14 / 84 days: multiples of 7 cancel the weekday rhythm; 14 days halves the weekly swing
+ *     against a 7-day window; 84 days (12 weeks) makes the baseline steady (issue 7).
+ *   p < 0.2 %: a calibrated test looked at 13 times a quarter; the loosest level with false
+ *     alarms <= 5 % on every book and seed (worst 4.8 %; p < 0.3 % reaches 5.1 %).
  *   -60 % / +100 %: "sharply" means most of the activity gone, or doubled.
- *   MIN_BASELINE_PER_WEEK (50): `quiet` and the digest list an account only if it did at
- *     least 50 a week in its baseline (about two active people on key actions). Below
- *     that a one-person account's vacation looks like a fade; the bench reports how many
- *     fading accounts this leaves out.
+ *   MIN_BASELINE_PER_WEEK (10, was 50): as low as recall allows: under 10 a week almost no
+ *     fade is certain before the account reaches zero (recall under 20 a week: 0-70 %).
+ *   OWN_WEIGHT_PER_WEEK 0.4 / PRIOR_WEIGHT 3: a full baseline's own swing (9 differences)
+ *     weighs a little more than the book's (a sweep before the book's weekly move was taken
+ *     out: own weight 1 added 1-1.5 points of false alarms, prior weight 8 moved recall and
+ *     false alarms by about a point).
  */
 import type { Trend, TrendWindows } from './types.js';
 
@@ -76,23 +76,41 @@ export const DOWN_SHARP_CHANGE = -0.6;
 export const UP_MIN_CHANGE = 0.25;
 /** Relative change at or above which a significant rise is `up sharply`. */
 export const UP_SHARP_CHANGE = 1.0;
-/** One-sided test level. */
-export const TEST_ALPHA = 0.005;
+/** One-sided test level for a rise. */
+export const TEST_ALPHA = 0.002;
 /**
- * One-sided test level for a fall (the churn warning): looser than TEST_ALPHA, because a
- * missed fade costs an account and the quarter's false alarms stay under 5 % at this level.
- * Rises keep TEST_ALPHA, so a handful of events never makes an "up" (0 -> 5 stays steady).
+ * One-sided test level for a fall (the churn warning). With each account's own noise the test
+ * is calibrated, so 13 looks a quarter at p < 0.2 % keep false alarms under 5 % on every book
+ * and seed of the family (worst 4.8 %; p < 0.3 % reaches 5.1 %; bench:trend).
  */
-export const DOWN_TEST_ALPHA = 0.01;
-/** Assumed week-to-week coefficient of variation of an account's activity (overdispersion). */
+export const DOWN_TEST_ALPHA = 0.002;
+/**
+ * The noise assumed when the book cannot tell (fewer than PRIOR_MIN_COMPANIES with a
+ * history): the rule before issue 12, a 20 % week-to-week swing ...
+ */
 export const WEEKLY_SWING_CV = 0.2;
-/** Extra count dispersion: events come in bursts (sessions, one busy person), variance = this x Poisson. */
+/** ... on counts twice as bursty as Poisson (variance = this x Poisson). */
 export const COUNT_DISPERSION = 2;
 /** Clamp of the book's rate ratio. */
 export const MARKET_FACTOR_MIN = 0.2;
 export const MARKET_FACTOR_MAX = 5;
 /** Minimum baseline (metric per week of baseline) for an account to count as having been active. */
-export const MIN_BASELINE_PER_WEEK = 50;
+export const MIN_BASELINE_PER_WEEK = 10;
+/** Below this a week in both windows, a trend is at most `down` or `up`: a tiny account is never "sharply" anything. */
+export const SHARP_MIN_PER_WEEK = 10;
+/** Weight of the company's own swing estimate, per week-to-week difference in its baseline. */
+export const OWN_WEIGHT_PER_WEEK = 0.4;
+/**
+ * The latest baseline weeks left out when measuring the account's own swing: a fade that began
+ * before the recent window is already in them, and its steps would read as ordinary swing.
+ */
+export const OWN_SKIP_WEEKS = 2;
+/** Weight of the book's typical swing at the company's volume, in the same units (empirical Bayes). */
+export const PRIOR_WEIGHT = 3;
+/** Companies with a full baseline that the book's typical swing needs before it is trusted. */
+export const PRIOR_MIN_COMPANIES = 30;
+/** Baseline weeks, each with activity, that make an account "regularly active" (gone quiet needs them). */
+export const GONE_QUIET_ACTIVE_WEEKS = 4;
 
 const LEVEL_TREND: Record<number, Trend> = {
   [-2]: 'down sharply',
@@ -118,11 +136,21 @@ export interface TrendParams {
   alpha: number;
   /** Test level for a fall; `alpha` when absent. */
   downAlpha?: number;
+  /** The assumed noise when neither the company nor the book can tell: d0 + cv^2 x weekly mean. */
   cv: number;
-  /** Extra count dispersion (events come in bursts): variance = d0 x Poisson. */
   d0: number;
   newBeforeDays: number;
   minBaselinePerWeek: number;
+  /** Weight of the own swing estimate per baseline week-to-week difference (0: the assumed noise only, today's rule before issue 12). */
+  ownWeight: number;
+  /** Weight of the book's typical swing (the prior). */
+  priorWeight: number;
+  /** Below this a week, never "sharply". */
+  sharpMinPerWeek: number;
+  /** Latest baseline weeks left out of the own swing (see OWN_SKIP_WEEKS). */
+  ownSkipWeeks: number;
+  /** Baseline weeks, all active, that make a silent account "gone quiet" (Infinity: never). */
+  goneQuietWeeks: number;
 }
 
 export const DEFAULT_TREND_PARAMS: TrendParams = {
@@ -138,69 +166,371 @@ export const DEFAULT_TREND_PARAMS: TrendParams = {
   d0: COUNT_DISPERSION,
   newBeforeDays: NEW_BEFORE_DAYS,
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
+  ownWeight: OWN_WEIGHT_PER_WEEK,
+  priorWeight: PRIOR_WEIGHT,
+  sharpMinPerWeek: SHARP_MIN_PER_WEEK,
+  ownSkipWeeks: OWN_SKIP_WEEKS,
+  goneQuietWeeks: GONE_QUIET_ACTIVE_WEEKS,
 };
 
-export function decideTrend(w: TrendWindows, market?: { recent: number; baseline: number }): Trend {
-  return decideTrendWith(w, market, DEFAULT_TREND_PARAMS);
+/**
+ * The book's typical noise at each volume: the dispersion phi (variance of a week's total
+ * over its mean) of companies with a full baseline, as medians over bins of weekly volume.
+ * Knots ascending in `perWeek`; between knots interpolated in log volume, flat outside.
+ */
+export interface NoisePrior {
+  perWeek: number[];
+  phi: number[];
+  /**
+   * The book's move in each baseline week (oldest first): that week's total over the mean
+   * week, so a holiday week reads 0.3. Each account's weeks are divided by it before its own
+   * swing is measured: a swing the whole book made is not the account's.
+   */
+  weekFactors?: number[];
+}
+
+/** The two sums of the whole book, to discount its move. */
+export interface BookMove {
+  recent: number;
+  baseline: number;
+}
+
+/** What the rule decided and why, for `show` and for ordering `quiet`. */
+export interface TrendVerdict {
+  trend: Trend;
+  /** recent daily rate / baseline daily rate - 1; null with no baseline. */
+  change: number | null;
+  /** The account's usual week-to-week swing (coefficient of variation of a week's total); null with no baseline. */
+  swing: number | null;
+  /** Whether the swing came (in part) from the account's own baseline weeks, not only the book's. */
+  ownSwing: boolean;
+  /**
+   * How unusual the recent window is for this account: a z-score of its recent total against
+   * its baseline with its own noise (negative = below). 0 with no baseline.
+   */
+  z: number;
+  /** Nothing in the recent window after activity in every baseline week (GONE_QUIET_ACTIVE_WEEKS at least). */
+  goneQuiet: boolean;
+}
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Mean of a week's total over the baseline the company had. */
+export function perWeekOf(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - k.recentDays));
+  return (Math.max(0, w.baseline) / bDays) * 7;
+}
+
+/**
+ * The company's own week-to-week variance, robustly: half the mean square of the differences
+ * of consecutive weekly totals, each difference first clipped at WINSOR_AT times their typical
+ * size (1.4826 x the median absolute difference, at least 1). Differences cancel a slow growth
+ * or a level shift; the clip stops one holiday or one outlier week (two large differences of
+ * eleven) from inflating it, while the other differences keep most of a variance's precision
+ * (a median alone would waste two thirds of it). Divided by WINSOR_FACTOR, the clipped mean
+ * square is unbiased for normal swings. Returns the dispersion (variance over mean) and how
+ * many differences it rests on; null with fewer than two weeks or nothing in them.
+ */
+export function ownDispersion(weeks: readonly number[]): { phi: number; diffs: number } | null {
+  if (weeks.length < 2) return null;
+  const mean = weeks.reduce((a, b) => a + b, 0) / weeks.length;
+  if (!(mean > 0)) return null;
+  const diffs = weeks.slice(1).map((y, i) => Math.abs(y - weeks[i]));
+  const clip = WINSOR_AT * Math.max(1, 1.4826 * median(diffs));
+  const ms = diffs.reduce((a, d) => a + Math.min(d, clip) ** 2, 0) / diffs.length / WINSOR_FACTOR;
+  return { phi: ms / 2 / mean, diffs: diffs.length };
+}
+/** Clip of a week-to-week difference, in its typical sizes (see ownDispersion). */
+export const WINSOR_AT = 2;
+/** E[min(Z^2, 4)] for a standard normal Z: what clipping at 2 leaves of a variance. */
+const WINSOR_FACTOR = 0.9205;
+
+/** The assumed noise (before issue 12, and for a book too small to tell): d0 + cv^2 x weekly mean. */
+export function assumedDispersion(perWeek: number, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  return k.d0 + k.cv ** 2 * perWeek;
+}
+
+/** The book's typical dispersion at this weekly volume (the assumed noise without a prior). */
+export function priorDispersion(perWeek: number, prior: NoisePrior | null | undefined, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  if (!prior || prior.perWeek.length === 0) return assumedDispersion(perWeek, k);
+  const xs = prior.perWeek;
+  if (perWeek <= xs[0]) return prior.phi[0];
+  if (perWeek >= xs[xs.length - 1]) return prior.phi[xs.length - 1];
+  let i = 1;
+  while (xs[i] < perWeek) i++;
+  const t = (Math.log(perWeek) - Math.log(xs[i - 1])) / (Math.log(xs[i]) - Math.log(xs[i - 1]));
+  return prior.phi[i - 1] + t * (prior.phi[i] - prior.phi[i - 1]);
+}
+
+/**
+ * Fit the book's typical noise from its companies' baseline weeks (each list oldest first):
+ * those with a full baseline and at least one a week, sorted by volume, cut into up to
+ * PRIOR_BINS bins of equal count; each bin's knot is its median volume and median own
+ * dispersion. Null when fewer than PRIOR_MIN_COMPANIES qualify (then the assumed noise holds).
+ */
+export function fitNoisePrior(baselines: readonly (readonly number[])[], fullWeeks = BASELINE_DAYS / 7): NoisePrior | null {
+  const full = baselines.filter((weeks) => weeks.length >= fullWeeks);
+  const weekFactors = bookWeekFactors(full, fullWeeks);
+  const pts: { perWeek: number; phi: number }[] = [];
+  for (const weeks of full) {
+    const mean = weeks.reduce((a, b) => a + b, 0) / weeks.length;
+    const own = ownDispersion(withoutBookMove(weeks, weekFactors).slice(0, weeks.length - OWN_SKIP_WEEKS));
+    if (own) pts.push({ perWeek: mean, phi: own.phi });
+  }
+  return fitNoisePriorFrom(pts, weekFactors);
+}
+
+/**
+ * fitNoisePrior from each full-baseline account's weekly mean and own dispersion (all weeks,
+ * the book's move taken out); the rollover measures these in SQL.
+ */
+export function fitNoisePriorFrom(points: readonly { perWeek: number; phi: number }[], weekFactors?: number[]): NoisePrior | null {
+  const pts = points.filter((p) => p.perWeek >= 1 && Number.isFinite(p.phi)).map((p) => ({ ...p }));
+  if (pts.length < PRIOR_MIN_COMPANIES) return null;
+  pts.sort((a, b) => a.perWeek - b.perWeek);
+  const bins = Math.max(1, Math.min(PRIOR_BINS, Math.floor(pts.length / 15)));
+  const perWeek: number[] = [];
+  const phi: number[] = [];
+  for (let i = 0; i < bins; i++) {
+    const bin = pts.slice(Math.floor((i * pts.length) / bins), Math.floor(((i + 1) * pts.length) / bins));
+    perWeek.push(median(bin.map((p) => p.perWeek)));
+    phi.push(Math.max(1, trimmedMean(bin.map((p) => p.phi), PRIOR_TRIM)));
+  }
+  return weekFactors ? { perWeek, phi, weekFactors } : { perWeek, phi };
+}
+
+/** The book's move per baseline week: each week's total over these accounts over the mean week (1 when unknown). */
+export function bookWeekFactors(baselines: readonly (readonly number[])[], fullWeeks = BASELINE_DAYS / 7): number[] {
+  const sums = new Array<number>(fullWeeks).fill(0);
+  for (const weeks of baselines) {
+    const off = weeks.length - fullWeeks;
+    for (let i = 0; i < fullWeeks; i++) sums[i] += weeks[off + i] ?? 0;
+  }
+  return weekFactorsFromSums(sums);
+}
+
+/** Each week's total over the mean week, clamped like the book's factor; 1s when the book is empty. */
+export function weekFactorsFromSums(sums: readonly number[]): number[] {
+  const mean = sums.reduce((a, b) => a + b, 0) / Math.max(1, sums.length);
+  return sums.map((x) => (mean > 0 ? Math.min(MARKET_FACTOR_MAX, Math.max(MARKET_FACTOR_MIN, x / mean)) : 1));
+}
+
+/** An account's baseline weeks with the book's move taken out (weeks aligned at the end). */
+export function withoutBookMove(weeks: readonly number[], factors: readonly number[] | undefined): number[] {
+  if (!factors) return [...weeks];
+  const off = factors.length - weeks.length;
+  return weeks.map((y, i) => y / (factors[off + i] ?? 1));
+}
+/** Bins of the book's typical noise (see fitNoisePrior). */
+export const PRIOR_BINS = 8;
+/**
+ * Share trimmed from each end of a bin before averaging its dispersions: a mean (a median
+ * of these skewed estimates is ~15 % low) that a few odd accounts do not move.
+ */
+export const PRIOR_TRIM = 0.1;
+
+function trimmedMean(xs: number[], trim: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const cut = Math.floor(s.length * trim);
+  const kept = s.slice(cut, s.length - cut);
+  return kept.reduce((a, b) => a + b, 0) / Math.max(1, kept.length);
+}
+
+/** Whole 7-day weeks of baseline the company had (12 for a full baseline). */
+export function baselineWeeksHad(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+  return Math.max(0, Math.floor(Math.min(k.baselineDays, w.ageDays - k.recentDays) / 7));
+}
+
+/** The account's own dispersion: from its weeks, or as measured ahead (`w.noise`). */
+function ownNoise(w: TrendWindows, prior: NoisePrior | null | undefined, k: TrendParams): { phi: number; diffs: number } | null {
+  if (w.weeks) {
+    const weeks = withoutBookMove(w.weeks, prior?.weekFactors);
+    return ownDispersion(weeks.slice(0, Math.max(0, weeks.length - k.ownSkipWeeks)));
+  }
+  if (w.noise && w.noise.phi !== null) {
+    const diffs = baselineWeeksHad(w, k) - k.ownSkipWeeks - 1;
+    return diffs >= 1 ? { phi: w.noise.phi, diffs } : null;
+  }
+  return null;
+}
+
+/**
+ * The dispersion the test uses: the company's own (from its baseline weeks) shrunk toward
+ * the book's typical one at its volume, each weighted by what it rests on; never under
+ * Poisson (1).
+ */
+export function dispersionOf(w: TrendWindows, prior: NoisePrior | null | undefined, k: TrendParams = DEFAULT_TREND_PARAMS): { phi: number; own: boolean } {
+  const perWeek = perWeekOf(w, k);
+  const p0 = priorDispersion(perWeek, prior, k);
+  // The last OWN_SKIP_WEEKS baseline weeks are left out of the own swing: a fall that began
+  // more than 14 days ago is already in them and would pass for ordinary swing.
+  const own = k.ownWeight > 0 ? ownNoise(w, prior, k) : null;
+  if (!own) return { phi: Math.max(1, p0), own: false };
+  const wo = k.ownWeight * own.diffs;
+  return { phi: Math.max(1, (wo * own.phi + k.priorWeight * p0) / (wo + k.priorWeight)), own: true };
+}
+
+export function decideTrend(w: TrendWindows, market?: BookMove, prior?: NoisePrior | null): Trend {
+  return decideTrendWith(w, market, DEFAULT_TREND_PARAMS, prior);
 }
 
 /** decideTrend with explicit tunables (the bench sweeps them). */
-export function decideTrendWith(
-  w: TrendWindows,
-  market: { recent: number; baseline: number } | undefined,
-  k: TrendParams,
-): Trend {
-  if (w.ageDays < k.newBeforeDays) return 'new';
-  const own = trendLevel(w, 1, k);
+export function decideTrendWith(w: TrendWindows, market: BookMove | undefined, k: TrendParams, prior?: NoisePrior | null): Trend {
+  return verdictWith(w, market, k, prior).trend;
+}
+
+/** The trend and why: change, the account's usual swing, how unusual the recent window is. */
+export function trendVerdict(w: TrendWindows, market?: BookMove, prior?: NoisePrior | null): TrendVerdict {
+  return verdictWith(w, market, DEFAULT_TREND_PARAMS, prior);
+}
+
+export function verdictWith(w: TrendWindows, market: BookMove | undefined, k: TrendParams, prior?: NoisePrior | null): TrendVerdict {
+  const perWeek = perWeekOf(w, k);
+  const { phi, own } = dispersionOf(w, prior, k);
+  const change = trendChangeWith(w, k);
+  const swing = perWeek > 0 ? Math.sqrt(phi / perWeek) : null;
+  const base = { change, swing, ownSwing: own };
+  if (w.ageDays < k.newBeforeDays) return { ...base, trend: 'new', z: 0, goneQuiet: false };
   // The rest of the book: the company's own move must not explain itself away (in a small
   // book, one account's collapse is most of the book's move).
   const f = marketFactor(market && { recent: market.recent - w.recent, baseline: market.baseline - w.baseline }, k);
-  if (f === 1) return LEVEL_TREND[own];
-  const scaled = trendLevel(w, f, k);
-  if (Math.sign(own) !== Math.sign(scaled)) return 'steady';
-  return LEVEL_TREND[Math.abs(own) < Math.abs(scaled) ? own : scaled];
+  const own1 = levelWithPhi(w, 1, phi, k);
+  let level = own1.level;
+  let z = own1.z;
+  if (f !== 1) {
+    const scaled = levelWithPhi(w, f, phi, k);
+    if (Math.sign(own1.level) !== Math.sign(scaled.level)) level = 0;
+    else if (Math.abs(scaled.level) < Math.abs(own1.level)) level = scaled.level;
+    // The milder z too: the book's move explains part of it, never adds to it.
+    z = Math.sign(own1.z) !== Math.sign(scaled.z) ? 0 : Math.abs(scaled.z) < Math.abs(own1.z) ? scaled.z : own1.z;
+  }
+  const goneQuiet = isGoneQuiet(w, k);
+  // A regularly active account that went silent is falling whatever its size.
+  if (goneQuiet && level >= 0) level = -1;
+  // Tiny (both windows under sharpMinPerWeek a week): never "sharply" anything.
+  const recentPerWeek = (Math.max(0, w.recent) / k.recentDays) * 7;
+  if (Math.abs(level) === 2 && Math.max(perWeek, recentPerWeek) < k.sharpMinPerWeek) level = Math.sign(level);
+  return { ...base, trend: LEVEL_TREND[level], z, goneQuiet };
+}
+
+/** Nothing in the recent window after activity in every baseline week it had (at least `goneQuietWeeks`). */
+export function isGoneQuiet(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
+  if (w.ageDays < k.newBeforeDays || w.recent > 0 || !(w.baseline > 0)) return false;
+  if (!w.weeks) {
+    const had = baselineWeeksHad(w, k);
+    return w.noise !== undefined && had >= k.goneQuietWeeks && w.noise.activeWeeks >= had;
+  }
+  // Regular: active in every baseline week it had, and at least goneQuietWeeks of them; then a
+  // fortnight of silence is a first, not its habit (an account active one week in three is
+  // silent for two weeks running every few months and is judged by the count test alone).
+  return w.weeks.length >= k.goneQuietWeeks && w.weeks.every((x) => x > 0);
 }
 
 /** The book's recent daily rate over its baseline daily rate, clamped; 1 when unknown. */
-export function marketFactor(
-  market?: { recent: number; baseline: number },
-  k: TrendParams = DEFAULT_TREND_PARAMS,
-): number {
+export function marketFactor(market?: BookMove, k: TrendParams = DEFAULT_TREND_PARAMS): number {
   if (!market || !(market.recent > 0) || !(market.baseline > 0)) return 1;
   const f = market.recent / k.recentDays / (market.baseline / k.baselineDays);
   if (!Number.isFinite(f)) return 1;
   return Math.min(MARKET_FACTOR_MAX, Math.max(MARKET_FACTOR_MIN, f));
 }
 
-/** -2 down sharply, -1 down, 0 steady, 1 up, 2 up sharply, against baseline scaled by f. */
-export function trendLevel(w: TrendWindows, f: number, k: TrendParams = DEFAULT_TREND_PARAMS): number {
+/** -2 down sharply, -1 down, 0 steady, 1 up, 2 up sharply, against baseline scaled by f, with the assumed noise. */
+export function trendLevel(w: TrendWindows, f: number, k: TrendParams = DEFAULT_TREND_PARAMS, prior?: NoisePrior | null): number {
+  return levelWithPhi(w, f, dispersionOf(w, prior, k).phi, k).level;
+}
+
+/**
+ * The count test: given n = recent + baseline, with an unchanged rate the recent count is
+ * Binomial(n, p), p = R*f / (R*f + B); counts are deflated by the dispersion phi before the
+ * exact binomial tail (quasi-Poisson). Also a z-score for ordering.
+ */
+function levelWithPhi(w: TrendWindows, f: number, phi: number, k: TrendParams): { level: number; z: number } {
   const R = k.recentDays;
   const r = Math.max(0, w.recent);
   const b = Math.max(0, w.baseline);
   const n = r + b;
-  if (n === 0) return 0;
+  if (n === 0) return { level: 0, z: 0 };
   const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - R));
   const p = (R * f) / (R * f + bDays);
   const change = b === 0 ? Infinity : (r / R) / ((b / bDays) * f) - 1;
-  const phi = k.d0 + k.cv ** 2 * (7 / R + 7 / bDays) * n * p * (1 - p);
   const ne = n / phi;
   const re = r / phi;
-  if (change <= k.downMin && binomCdf(re, ne, p) < (k.downAlpha ?? k.alpha)) {
-    return change <= k.downSharp ? -2 : -1;
+  const npq = ne * p * (1 - p);
+  const z = (re - ne * p) / Math.sqrt(Math.max(1e-12, npq));
+  // With enough counts the exact tail is only computed where the normal one is not already
+  // far on one side of the level (over 30 times it, or under a thirtieth; the exact tail is slow).
+  const decided = (alpha: number): boolean | null => {
+    if (npq < NORMAL_ENOUGH) return null;
+    const tail = normalTail(Math.abs(z));
+    return tail > 30 * alpha ? false : tail < alpha / 30 ? true : null;
+  };
+  const downAlpha = k.downAlpha ?? k.alpha;
+  if (change <= k.downMin && (decided(downAlpha) ?? binomCdf(re, ne, p) < downAlpha)) {
+    return { level: change <= k.downSharp ? -2 : -1, z };
   }
-  if (change >= k.upMin && binomSf(re, ne, p) < k.alpha) {
-    return change >= k.upSharp ? 2 : 1;
+  if (change >= k.upMin && (decided(k.alpha) ?? binomSf(re, ne, p) < k.alpha)) {
+    return { level: change >= k.upSharp ? 2 : 1, z };
   }
-  return 0;
+  return { level: 0, z };
 }
+
+/** Binomial variance (in deflated counts) from which the normal tail decides clear cases (see levelWithPhi). */
+export const NORMAL_ENOUGH = 10;
+/**
+ * A window within this many standard deviations of its expectation never passes the test at
+ * p < 0.2 %: with at least NORMAL_ENOUGH the exact tails there are 0.34 % or more, and under
+ * it (a skewed binomial) the test first passes at 2.5 standard deviations (a grid of p from
+ * 0.01 to 0.95, the book's factor included; test/trend-noise.test.ts). So PostgreSQL may call
+ * it steady before the rule runs.
+ */
+export const STEADY_BELOW_Z = 2.4;
+
+/** P(Z > x) for a standard normal, x >= 0 (Abramowitz and Stegun 7.1.26, error under 1e-7). */
+export function normalTail(x: number): number {
+  const t = 1 / (1 + 0.3275911 * (x / Math.SQRT2));
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return 0.5 * poly * Math.exp(-(x * x) / 2);
+}
+
+/** The |z| at which the normal tail equals `tail` (normalTail falls with |z|; bisection). */
+function zAtTail(tail: number): number {
+  let lo = 0;
+  let hi = 40;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalTail(mid) > tail) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * The cases PostgreSQL may decide itself (quiet, report): with a binomial variance of at least
+ * NORMAL_ENOUGH, levelWithPhi takes the normal tail's word when it is under a thirtieth of the
+ * test level (the test passes) or over 30 times it (it fails). CLEAR_Z and ORDINARY_Z are those
+ * two points in |z|, each moved 0.01 inward-safe so that SQL's and Node's rounding of z cannot
+ * disagree (test/trend-noise.test.ts); between them Node computes the exact tail.
+ */
+export const CLEAR_Z = zAtTail(Math.min(TEST_ALPHA, DOWN_TEST_ALPHA) / 30) + 0.01;
+export const ORDINARY_Z = zAtTail(30 * Math.max(TEST_ALPHA, DOWN_TEST_ALPHA)) - 0.01;
 
 /** recent daily rate / baseline daily rate - 1; null when there is no baseline. */
 export function trendChange(w: TrendWindows): number | null {
-  if (!(w.baseline > 0)) return null;
-  return (w.recent / RECENT_DAYS) / (w.baseline / baselineDays(w)) - 1;
+  return trendChangeWith(w, DEFAULT_TREND_PARAMS);
 }
 
-/** Did this account do at least MIN_BASELINE_PER_WEEK a week in its baseline? */
+function trendChangeWith(w: TrendWindows, k: TrendParams): number | null {
+  if (!(w.baseline > 0)) return null;
+  const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - k.recentDays));
+  return (w.recent / k.recentDays) / (w.baseline / bDays) - 1;
+}
+
+/** Did this account do at least MIN_BASELINE_PER_WEEK a week in its baseline (or go quiet after regular activity)? */
 export function usedToBeActive(w: TrendWindows): boolean {
   return usedToBeActiveWith(w, DEFAULT_TREND_PARAMS);
 }
@@ -208,8 +538,7 @@ export function usedToBeActive(w: TrendWindows): boolean {
 /** usedToBeActive with explicit tunables (the bench sweeps them). */
 export function usedToBeActiveWith(w: TrendWindows, k: TrendParams): boolean {
   if (w.ageDays < k.newBeforeDays) return false;
-  const bDays = Math.max(1, Math.min(k.baselineDays, w.ageDays - k.recentDays));
-  return (w.baseline / bDays) * 7 >= k.minBaselinePerWeek;
+  return perWeekOf(w, k) >= k.minBaselinePerWeek || isGoneQuiet(w, k);
 }
 
 export function isFalling(t: Trend): boolean {
@@ -225,15 +554,42 @@ function lostVolume(w: TrendWindows): number {
   return Math.max(0, (w.baseline / baselineDays(w)) * RECENT_DAYS - w.recent);
 }
 
-/** Array.sort comparator: biggest relative drop first, ties by biggest lost volume; no change last. */
+/**
+ * Array.sort comparator for `quiet`, the digest and App Home (CONTRACT: biggest drop first):
+ * biggest relative drop first, ties by biggest lost volume, then key; no change last. The z-score of
+ * the verdict explains a trend (show's reason); it does not order lists.
+ */
 export function compareByDrop(
-  a: { change: number | null; windows: TrendWindows },
-  b: { change: number | null; windows: TrendWindows },
+  a: { change: number | null; windows: TrendWindows; key?: string },
+  b: { change: number | null; windows: TrendWindows; key?: string },
 ): number {
   const ca = a.change ?? Infinity;
   const cb = b.change ?? Infinity;
   if (Math.abs(ca - cb) > 1e-12 && ca !== cb) return ca < cb ? -1 : 1;
-  return lostVolume(b.windows) - lostVolume(a.windows);
+  const lost = lostVolume(b.windows) - lostVolume(a.windows);
+  if (lost !== 0 || a.key === undefined || b.key === undefined) return lost;
+  // Exact ties (the same windows) in key order, code point by code point: one order however the rows were read.
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** Why the trend was called, in one line: "−46 % over the last 14 days; its weekly swing is usually ±12 %". */
+export function explainTrend(v: Pick<TrendVerdict, 'trend' | 'change' | 'swing' | 'goneQuiet'>): string {
+  if (v.trend === 'new') return `first seen under ${NEW_BEFORE_DAYS} days ago: no baseline yet`;
+  if (v.change === null) return `nothing in the ${BASELINE_DAYS} days before the last ${RECENT_DAYS}`;
+  const sign = v.change < 0 ? '−' : '+';
+  return `${sign}${Math.round(Math.abs(v.change) * 100)} %${trendReason(v)}`;
+}
+
+/** What follows the change in `explainTrend`: " over the last 14 days; its weekly swing is usually ±12 %". */
+export function trendReason(v: Pick<TrendVerdict, 'change' | 'swing' | 'goneQuiet'>): string {
+  if (v.change === null || v.swing === null || v.swing === undefined) return '';
+  const quiet = v.goneQuiet ? ', gone quiet after regular activity' : '';
+  return ` over the last ${RECENT_DAYS} days${quiet}; ${swingText(v.swing)}`;
+}
+
+/** The account's usual swing, as the reason sentence says it: "its weekly swing is usually ±12 %". */
+export function swingText(swing: number): string {
+  return `its weekly swing is usually ±${Math.max(1, Math.round(swing * 100))} %`;
 }
 
 const SIGNS: Record<Trend, string> = {
@@ -258,10 +614,12 @@ export function describeTrendRule(): string {
     `Trend compares the last ${RECENT_DAYS} complete days with the ${BASELINE_DAYS} days before ` +
     `(daily rates): down when ${pct(DOWN_MIN_CHANGE)} lower or more (down sharply from ${pct(DOWN_SHARP_CHANGE)}), ` +
     `up when ${pct(UP_MIN_CHANGE)} higher or more (up sharply from ${pct(UP_SHARP_CHANGE)}), and only when a count test ` +
-    `that allows for ordinary week-to-week swings says it is not chance (p < ${DOWN_TEST_ALPHA * 100} % for a fall, ${TEST_ALPHA * 100} % for a rise), ` +
-    `so a few events never make a trend; a move the whole book makes (a holiday week) is discounted; ` +
+    `against the account's own week-to-week swing (measured on its baseline weeks, shrunk toward the book's usual swing at its volume) ` +
+    `says it is not chance (p < ${DOWN_TEST_ALPHA * 100} % for a fall, ${TEST_ALPHA * 100} % for a rise), ` +
+    `so a few events never make a trend and never a sharp one under ${SHARP_MIN_PER_WEEK} a week; a move the whole book makes (a holiday week) is discounted; ` +
     `companies first seen under ${NEW_BEFORE_DAYS} days ago are new. ` +
-    `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before.`
+    `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before, or that went silent for ${RECENT_DAYS} days ` +
+    `after activity in every baseline week (${GONE_QUIET_ACTIVE_WEEKS} at least); the biggest drop comes first.`
   );
 }
 

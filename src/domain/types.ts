@@ -34,6 +34,20 @@ export interface TrendWindows {
   baseline: number;
   /** Whole days between the company's first activity and today (0 = first seen today). */
   ageDays: number;
+  /**
+   * The metric over each 7-day week of the baseline the company had, oldest first (12 for a
+   * full baseline); the rule measures the account's own week-to-week swing on them. Absent:
+   * the book's typical swing (or the assumed one) stands in.
+   */
+  weeks?: number[];
+  /**
+   * The same measured ahead (the daily rollover keeps it per company, so replies need not read
+   * the weeks): the account's own dispersion over its baseline weeks (domain/trend
+   * ownDispersion, the book's weekly move taken out, the latest OWN_SKIP_WEEKS left out; null
+   * with too few weeks) and how many of its baseline weeks had any activity. Used when `weeks`
+   * is absent.
+   */
+  noise?: { phi: number | null; activeWeeks: number };
 }
 
 /** One row of the company list (top, quiet, report, digest, App Home). */
@@ -46,6 +60,12 @@ export interface CompanyRow {
   trend: Trend;
   /** recent rate / baseline rate - 1 (for example -0.9 for a 90 % drop); null with no baseline. */
   change: number | null;
+  /** The account's usual week-to-week swing the trend was judged against (0.12 = ±12 %); null/absent with no baseline. */
+  swing?: number | null;
+  /** How unusual the recent window is for this account (a z-score, negative = below). Lists stay biggest drop first (CONTRACT); the z-score explains, it does not order. */
+  z?: number;
+  /** Nothing in the recent window after regular activity (see domain/trend isGoneQuiet). */
+  goneQuiet?: boolean;
 }
 
 export interface PersonRow {

@@ -3,7 +3,7 @@
  * and the folded DM that lists the ones over the day's cap. Pure; data through `esc`.
  */
 import type { Button, KnownBlock } from '@slack/types';
-import { RECENT_DAYS } from '../domain/trend.js';
+import { RECENT_DAYS, swingText, trendReason } from '../domain/trend.js';
 import type { CompanyRow, Metric, SlackMessage } from '../domain/types.js';
 import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
 import { companyName, context, esc, fallingLine, header, listBlocks, MAX_BLOCKS, nowAndBefore, nowVsBefore, roughly, section, showButton, trendText } from './blocks.js';
@@ -17,14 +17,20 @@ export interface AlertItem {
 }
 
 /**
- * Why the company is said to fall, in one sentence (plain text, no data in it).
- * The one place to change when the trend rule gives its own reason sentence.
+ * Why the company is said to fall, in one sentence (plain text, no data in it): the trend's
+ * own reason (domain/trend trendReason, the sentence `show` gives), e.g. "−46 % over the last
+ * 14 days; its weekly swing is usually ±12 %." A silent company says what it used to do.
  */
 export function alertReason(row: CompanyRow): string {
   const { now, before, change } = nowAndBefore(row);
-  if (now === 0) return `No activity at all in the last ${RECENT_DAYS} days, after about ${formatNumber(roughly(before))} in a usual ${RECENT_DAYS} days.`;
+  const swing = row.swing ?? null;
+  if (now === 0) {
+    const quiet = row.goneQuiet ? ', gone quiet after regular activity' : '';
+    return `No activity at all in the last ${RECENT_DAYS} days, after about ${formatNumber(roughly(before))} in a usual ${RECENT_DAYS} days${quiet}${swing === null ? '' : `; ${swingText(swing)}`}.`;
+  }
   if (change === null) return `Its trend is ${row.trend}.`;
-  return `${formatPercent(change)} over the last ${RECENT_DAYS} days against its own usual rate.`;
+  const reason = trendReason({ change, swing, goneQuiet: row.goneQuiet ?? false });
+  return `${formatPercent(change)}${reason === '' ? ` over the last ${RECENT_DAYS} days against its own usual rate` : reason}.`;
 }
 
 function button(kind: 'show' | 'unwatch' | 'disown', key: string, label: string, index: number, style?: 'danger'): Button | null {

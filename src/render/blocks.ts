@@ -23,7 +23,7 @@ import type {
   SlackMessage,
   Trend,
 } from '../domain/types.js';
-import { BASELINE_DAYS, baselineDays, MIN_BASELINE_PER_WEEK, RECENT_DAYS, trendSign } from '../domain/trend.js';
+import { BASELINE_DAYS, baselineDays, GONE_QUIET_ACTIVE_WEEKS, MIN_BASELINE_PER_WEEK, RECENT_DAYS, trendReason, trendSign } from '../domain/trend.js';
 import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
 import {
   escapeMrkdwn,
@@ -436,7 +436,7 @@ export function showMessage(input: ShowInput): SlackMessage {
     ...(keyActionsSet ? [`*Key actions*\n${formatNumber(a.keyActions)}`] : []),
     `*Events*\n${formatNumber(a.events)}`,
     `*Sessions*\n${formatNumber(a.sessions)}`,
-    `*Trend*\n${trendText(detail.trend)}${change}`,
+    `*Trend*\n${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false })}`,
   ];
   blocks.push(fieldsSection(fields));
   text.push(fields.map((f) => f.replace('\n', ': ').replace(/\*/g, '')).join(' · '));
@@ -542,7 +542,7 @@ export function reportLines(counts: ReportCounts, range: Range): [label: string,
     ['Growing', counts.growing, 'trending up or up sharply'],
     ['Steady', counts.steady, 'trending steady'],
     ['At risk', counts.atRisk, `trending down or down sharply, after at least ${MIN_BASELINE_PER_WEEK} a week`],
-    ['Gone quiet', counts.goneQuiet, `nothing in the last ${RECENT_DAYS} days, after at least ${MIN_BASELINE_PER_WEEK} a week`],
+    ['Gone quiet', counts.goneQuiet, `nothing in the last ${RECENT_DAYS} days, after at least ${MIN_BASELINE_PER_WEEK} a week or activity in every week of the baseline (${GONE_QUIET_ACTIVE_WEEKS} at least)`],
     ['New', counts.new, 'first seen too recently for a trend'],
     ['Total', counts.total, 'every company ever seen'],
   ];

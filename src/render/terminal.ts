@@ -6,7 +6,7 @@
  */
 import { digestOwnerLines } from './digest-owners.js';
 import type { Metric } from '../domain/types.js';
-import { BASELINE_DAYS, RECENT_DAYS } from '../domain/trend.js';
+import { BASELINE_DAYS, RECENT_DAYS, trendReason } from '../domain/trend.js';
 import {
   companyName,
   countsLine,
@@ -169,7 +169,7 @@ export function showText(input: ShowInput): string {
     ...(keyActionsSet ? [['Key actions', formatNumber(a.keyActions)] as [string, string]] : []),
     ['Events', formatNumber(a.events)],
     ['Sessions', formatNumber(a.sessions)],
-    ['Trend', `${trendText(detail.trend)}${change}`],
+    ['Trend', `${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false })}`],
   ];
   const labelWidth = Math.max(...metrics.map(([l]) => width(l)));
   out.push('', ...metrics.map(([l, v]) => `${pad(l, labelWidth, 'left')}  ${v}`));

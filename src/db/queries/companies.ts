@@ -5,6 +5,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
 import { dayString, utcDay, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
+import type { NoisePrior } from '../../domain/trend.js';
 import { rows, type Db } from '../client.js';
 import { storable } from '../sqlutil.js';
 import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
@@ -34,6 +35,8 @@ export interface CompanyStats {
   sessions: number;
   recent: number;
   baseline: number;
+  /** The trend's noise measured by the rollover (see TrendWindows.noise). */
+  noise: { phi: number | null; activeWeeks: number };
 }
 
 interface StatsRow {
@@ -48,6 +51,8 @@ interface StatsRow {
   sessions: number;
   recent: number;
   baseline: number;
+  phi: number | string | null;
+  act: number | string | null;
 }
 
 const toStats = (r: StatsRow): CompanyStats => ({
@@ -61,7 +66,11 @@ const toStats = (r: StatsRow): CompanyStats => ({
   sessions: Number(r.sessions),
   recent: Number(r.recent),
   baseline: Number(r.baseline),
+  noise: { phi: r.phi === null || r.phi === undefined ? null : Number(r.phi), activeWeeks: Number(r.act ?? 0) },
 });
+
+/** The noise columns of metric m from company_summary `s` (as phi, act). */
+const noiseColumns = (m: Metric) => `s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0)::float8 as act`;
 
 /**
  * Every company with its activity over the range and its two trend windows for
@@ -89,7 +98,7 @@ export async function companyStatsFromSummary(db: Db, opts: { now: Date; rangeDa
                (extract(epoch from c.first_seen_at) * 1000)::float8 as first_seen, (extract(epoch from c.last_seen_at) * 1000)::float8 as last_seen,
                coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
                coalesce(s.key_actions_${n}, 0)::float8 as key_actions, coalesce(s.sessions_${n}, 0)::float8 as sessions,
-               coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline
+               coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline, ${noiseColumns(m)}
         from companies c left join company_summary s on s.company_key = c.company_key
         where c.company_key <> ''`),
   );
@@ -167,6 +176,9 @@ export async function companyStatsLive(
   const col = METRIC_COLUMN[opts.metric];
   const rangeStartTs = `${w.rangeStart}T00:00:00Z`;
   if (opts.key !== undefined && !storable(opts.key)) return [];
+  // The trend's noise is measured by the daily rollover: the live sums read it from the summary.
+  await ensureSummaryFresh(db, opts.now);
+  const m = checkedMetric(opts.metric);
   const only = opts.key !== undefined ? sql`and company_key = ${opts.key}` : sql``;
   const result = await rows<StatsRow>(
     db,
@@ -188,10 +200,12 @@ export async function companyStatsLive(
         )
         select c.company_key as key, c.name, c.first_seen_at::text as first_seen, c.last_seen_at::text as last_seen,
                coalesce(a.people, 0) as people, coalesce(d.events, 0) as events, coalesce(d.key_actions, 0) as key_actions,
-               coalesce(d.sessions, 0) as sessions, coalesce(d.recent, 0) as recent, coalesce(d.baseline, 0) as baseline
+               coalesce(d.sessions, 0) as sessions, coalesce(d.recent, 0) as recent, coalesce(d.baseline, 0) as baseline,
+               ${sql.raw(noiseColumns(m))}
         from companies c
         left join days d on d.company_key = c.company_key
         left join active a on a.company_key = c.company_key
+        left join company_summary s on s.company_key = c.company_key
         where c.company_key <> '' ${opts.key !== undefined ? sql`and c.company_key = ${opts.key}` : sql``}`,
   );
   return result.map(toStats);
@@ -355,27 +369,102 @@ export async function keyCoverage(db: Db, now: Date, days: number): Promise<Cove
  * age = whole days since first activity). `offset 0` keeps PostgreSQL from folding
  * it into the outer query, so each row's age is computed once, not per use.
  */
-function windowed(n: SummaryRange, m: Metric, today: string): string {
-  return `(select c.company_key as key, c.name,
+function windowed(n: SummaryRange, m: Metric, today: string, t: TrendConstants): string {
+  return `(select v.*, greatest(1, least(${t.baselineDays}, v.age - ${t.recentDays}))::float8 as bd from (
+           select c.company_key as key, c.name,
              coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
              coalesce(s.recent_${m}, 0)::float8 as r, coalesce(s.base_${m}, 0)::float8 as b,
+             s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act,
              (date '${today}' - (c.first_seen_at at time zone 'UTC')::date) as age
            from companies c left join company_summary s on s.company_key = c.company_key
-           where c.company_key <> '' offset 0) w`;
+           where c.company_key <> '' offset 0) v offset 0) w`;
+}
+
+/** domain/trend priorDispersion as SQL over a weekly volume expression (numbers only, generated here). */
+function priorSql(t: TrendConstants, perWeek: string): string {
+  const num = (x: number) => (Number.isFinite(x) ? String(x) : '0');
+  const pr = t.prior;
+  if (!pr || pr.perWeek.length === 0) return `(${num(t.d0)} + ${num(t.cv * t.cv)} * ${perWeek})`;
+  const xs = pr.perWeek;
+  const ys = pr.phi;
+  const parts = [`when ${perWeek} <= ${num(xs[0])} then ${num(ys[0])}`];
+  for (let i = 1; i < xs.length; i++) {
+    const slope = (ys[i] - ys[i - 1]) / (Math.log(xs[i]) - Math.log(xs[i - 1]));
+    parts.push(`when ${perWeek} <= ${num(xs[i])} then ${num(ys[i - 1])} + (ln(${perWeek}) - ${num(Math.log(xs[i - 1]))}) * ${num(slope)}`);
+  }
+  return `(case ${parts.join(' ')} else ${num(ys[ys.length - 1])} end)`;
 }
 
 /** Conditions over `w` (see windowed) that are NECESSARY for the rule's verdicts. */
 function trendTerms(t: TrendConstants) {
-  const bdays = `greatest(1, least(${t.baselineDays}, w.age - ${t.recentDays}))::float8`;
+  // Days of baseline the company had (domain/trend baselineDays), computed once per row in `windowed`.
+  const bdays = 'w.bd';
   // A hair wider than the rule's thresholds, so float rounding never drops a candidate.
   const down = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
   const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
   const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
-  const used = `(${old} and w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays})`;
-  return { old, used, moving: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, falling: `(${used} and ${down})` };
+  // Used to be active: the minimum a week, or silent now after activity (gone quiet, whatever the size).
+  const used = `(${old} and (w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays} or (w.r = 0 and w.b > 0)))`;
+  // The dispersion the rule uses for this company (domain/trend dispersionOf): its own, as
+  // the rollover measured it, shrunk toward the book's typical one at its volume, at least 1.
+  const p = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
+  // The own swing's weight (whole baseline weeks less the skipped ones, as differences; integer
+  // division is floor here, the weeks being at least 0) and the weekly volume: columns of their
+  // own (volumeColumns), so the interpolation below reads them instead of recomputing them.
+  const volume = `${t.ownWeight}::float8 * greatest(0, greatest(0, least(${t.baselineDays}, w.age - ${t.recentDays})) / 7 - ${t.ownSkipWeeks} - 1) as wo, w.b * 7 / ${bdays} as pw`;
+  const prior = priorSql(t, 'w.pw');
+  const phi = `greatest(1, case when w.wo > 0 and w.phi is not null then (w.wo * w.phi + ${t.priorWeight} * ${prior}) / (w.wo + ${t.priorWeight}) else ${prior} end)`;
+  // The count test can only pass where the company's own window (no book factor: the milder
+  // verdict needs it) is unusual at that dispersion: |z| of at least STEADY_BELOW_Z, whatever
+  // the deflated binomial variance (domain/trend; pinned by test/trend-noise.test.ts, exact
+  // tails under it never pass). A silent account may be gone quiet. Reads w.rphi and w.p (ruleColumns).
+  const npq = `((w.r + w.b) * w.p * (1 - w.p))`;
+  const unusual = `(w.r = 0 or abs(w.r - (w.r + w.b) * w.p) >= ${t.steadyBelowZ} * sqrt(${npq} * w.rphi))`;
+  return {
+    old,
+    used,
+    bdays,
+    /** The own swing's weight and the weekly volume (wo, pw), which ruleColumns read. */
+    volumeColumns: volume,
+    /** The rule's dispersion (rphi) and the recent window's share under no change (p, f = 1). */
+    ruleColumns: `${phi} as rphi, ${p} as p`,
+    /** Cheap necessary conditions, before ruleColumns are computed; then the test's (`unusual`). */
+    moving: { cheap: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, then: `(w.b = 0 or ${unusual})` },
+    falling: { cheap: `(${used} and ${down})`, then: unusual },
+  };
+}
+
+/**
+ * `windowed` cut to the companies that could be moving (or falling), with the rule's columns
+ * (rphi, p). Layers of subqueries (`offset 0`: each computed once per row, in one pass, no
+ * per-row joins): the cheap conditions first, so the dispersion is computed only for the
+ * companies whose change crosses a threshold.
+ */
+function candidates(source: string, t: TrendConstants, which: 'moving' | 'falling'): string {
+  const terms = trendTerms(t);
+  const cut = terms[which];
+  const cheap = `(select w.*, ${terms.volumeColumns} from ${source} where ${cut.cheap} offset 0) w`;
+  const rule = `(select w.*, ${terms.ruleColumns} from ${cheap} offset 0) w`;
+  return `(select w.* from ${rule} where ${cut.then} offset 0) w`;
 }
 
 export interface TrendConstants {
+  /** domain/trend OWN_WEIGHT_PER_WEEK, PRIOR_WEIGHT, OWN_SKIP_WEEKS, COUNT_DISPERSION, WEEKLY_SWING_CV and the book's typical noise: the dispersion the rule uses. */
+  ownWeight: number;
+  priorWeight: number;
+  ownSkipWeeks: number;
+  /** domain/trend NORMAL_ENOUGH and STEADY_BELOW_Z: windows the test cannot call. */
+  normalEnough: number;
+  steadyBelowZ: number;
+  /** domain/trend CLEAR_Z and ORDINARY_Z: beyond / within them the test's verdict is certain (decidedWindows). */
+  clearZ: number;
+  ordinaryZ: number;
+  /** domain/trend MARKET_FACTOR_MIN and MARKET_FACTOR_MAX: the clamp of the book's move. */
+  marketMin: number;
+  marketMax: number;
+  d0: number;
+  cv: number;
+  prior: NoisePrior | null;
   recentDays: number;
   baselineDays: number;
   newBeforeDays: number;
@@ -388,7 +477,7 @@ const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.n
   (extract(epoch from c.first_seen_at) * 1000)::float8 as first_seen, (extract(epoch from c.last_seen_at) * 1000)::float8 as last_seen,
   coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
   coalesce(s.key_actions_${n}, 0)::float8 as key_actions, coalesce(s.sessions_${n}, 0)::float8 as sessions,
-  coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline`;
+  coalesce(s.recent_${m}, 0)::float8 as recent, coalesce(s.base_${m}, 0)::float8 as baseline, ${noiseColumns(m)}`;
 
 export type Selection =
   /** The most active companies by `rankBy` over the range (ties: people, then name, in code-point order). */
@@ -455,37 +544,202 @@ export async function bookStats(
                count(*) filter (where not ${t.old})::float8 as young,
                count(*) filter (where ${t.used} and w.r = 0)::float8 as "goneQuiet",
                coalesce(sum(w.r), 0)::float8 as recent, coalesce(sum(w.b), 0)::float8 as baseline
-             from ${windowed(n, m, dayString(opts.now))}`),
+             from ${windowed(n, m, dayString(opts.now), opts.trend)}`),
   );
   const num = (k: keyof BookStats) => Number(r?.[k] ?? 0);
   return { total: num('total'), active: num('active'), young: num('young'), goneQuiet: num('goneQuiet'), recent: num('recent'), baseline: num('baseline') };
 }
 
+/** The trend windows the rule reads for one company (TrendWindows without `weeks`). */
+export interface KeyedWindows {
+  key: string;
+  recent: number;
+  baseline: number;
+  ageDays: number;
+  noise: { phi: number | null; activeWeeks: number };
+}
+
 /**
- * Only the key, trend windows and age of the companies that could be moving (or,
- * with `falling`, falling): tens of thousands of rows at 100,000 companies, so a
- * few values each. `report` needs only their trend words; `quiet` sorts them and
- * reads the details of the first few.
+ * The sign of the rule's level (domain/trend levelWithPhi) against the baseline scaled by `f`,
+ * where PostgreSQL can be sure of it, else null: -1 down, 1 up, 0 steady. Certain means the
+ * change is clearly on one side of DOWN_MIN_CHANGE / UP_MIN_CHANGE (a relative hair, 1e-9, of
+ * float rounding left to Node) and either |z| within STEADY_BELOW_Z (no exact tail there passes,
+ * whatever the variance) or, with a deflated binomial variance of at least NORMAL_ENOUGH, |z|
+ * beyond CLEAR_Z (the test passes) or within ORDINARY_Z (it fails): where the rule itself takes
+ * the normal tail's word. Reads `w` (candidates: the rule's dispersion is w.rphi).
  */
-export async function movingWindows(
-  db: Db,
-  opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants; falling?: boolean },
-): Promise<{ key: string; recent: number; baseline: number; ageDays: number }[]> {
+function levelSql(t: TrendConstants, bdays: string, f: string, p: string): string {
+  const R = t.recentDays;
+  const n = `(w.r + w.b)`;
+  const big = `(${n} * ${p} * (1 - ${p}) >= ${t.normalEnough} * w.rphi * (1 + 1e-9))`;
+  const dev = `abs(w.r - ${n} * ${p})`;
+  const sd = `sqrt(w.rphi * ${n} * ${p} * (1 - ${p}))`;
+  const lhs = `(w.r * ${bdays})`;
+  const rhs = `(w.b * ${R} * ${f})`;
+  const downClear = `(w.b > 0 and ${lhs} <= ${rhs} * (1 + ${t.downMin}) * (1 - 1e-9))`;
+  const downNone = `(w.b = 0 or ${lhs} > ${rhs} * (1 + ${t.downMin}) * (1 + 1e-9))`;
+  const upClear = `(w.b = 0 or ${lhs} >= ${rhs} * (1 + ${t.upMin}) * (1 + 1e-9))`;
+  const upNone = `(w.b > 0 and ${lhs} < ${rhs} * (1 + ${t.upMin}) * (1 - 1e-9))`;
+  return `(case when ${downNone} and ${upNone} then 0
+                when w.b > 0 and ${dev} < ${t.steadyBelowZ} * ${sd} * (1 - 1e-9) then 0
+                when not ${big} then null
+                when ${dev} <= ${t.ordinaryZ} * ${sd} * (1 - 1e-9) then 0
+                when ${dev} >= ${t.clearZ} * ${sd} * (1 + 1e-9) and ${downClear} then -1
+                when ${dev} >= ${t.clearZ} * ${sd} * (1 + 1e-9) and ${upClear} then 1
+                else null end)`;
+}
+
+/**
+ * The verdict's sign where PostgreSQL can be sure of it (domain/trend verdictWith): the
+ * company's own test (f = 1) and the test against the rest of the book's move (f, from the
+ * book's sums `bk` less the company's own windows, clamped as marketFactor does); the milder
+ * wins, so either steady is steady, both down is down, both up is up. Null, for Node to
+ * decide: a silent account (gone quiet is Node's), either test uncertain, or a baseline of
+ * exactly MIN_BASELINE_PER_WEEK a week (usedToBeActive's boundary, rounded differently in Node).
+ */
+function decidedSql(t: TrendConstants, from: string): string {
+  const R = t.recentDays;
+  const rest = `((bk.book_r - w.r) > 0 and (bk.book_b - w.b) > 0)`;
+  const f = `(case when ${rest} then least(${t.marketMax}, greatest(${t.marketMin}, ((bk.book_r - w.r) / ${R}) / ((bk.book_b - w.b) / ${t.baselineDays}))) else 1 end)`;
+  const withF = `(select w.*, ${f} as f from ${from} cross join bk offset 0) w`;
+  const withP = `(select w.*, ${R} * w.f / (${R} * w.f + w.bd) as pf from ${withF} offset 0) w`;
+  const levels = `(select w.*, ${levelSql(t, 'w.bd', '1', 'w.p')} as l1, ${levelSql(t, 'w.bd', 'w.f', 'w.pf')} as l2 from ${withP} offset 0) w`;
+  const lv = `case when w.r = 0 or w.b * 7 = ${t.minBaselinePerWeek} * w.bd then null
+                   when w.l1 = 0 or w.l2 = 0 then 0
+                   when w.l1 is null or w.l2 is null then null
+                   when w.l1 = w.l2 then w.l1
+                   else 0 end`;
+  return `(select w.*, ${lv} as lv from ${levels}) w`;
+}
+
+export interface DecidedWindows {
+  /** bookStats, from the same scan. */
+  book: BookStats;
+  /** Decided in PostgreSQL: rising, falling, and falling after at least the minimum a week (at risk). */
+  up: number;
+  down: number;
+  downUsed: number;
+  /** With `falling`: the first `top` of the decided falling ones, biggest drop first (then Node's compareByDrop). */
+  downTop: KeyedWindows[];
+  /** The candidates PostgreSQL could not be sure of, for domain/trend to decide. */
+  undecided: KeyedWindows[];
+}
+
+/** The statement of decidedWindows (exported for EXPLAIN in benches). */
+export function decidedWindowsSql(opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants; falling?: boolean; top?: number }): string {
   const m = checkedMetric(opts.metric);
-  await ensureSummaryFresh(db, opts.now);
   const t = trendTerms(opts.trend);
+  const top = Math.max(0, Math.floor(opts.top ?? 0));
+  const R = opts.trend.recentDays;
   // Numbers travel as one text value (a driver's per-row cost dominates at this many rows);
   // keys as a JSON array, so any key survives. One aggregate node feeds both in the same order.
-  const [agg] = await rows<{ keys: string | string[] | null; nums: string | null }>(
-    db,
-    sql.raw(`select json_agg(w.key)::text as keys, string_agg(concat_ws(',', w.r, w.b, w.age), ';') as nums
-             from ${windowed(opts.rangeDays, m, dayString(opts.now))}
-             where ${opts.falling ? t.falling : t.moving}`),
-  );
-  if (!agg?.nums || !agg.keys) return [];
-  const keys: string[] = typeof agg.keys === 'string' ? JSON.parse(agg.keys) : agg.keys;
-  return agg.nums.split(';').map((triple, i) => {
-    const [r, b, a] = triple.split(',');
-    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a) };
+  const nums = `concat_ws(',', c.r, c.b, c.age, coalesce(c.phi::text, ''), c.act)`;
+  const today = dayString(opts.now);
+  // `w` once (the join of companies and their summary), for the book's counts and sums and for
+  // the candidates: bookStats's figures and the book's move in one scan.
+  const from = candidates('w', opts.trend, opts.falling ? 'falling' : 'moving');
+  const query = `with w as materialized (
+      select w.key, w.people, w.events, w.r, w.b, w.phi, w.act, w.age, w.bd from ${windowed(opts.rangeDays, m, today, opts.trend)}
+    ),
+    bk as (
+      select count(*)::float8 as total,
+             count(*) filter (where w.events > 0 or w.people > 0)::float8 as active,
+             count(*) filter (where not ${t.old})::float8 as young,
+             count(*) filter (where ${t.used} and w.r = 0)::float8 as "goneQuiet",
+             coalesce(sum(w.r), 0)::float8 as book_r, coalesce(sum(w.b), 0)::float8 as book_b
+      from w
+    ),
+    c as materialized (
+      select w.key, w.r, w.b, w.age, w.phi, w.act, w.lv,
+             case when w.b > 0 then (w.r / ${R}) / (w.b / w.bd) - 1 end as change, greatest(0, (w.b / w.bd) * ${R} - w.r) as lost,
+             ${t.used} as used
+      from ${decidedSql(opts.trend, from)}
+    )
+    select bk.*, n.*, tt.*, u.*
+    from bk cross join (select count(*) filter (where lv = 1)::float8 as up, count(*) filter (where lv = -1)::float8 as down,
+                 count(*) filter (where lv = -1 and used)::float8 as down_used from c) n
+    cross join (select json_agg(c.key)::text as top_keys, string_agg(${nums}, ';') as top_nums
+                from (select * from c where lv = -1 order by change, lost desc, key limit ${top}) c) tt
+    cross join (select json_agg(c.key)::text as keys, string_agg(${nums}, ';') as nums from c where lv is null) u`;
+  return query;
+}
+
+/**
+ * The companies that could be moving (or, with `falling`, falling), decided in PostgreSQL
+ * where the rule's verdict is certain and counted there; only the uncertain band (and silent
+ * accounts) travel to Node with their windows. At 100,000 companies about half move by 25 %
+ * in the seeded book, nearly all of them clearly: reading each into Node cost report about
+ * 400 ms. `report` needs only the counts; `quiet` also the decided falling ones with the
+ * biggest drops (each one's change computed in SQL as trendChange does, so the order agrees).
+ */
+export async function decidedWindows(
+  db: Db,
+  opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants; falling?: boolean; top?: number },
+): Promise<DecidedWindows> {
+  await ensureSummaryFresh(db, opts.now);
+  const top = Math.max(0, Math.floor(opts.top ?? 0));
+  const query = decidedWindowsSql(opts);
+  type Num = number | string | null;
+  const [r] = await rows<{
+    total: Num; active: Num; young: Num; goneQuiet: Num; book_r: Num; book_b: Num;
+    up: Num; down: Num; down_used: Num; top_keys: string | null; top_nums: string | null; keys: string | null; nums: string | null;
+  }>(db, sql.raw(query));
+  const num = (x: Num | undefined) => Number(x ?? 0);
+  return {
+    book: { total: num(r?.total), active: num(r?.active), young: num(r?.young), goneQuiet: num(r?.goneQuiet), recent: num(r?.book_r), baseline: num(r?.book_b) },
+    up: Number(r?.up ?? 0),
+    down: Number(r?.down ?? 0),
+    downUsed: Number(r?.down_used ?? 0),
+    downTop: top > 0 ? parseWindows(r?.top_keys ?? null, r?.top_nums ?? null) : [],
+    undecided: parseWindows(r?.keys ?? null, r?.nums ?? null),
+  };
+}
+
+function parseWindows(keysText: string | string[] | null, nums: string | null): KeyedWindows[] {
+  if (!keysText || !nums) return [];
+  const keys: string[] = typeof keysText === 'string' ? JSON.parse(keysText) : keysText;
+  return nums.split(';').map((row, i) => {
+    const [r, b, a, phi, act] = row.split(',');
+    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a), noise: { phi: phi === '' ? null : Number(phi), activeWeeks: Number(act) } };
   });
+}
+
+// ---------------------------------------------------------------------------
+// Weekly sums of the baseline (issue 12): the replies read the noise the rollover measured
+// from them (company_summary.phi_*); this reads the weeks themselves, for checking it.
+
+/** Weeks of 7 days in the baseline window (BASELINE_DAYS / 7). */
+const BASELINE_WEEKS = 12;
+
+/**
+ * The metric over each 7-day week of the baseline window (oldest first, 12 weeks) for these
+ * companies. Companies with nothing in the baseline are absent (all zeros).
+ */
+export async function baselineWeekly(db: Db, opts: { now: Date; metric: Metric; keys: string[] }): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (opts.keys.length === 0) return out;
+  const m = checkedMetric(opts.metric);
+  const w = windowsFor(opts.now, 1);
+  const found = await rows<{ key: string; sums: string }>(
+    db,
+    sql`select company_key as key, string_agg(wk || ':' || v, ',') as sums from (
+          select company_key, (day - ${w.baselineStart}::date) / 7 as wk, sum(${METRIC_COLUMN[m]})::float8 as v
+          from company_days
+          where company_key in (select jsonb_array_elements_text(${JSON.stringify(opts.keys)}::jsonb))
+            and day between ${w.baselineStart}::date and ${w.baselineEnd}::date
+          group by 1, 2
+        ) x group by company_key`,
+  );
+  for (const r of found) out.set(r.key, parseWeeks(r.sums));
+  return out;
+}
+
+function parseWeeks(sums: string): number[] {
+  const weeks = new Array<number>(BASELINE_WEEKS).fill(0);
+  for (const part of sums.split(',')) {
+    const [i, v] = part.split(':');
+    const wk = Number(i);
+    if (wk >= 0 && wk < BASELINE_WEEKS) weeks[wk] = Number(v);
+  }
+  return weeks;
 }

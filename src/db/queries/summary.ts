@@ -22,6 +22,17 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { dayString, utcDay, windowsFor } from '../../domain/period.js';
+import {
+  BASELINE_DAYS,
+  bookWeekFactors,
+  fitNoisePriorFrom,
+  ownDispersion,
+  OWN_SKIP_WEEKS,
+  RECENT_DAYS,
+  withoutBookMove,
+  type NoisePrior,
+} from '../../domain/trend.js';
+import type { Metric } from '../../domain/types.js';
 import { rows, type Db } from '../client.js';
 
 /** Ranges the summary holds; other ranges are read live from company_days. */
@@ -136,8 +147,45 @@ export async function summaryAsOf(db: Db): Promise<string | null> {
 export async function ensureSummaryFresh(db: Db, now: Date): Promise<boolean> {
   const today = dayString(utcDay(now));
   const [state] = await rows<{ as_of: string }>(db, sql`select as_of::text as as_of from summary_state where id = 1`);
-  if (state?.as_of === today) return false;
+  if (state?.as_of === today) {
+    await measureNewNoise(db, today);
+    return false;
+  }
   return rebuildSummary(db, today);
+}
+
+/** At most this many companies' noise measured by one read (the rest by the next reads). */
+const NEW_NOISE_BATCH = 5_000;
+
+/**
+ * The noise of companies whose summary row ingestion wrote after the day's rollover (a
+ * baseline, no active baseline week: company_summary_unmeasured_idx), measured now as the
+ * rollover would, so a company imported or first seen with history today is judged on its own
+ * swing (and can be gone quiet) today, not tomorrow. With the book's weekly move the rollover
+ * stored; a book too small for a prior has it recomputed whole (cheap there). Under the
+ * summary's day locked FOR UPDATE, so neither a rollover nor another measurer interleaves.
+ */
+async function measureNewNoise(db: Db, day: string): Promise<void> {
+  // Only companies old enough for a baseline week (had >= 1: 21 days): a younger one has no
+  // week to count and would stay in the index until it has.
+  const waitingSql = (limit: number) =>
+    sql`select s.company_key as k from company_summary s join companies c on c.company_key = s.company_key
+        where s.base_events > 0 and s.active_weeks_events = 0 and (c.first_seen_at at time zone 'UTC')::date <= ${day}::date - ${RECENT_DAYS + 7}::int
+        limit ${limit}`;
+  if ((await rows<{ k: string }>(db, waitingSql(1))).length === 0) return;
+  await db.transaction(async (tx) => {
+    const t = tx as unknown as Db;
+    // FOR UPDATE: one measurer at a time (two would deadlock on the rows they both update);
+    // ingestion, which reads the day FOR SHARE, waits the few milliseconds this takes.
+    const [state] = await rows<{ as_of: string; prior: unknown }>(t, sql`select as_of::text as as_of, noise_prior as prior from summary_state where id = 1 for update`);
+    if (state?.as_of !== day) return;
+    const waiting = await rows<{ k: string }>(t, waitingSql(NEW_NOISE_BATCH));
+    if (waiting.length === 0) return; // another process measured them
+    const all = (typeof state.prior === 'string' ? JSON.parse(state.prior) : state.prior) as Record<string, NoisePrior | null> | null;
+    const factors = NOISE_METRICS.map((x) => all?.[x.m]?.weekFactors);
+    if (factors.some((f) => f === undefined)) await rebuildNoise(t, summaryBounds(day));
+    else await rebuildNoise(t, summaryBounds(day), { keys: waiting.map((w) => w.k), factors: factors as number[][] });
+  });
 }
 
 /** Recompute every row for as_of `day` (no-op when another process just did). */
@@ -180,6 +228,83 @@ export async function rebuildSummary(db: Db, day: string, opts: { force?: boolea
               where last_seen_at >= '${b.ranges[b.ranges.length - 1].start}T00:00:00Z'::timestamptz and company_key <> ''
               group by company_key) p using (k)`),
     );
+    await rebuildNoise(t, b);
     return true;
   });
+}
+
+const NOISE_METRICS: readonly { m: Metric; col: string; suffix: string }[] = [
+  { m: 'events', col: 'events', suffix: 'events' },
+  { m: 'key_actions', col: 'key_actions', suffix: 'key_actions' },
+  { m: 'sessions', col: 'sessions', suffix: 'sessions' },
+  { m: 'people', col: 'people', suffix: 'people' },
+];
+const WEEKS = BASELINE_DAYS / 7;
+
+/**
+ * The trend's noise (issue 12), part of the rollover: per company and metric, its own
+ * week-to-week dispersion over the baseline weeks it had and how many of them had activity,
+ * computed by the domain's own functions (ownDispersion on the weeks with the book's move
+ * taken out, the latest OWN_SKIP_WEEKS left out) from one grouped read of the baseline; then
+ * the book's typical noise by volume (fitNoisePrior) into summary_state.
+ */
+async function rebuildNoise(t: Db, b: ReturnType<typeof summaryBounds>, only?: { keys: string[]; factors: number[][] }): Promise<void> {
+  const bs = b.baselineStart;
+  const some = only ? `and company_key in (select jsonb_array_elements_text('${JSON.stringify(only.keys).replace(/'/g, "''")}'::jsonb))` : '';
+  // Dates are generated here (YYYY-MM-DD), never from input: safe to inline.
+  const found = await rows<{ k: string; had: number | string; weeks: string }>(
+    t,
+    sql.raw(`select w.k, greatest(0, floor(least(${BASELINE_DAYS}, (date '${b.asOf}' - (c.first_seen_at at time zone 'UTC')::date) - ${RECENT_DAYS}) / 7.0))::int as had,
+                    string_agg(concat_ws(':', w.i, ${NOISE_METRICS.map((x) => `w.${x.col}`).join(', ')}), ',') as weeks
+             from (select company_key as k, (day - date '${bs}') / 7 as i, ${NOISE_METRICS.map((x) => `sum(${x.col}) as ${x.col}`).join(', ')}
+                   from company_days where day between '${bs}' and '${b.baselineEnd}' and company_key <> '' ${some} group by 1, 2) w
+             join companies c on c.company_key = w.k
+             group by w.k, c.first_seen_at`),
+  );
+  const companies = found.map((r) => {
+    const weeks = NOISE_METRICS.map(() => new Array<number>(WEEKS).fill(0));
+    for (const part of r.weeks.split(',')) {
+      const [i, ...vals] = part.split(':').map(Number);
+      if (i >= 0 && i < WEEKS) vals.forEach((v, j) => (weeks[j][i] = v));
+    }
+    return { k: r.k, had: Math.min(WEEKS, Number(r.had)), weeks };
+  });
+  // The book's move per week, over the companies with a full baseline.
+  const full = companies.filter((c) => c.had === WEEKS);
+  // Some companies only: the book's move as the rollover measured it (the prior is not refitted).
+  const factors = only ? only.factors : NOISE_METRICS.map((_, j) => bookWeekFactors(full.map((c) => c.weeks[j])));
+  const points: { perWeek: number; phi: number }[][] = NOISE_METRICS.map(() => []);
+  const updates = companies.map((c) => {
+    const u: Record<string, string | number | null> = { k: c.k };
+    NOISE_METRICS.forEach((x, j) => {
+      const had = c.weeks[j].slice(WEEKS - c.had);
+      const adjusted = withoutBookMove(had, factors[j]);
+      const own = ownDispersion(adjusted.slice(0, Math.max(0, adjusted.length - OWN_SKIP_WEEKS)));
+      u[`p_${x.suffix}`] = own ? own.phi : null;
+      u[`a_${x.suffix}`] = had.filter((v) => v > 0).length;
+      if (c.had === WEEKS && own) points[j].push({ perWeek: had.reduce((s, v) => s + v, 0) / WEEKS, phi: own.phi });
+    });
+    return u;
+  });
+  for (let i = 0; i < updates.length; i += NOISE_UPDATE_BATCH) {
+    const batch = JSON.stringify(updates.slice(i, i + NOISE_UPDATE_BATCH));
+    await t.execute(
+      sql`update company_summary s set ${sql.raw(NOISE_METRICS.map((x) => `phi_${x.suffix} = u.p_${x.suffix}, active_weeks_${x.suffix} = u.a_${x.suffix}`).join(', '))}
+          from jsonb_to_recordset(${batch}::jsonb) as u(k text, ${sql.raw(NOISE_METRICS.map((x) => `p_${x.suffix} float8, a_${x.suffix} smallint`).join(', '))})
+          where s.company_key = u.k`,
+    );
+  }
+  if (only) return;
+  const priors: Record<string, NoisePrior | null> = {};
+  NOISE_METRICS.forEach((x, j) => (priors[x.m] = fitNoisePriorFrom(points[j], factors[j])));
+  await t.execute(sql`update summary_state set noise_prior = ${JSON.stringify(priors)}::jsonb where id = 1`);
+}
+const NOISE_UPDATE_BATCH = 20_000;
+
+/** The book's typical noise for a metric as the last rollover fitted it (null: too few companies; the assumed noise holds). */
+export async function noisePrior(db: Db, now: Date, metric: Metric): Promise<NoisePrior | null> {
+  await ensureSummaryFresh(db, now);
+  const [r] = await rows<{ prior: unknown }>(db, sql`select noise_prior as prior from summary_state where id = 1`);
+  const all = (typeof r?.prior === 'string' ? JSON.parse(r.prior) : r?.prior) as Record<string, NoisePrior | null> | null | undefined;
+  return all?.[metric] ?? null;
 }

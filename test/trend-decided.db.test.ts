@@ -1,0 +1,86 @@
+/**
+ * `quiet` and `report` let PostgreSQL decide the trends it can be sure of (decidedWindows)
+ * and send Node only the uncertain band. On the seeded book of `npm run bench -- --only reads`
+ * (with some large regular accounts whose verdicts are clear), the answers equal the full
+ * computation over every company, and what SQL decides is what the rule decides.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { companyRows, quiet, QUIET_DETAILED, quietRows, report, reportCounts, trendConstants } from '../src/app/company-reads.js';
+import { rows } from '../src/db/client.js';
+import { decidedWindows } from '../src/db/queries/companies.js';
+import { noisePrior } from '../src/db/queries/summary.js';
+import { isFalling, isRising, usedToBeActive } from '../src/domain/trend.js';
+import type { Metric, Range } from '../src/domain/types.js';
+import { seedWith } from '../bench/reads.js';
+import { testDatabase, type TestDatabase } from './harness.js';
+
+const NOW = new Date('2026-11-18T15:00:00Z');
+const COMPANIES = 1500;
+
+describe('trends decided in PostgreSQL equal the rule', () => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await testDatabase();
+    const db = tdb.database.db;
+    const exec = (text: string) => rows<Record<string, number>>(db, sql.raw(text));
+    await seedWith(exec, COMPANIES, NOW);
+    // And 60 large, regular accounts (a steady 200 events a day, ±10 % from day to day): 20 fall
+    // to 60, 20 double, 20 stay. Their verdicts are clear, so PostgreSQL decides them.
+    await exec(`
+      insert into companies (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
+      select 'big_' || i, 'Big ' || i, '{}'::jsonb, timestamptz '${NOW.toISOString()}' - interval '120 days',
+             timestamptz '${NOW.toISOString()}' - interval '120 days', timestamptz '${NOW.toISOString()}' - interval '1 hour'
+      from generate_series(1, 60) i`);
+    await exec(`
+      insert into company_days (company_key, day, events, key_actions, sessions, people)
+      select 'big_' || i, d::date, x.e, x.e / 4, x.e / 6, 5
+      from generate_series(1, 60) i
+      cross join generate_series(date '${NOW.toISOString().slice(0, 10)}' - 100, date '${NOW.toISOString().slice(0, 10)}', interval '1 day') d
+      cross join lateral (select (200 * (0.9 + 0.2 * ((i * 7 + extract(doy from d)::int * 13) % 11) / 10.0)
+             * case when d >= date '${NOW.toISOString().slice(0, 10)}' - 14 then (case i % 3 when 0 then 0.3 when 1 then 2 else 1 end) else 1 end)::int as e) x`);
+  });
+  afterAll(async () => {
+    await tdb?.drop();
+  });
+
+  const cases: [number, Metric][] = [
+    [30, 'key_actions'],
+    [7, 'events'],
+    [90, 'people'],
+  ];
+
+  it.each(cases)('%i days by %s: quiet and report equal the full computation', async (days, metric) => {
+    const ctx = { db: tdb.database.db, keyActions: ['Created Report'] };
+    const range: Range = { days, label: `${days}d` };
+    const all = await companyRows(ctx, { now: NOW, range, metric });
+    const quietAll = quietRows(all);
+    expect(await quiet(ctx, { now: NOW, range, metric })).toEqual({ rows: quietAll.slice(0, QUIET_DETAILED), total: quietAll.length });
+    expect(await report(ctx, { now: NOW, range, metric })).toEqual(reportCounts(all));
+  });
+
+  it('decides the clear movers in SQL, each as the rule does', async () => {
+    const db = tdb.database.db;
+    // Events: four times the key actions, so many verdicts are clear at the seeded swing.
+    const metric: Metric = 'events';
+    const all = await companyRows({ db, keyActions: ['Created Report'] }, { now: NOW, range: { days: 30, label: '30d' }, metric });
+    const byKey = new Map(all.map((r) => [r.key, r]));
+    const t = trendConstants(await noisePrior(db, NOW, metric));
+    const moving = await decidedWindows(db, { now: NOW, rangeDays: 30, metric, trend: t });
+    expect(moving.up).toBe(all.filter((r) => isRising(r.trend)).length - moving.undecided.filter((w) => isRising(byKey.get(w.key)!.trend)).length);
+    // The 20 that fell and the 20 that doubled, at least, are decided in SQL.
+    expect(moving.down).toBeGreaterThanOrEqual(20);
+    expect(moving.up).toBeGreaterThanOrEqual(20);
+    // Every falling one it decided, listed in full: falling and used to be active, by the rule.
+    const falling = await decidedWindows(db, { now: NOW, rangeDays: 30, metric, trend: t, falling: true, top: COMPANIES });
+    expect(falling.downTop.length).toBe(falling.down);
+    expect(falling.down).toBeGreaterThanOrEqual(20);
+    for (const w of falling.downTop) {
+      const row = byKey.get(w.key)!;
+      expect(isFalling(row.trend) && usedToBeActive(row.windows)).toBe(true);
+    }
+    // ... in the order of the biggest drop.
+    const changes = falling.downTop.map((w) => byKey.get(w.key)!.change!);
+    expect(changes).toEqual([...changes].sort((a, b) => a - b));
+  });
+});
