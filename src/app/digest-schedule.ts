@@ -1,10 +1,8 @@
 /**
- * The digest's schedule: node-cron fires on DIGEST_CRON in DIGEST_TZ and each
- * firing runs `runDigest`. `noOverlap` keeps one run at a time in this process;
- * across processes and restarts the claim row in PostgreSQL decides (node-cron's
- * `distributed` mode is not used: it keeps no state across crashes).
+ * The digest's schedule: a cron job (cron-job.ts) on DIGEST_CRON in DIGEST_TZ whose
+ * every firing runs `runDigest`; across processes and restarts the claim row in
+ * PostgreSQL decides.
  */
-import cron from 'node-cron';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
@@ -13,6 +11,7 @@ import { digestChartFor, runDigest, type DigestDeps, type DigestOutcome } from '
 import { Charts } from './charts.js';
 import { chartKey, ChartLinks } from './chart-links.js';
 import { defaultMetric } from './company-reads.js';
+import { startCronJob, type CronJob } from './cron-job.js';
 
 export interface DigestScheduleOptions {
   config: Config;
@@ -31,12 +30,7 @@ export interface DigestScheduleOptions {
   onRun?: (outcome: DigestOutcome | 'error') => void;
 }
 
-export interface DigestSchedule {
-  /** Run once now, as a firing would (not overlapping a firing in progress). */
-  runNow(): Promise<DigestOutcome | 'error'>;
-  /** Stop firing; a run in progress gives up its waits and finishes before this resolves. */
-  stop(): Promise<void>;
-}
+export type DigestSchedule = CronJob<DigestOutcome>;
 
 export function describeSchedule(config: Config): string {
   return config.digest.channel
@@ -51,57 +45,31 @@ export function startDigestSchedule(opts: DigestScheduleOptions): DigestSchedule
   if (!opts.client && !config.slack.botToken) throw new Error('startDigestSchedule: SLACK_BOT_TOKEN is not set');
   const client = opts.client ?? createWebApi({ apiUrl: config.slack.apiUrl, token: config.slack.botToken! });
   const chart = opts.chart === undefined ? defaultChart(opts) : opts.chart ?? undefined;
-  const stopping = new AbortController();
-  let inFlight: Promise<DigestOutcome | 'error'> | null = null;
-
-  const fire = (): Promise<DigestOutcome | 'error'> => {
-    if (inFlight) return inFlight;
-    const run = runDigest({
-      db: database.db,
-      client,
-      channel,
-      tz: config.digest.tz,
-      keyActions: config.keyActions,
-      ownerTrait: config.ownerTrait,
-      log,
-      now: opts.now?.(),
-      retryDelaysMs: opts.retryDelaysMs,
-      staleClaimMs: opts.staleClaimMs,
-      signal: stopping.signal,
-      hooks: opts.hooks,
-      chart,
-    }).catch((error: unknown) => {
-      log.error(`digest: the run for ${channel} stopped with an error`, { channel, error });
-      return 'error' as const;
-    });
-    inFlight = run.finally(() => {
-      inFlight = null;
-    });
-    void inFlight.then((outcome) => opts.onRun?.(outcome));
-    return inFlight;
-  };
-
-  const task = cron.schedule(config.digest.cron, () => (stopping.signal.aborted ? undefined : fire()), {
+  return startCronJob({
     name: `digest:${channel}`,
-    timezone: config.digest.tz,
-    noOverlap: true,
-    logger: {
-      info: (m) => log.debug(`node-cron: ${m}`),
-      warn: (m) => log.warn(`node-cron: ${m}`),
-      error: (m, e) => log.error(`node-cron: ${m instanceof Error ? m.message : m}`, e ? { error: e } : undefined),
-      debug: () => {},
-    },
+    cron: config.digest.cron,
+    tz: config.digest.tz,
+    log,
+    failure: `digest: the run for ${channel} stopped with an error`,
+    failureFields: { channel },
+    onRun: opts.onRun,
+    run: (signal) =>
+      runDigest({
+        db: database.db,
+        client,
+        channel,
+        tz: config.digest.tz,
+        keyActions: config.keyActions,
+        ownerTrait: config.ownerTrait,
+        log,
+        now: opts.now?.(),
+        retryDelaysMs: opts.retryDelaysMs,
+        staleClaimMs: opts.staleClaimMs,
+        signal,
+        hooks: opts.hooks,
+        chart,
+      }),
   });
-
-  return {
-    runNow: fire,
-    async stop() {
-      stopping.abort();
-      await task.stop();
-      if (inFlight) await inFlight;
-      await task.destroy();
-    },
-  };
 }
 
 function defaultChart(opts: DigestScheduleOptions): DigestDeps['chart'] {
