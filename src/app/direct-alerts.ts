@@ -41,6 +41,7 @@ import type { CallOutcome, WebApi } from '../slack/webapi.js';
 import { companyRows, defaultMetric, quietRows } from './company-reads.js';
 import { MAX_LOOKUPS_PER_ALERT_RUN, resolveOwners, watchersOf } from './owners.js';
 import { fixFor, MAX_RATE_LIMIT_WAITS, RETRY_DELAYS_MS, STALE_CLAIM_MS } from './weekly-digest.js';
+import { sleep } from './cron-job.js';
 
 /** Message metadata event type that tags an alert DM. */
 export const ALERT_EVENT_TYPE = 'leadmaps_alert';
@@ -444,19 +445,4 @@ export async function findEarlierDm(client: WebApi, channel: string, dm: { day: 
     cursor = next;
   }
   return { kind: 'none' };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

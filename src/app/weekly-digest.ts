@@ -43,6 +43,7 @@ import { CHART_RANGE, digestChartInput, renderDigestChart, type Chart } from './
 import type { ChartImage, ChartLinks } from './chart-links.js';
 import type { Metric } from '../domain/types.js';
 import { resolveOwners, type OwnerDeps } from './owners.js';
+import { sleep } from './cron-job.js';
 
 /** Message metadata event type that tags a digest post. */
 export const DIGEST_EVENT_TYPE = 'leadmaps_digest';
@@ -566,21 +567,6 @@ export async function findChartShare(client: WebApi, channel: string, week: stri
   return { kind: 'none' };
 }
 
-/** Resolves true after `ms`, or false at once when the signal aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * The digest's chart as config says: with PUBLIC_URL (and a signing secret to sign with) an image
