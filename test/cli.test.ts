@@ -82,6 +82,9 @@ describe('npm run groups / npm run digest', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toContain('Acme Inc');
     expect(show.stdout).toContain('1,200');
+    // What they do (issue 16): the worked example's events, as in Slack.
+    expect(show.stdout).toContain('What they do, last 30 days');
+    expect(show.stdout).toMatch(/\n1\. \S.* · [\d,]+\n/);
     // A word it does not know is a failed command: named, the help printed, exit 2.
     const unknown = await run('groups', ['frobnicate'], env);
     expect(unknown.code).toBe(2);

@@ -13,6 +13,7 @@ import { HistoryInputError, ingestHistory, type SourcedEvent } from '../src/inge
 import { MERGED_TRAITS, parseRequest, traitEntryBytes } from '../src/ingest/segment.js';
 import { sqlState } from '../src/db/sqlutil.js';
 import { ingestEvents } from '../src/ingest/store.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../src/ingest/event-names.js';
 import { mulberry32 } from '../bench/simulate-book.js';
 import { testDatabase, type TestDatabase } from './harness.js';
 
@@ -35,6 +36,8 @@ const TABLES: Record<string, string> = {
                    from company_people order by company_key, person_id`,
   company_person_days: 'select company_key, person_id, day::text, events, key_actions, sessions from company_person_days order by 1, 2, 3',
   person_sessions: 'select person_id, session_key, started_at::text, ended_at::text, company_key, day::text from person_sessions order by 1, 2',
+  company_event_days: 'select company_key, day::text, event, count from company_event_days order by 1, 2, 3',
+  company_event_names: 'select company_key, event from company_event_names order by 1, 2',
   company_summary: 'select * from company_summary order by company_key',
   summary_state: 'select id, as_of::text from summary_state order by id',
 };
@@ -65,7 +68,7 @@ function randomStream(seed: number, n: number): SourcedEvent[] {
     const r = rnd();
     let e: Raw;
     if (r < 0.55) e = { type: 'track', event: pick(['Buy', 'Look', 'Share']) };
-    else if (r < 0.65) e = { type: 'page', name: 'Home' };
+    else if (r < 0.65) e = rnd() < 0.6 ? { type: 'page', name: 'Home' } : { type: 'page' };
     else if (r < 0.8) {
       const traits: Raw = {};
       if (rnd() < 0.6) traits.name = `Name ${Math.floor(rnd() * 4)}`;
@@ -158,7 +161,7 @@ describe('ingestHistory against the live path', () => {
   const reset = async () => {
     for (const d of [liveDb, histDb]) {
       await d.database.db.execute(
-        sql`truncate messages, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary`,
+        sql`truncate messages, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary, company_event_days, company_event_names`,
       );
       await ensureSummaryFresh(d.database.db, SUMMARY_NOW);
     }
@@ -184,9 +187,37 @@ describe('ingestHistory against the live path', () => {
       expect(end.company_summary.length).toBeGreaterThan(0);
       expect(end.person_sessions.some((r) => (r as { session_key: string }).session_key.startsWith('id:'))).toBe(true);
       expect(end.company_days.some((r) => (r as { company_key: string }).company_key === '')).toBe(true);
+      expect(end.company_event_days.some((r) => (r as { event: string }).event === 'page')).toBe(true);
       expect(checked).toBeGreaterThan(3);
     });
   }
+
+  it('past the bound on event names, the import keeps the names the live path keeps', async () => {
+    await reset();
+    // 3 calls of 150 names each, overlapping: 350 distinct names to one company, over 2 days.
+    const calls = [0, 100, 200].map((from, c) =>
+      Array.from({ length: 150 }, (_, i) =>
+        ev({
+          type: 'track',
+          messageId: `wide-${c}-${i}`,
+          personId: `w${i % 7}`,
+          time: new Date(T0 + (c * 150 + i) * 60_000),
+          name: `Viewed /invoice/${from + i}`,
+          companyKey: 'wide',
+        }),
+      ),
+    );
+    for (const call of calls) {
+      await live(liveDb.database.db, call);
+      await ingestHistory(histDb.database.db, call, { keyActions: KEY_ACTIONS });
+    }
+    const a = await snapshot(liveDb.database.db);
+    expect(await snapshot(histDb.database.db)).toEqual(a);
+    expect(a.company_event_names).toHaveLength(EVENT_NAMES_PER_COMPANY);
+    const days = a.company_event_days as { event: string; count: number }[];
+    expect(days.reduce((n, r) => n + r.count, 0)).toBe(450);
+    expect(days.some((r) => r.event === OTHER_EVENTS)).toBe(true);
+  });
 
   it('one large call equals the same call sent live as one request per source', async () => {
     await reset();

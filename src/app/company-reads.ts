@@ -20,6 +20,7 @@ import {
   type Selection,
   type TrendConstants,
 } from '../db/queries/companies.js';
+import { companyEvents } from '../db/queries/events.js';
 import { isSummaryRange, noisePrior, type SummaryRange } from '../db/queries/summary.js';
 import { metricTotal } from '../domain/metric.js';
 import { daysBetween } from '../domain/period.js';
@@ -244,6 +245,8 @@ export async function report(ctx: GroupsContext, opts: ListOptions): Promise<Rep
 }
 
 export const PEOPLE_LISTED = 50;
+/** Events in `show`'s "What they do" (issue 16): the company's most frequent over the range. */
+export const EVENTS_LISTED = 8;
 
 export type ShowResult =
   | { kind: 'company'; detail: CompanyDetail }
@@ -270,11 +273,12 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
 export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
   // The book's noise first: reading it also measures companies written since the rollover.
   const prior = await bookNoise(ctx, opts);
-  const [record, found, weeks, people] = await Promise.all([
+  const [record, found, weeks, people, events] = await Promise.all([
     companyRecord(ctx.db, key),
     companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }),
     weeklySeries(ctx.db, key, opts.now, opts.metric),
     companyPeople(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: PEOPLE_LISTED }),
+    companyEvents(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: EVENTS_LISTED }),
   ]);
   if (!record || !found.stats) return null;
   const row = toRow(found.stats, opts.now, found.book, prior);
@@ -292,6 +296,7 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
     })),
     firstSeen: record.firstSeen ?? opts.now,
     lastSeen: record.lastSeen ?? opts.now,
+    events,
   };
 }
 

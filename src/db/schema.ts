@@ -53,6 +53,39 @@ export const companyDays = pgTable(
 );
 
 /**
+ * What a company's people do: events per company, event name and UTC day (a track under
+ * its event name, a page or screen under its name, else "page" or "screen"). `show` reads
+ * one company's range of it. Names are bounded per company (EVENT_NAMES_PER_COMPANY in
+ * ingest/event-names.ts): names past the bound count under "other events", so a product
+ * that sends `Viewed /invoice/123` keeps the table small and the totals exact.
+ */
+export const companyEventDays = pgTable(
+  'company_event_days',
+  {
+    companyKey: text('company_key').notNull(),
+    event: text('event').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  // Day before event: `show` reads one company's range of days, an index range.
+  (t) => [primaryKey({ columns: [t.companyKey, t.day, t.event] })],
+);
+
+/**
+ * The event names a company has in company_event_days (at most EVENT_NAMES_PER_COMPANY; not
+ * "other events"): how ingestion checks the bound with one small index range per company
+ * instead of counting distinct names over every day of company_event_days.
+ */
+export const companyEventNames = pgTable(
+  'company_event_names',
+  {
+    companyKey: text('company_key').notNull(),
+    event: text('event').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.companyKey, t.event] })],
+);
+
+/**
  * A person at a company, with lifetime totals and last activity. Because every
  * range ends now, "distinct people active in the range" is exactly
  * `count(*) where last_seen_at >= range start`: no per-day distinct counting at read.

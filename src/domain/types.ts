@@ -92,6 +92,18 @@ export interface CompanyDetail extends CompanyRow {
   people: PersonRow[];
   firstSeen: Date;
   lastSeen: Date;
+  /** What its people do over the range (company_event_days); absent where not read. */
+  events?: EventCounts;
+}
+
+/** A company's events over a range: the most frequent, and what the bound on names folded. */
+export interface EventCounts {
+  /** Most frequent first (not "other events"). */
+  top: { name: string; count: number }[];
+  /** Distinct names counted in the range (not "other events"). */
+  names: number;
+  /** Events counted under "other events" in the range: names past the company's bound. */
+  other: number;
 }
 
 export interface ReportCounts {

@@ -30,6 +30,7 @@ import { recordset, withRetry } from '../db/sqlutil.js';
 import { summaryAddSql, summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, MERGED_TRAITS, mergeTraits, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS, eventDayRows, type EventDayRow } from './event-names.js';
 
 export const SESSION_GAP_MS = 30 * 60 * 1000;
 /** Pseudo-company for activity with no company: counted for `/groups key`, never listed. */
@@ -359,7 +360,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       const dirty = [...persons.values()].filter((p) => p.dirty && !complete.has(p.person_id));
       const group2: (SQL | null)[] = [
         ...sessionWrites,
-        rollups(cpdRows, cpRows, asOf, at),
+        rollups(cpdRows, cpRows, eventDayRows(activity), asOf, at),
         dirty.length === 0
           ? null
           : sql`update people set company_key = x.c, company_at = x.ca,
@@ -520,7 +521,7 @@ export type CpRow = { c: string; p: string; first: number; last: number } & Coun
  * and the summary (from the days, and from where a person's last_seen_at moved), so
  * that nothing between them waits for a round trip. Rows in key order in each table.
  */
-export function rollups(cpdRows: CpdRow[], cpRows: CpRow[], asOf: string | null, at: (ms: number) => string): SQL | null {
+export function rollups(cpdRows: CpdRow[], cpRows: CpRow[], eventRows: EventDayRow[], asOf: string | null, at: (ms: number) => string): SQL | null {
   if (cpdRows.length === 0 && cpRows.length === 0) return null;
   return sql`with pdx as (select * from ${recordset(
       cpdRows.map((r) => ({ c: r.c, p: r.p, d: r.d, e: r.events, k: r.keyActions, s: r.sessions })),
@@ -592,8 +593,49 @@ export function rollups(cpdRows: CpdRow[], cpRows: CpRow[], asOf: string | null,
     )${
       // The summary: increments relative to the day A read in group 1 (its row share-locked to commit).
       asOf === null ? sql`` : sql`, summary as (${summaryAddSql(asOf, 'days', 'moved')})`
-    }
+    }${eventRows.length === 0 ? sql`` : sql`, ${eventDaysSql(eventRows)}`}
     select 1`;
+}
+
+/**
+ * The part of the rollups statement that writes company_event_days: each name a company already
+ * has counts under itself; a new name is registered (company_event_names) while the company has
+ * fewer than EVENT_NAMES_PER_COMPANY, in order of first appearance; the rest count under
+ * OTHER_EVENTS. Registered names are read by key (LATERAL kept apart by OFFSET 0), the count of a
+ * company's names by one index range. Two concurrent requests adding a company's last free names
+ * can each see them free: the bound is then passed by those few names, and every count stays exact.
+ */
+function eventDaysSql(eventRows: EventDayRow[]): SQL {
+  return sql`evx as (select * from ${recordset(eventRows, 'evx', 'c text, n text, d date, k int, o int')}),
+    evn as (select c, n, min(o) as o from evx group by c, n),
+    known as materialized (
+      select evn.c, evn.n from evn
+      cross join lateral (select 1 from company_event_names x where x.company_key = evn.c and x.event = evn.n offset 0) x
+    ),
+    fresh as (
+      select evn.c, evn.n, row_number() over (partition by evn.c order by evn.o) as r
+      from evn where not exists (select 1 from known where known.c = evn.c and known.n = evn.n)
+    ),
+    held as materialized (
+      select c, (select count(*) from company_event_names x where x.company_key = f.c)::int as h
+      from (select distinct c from fresh) f
+    ),
+    admitted as materialized (
+      select fresh.c, fresh.n from fresh join held on held.c = fresh.c where fresh.r <= ${EVENT_NAMES_PER_COMPANY}::int - held.h
+    ),
+    registered as (
+      insert into company_event_names (company_key, event)
+      select c, n from admitted order by c, n
+      on conflict do nothing
+    ),
+    kept as (select c, n from known union all select c, n from admitted),
+    ev as (
+      insert into company_event_days (company_key, day, event, count)
+      select evx.c, evx.d, coalesce(kept.n, ${OTHER_EVENTS}::text), sum(evx.k)::int
+      from evx left join kept on kept.c = evx.c and kept.n = evx.n
+      group by 1, 2, 3 order by 1, 2, 3
+      on conflict (company_key, day, event) do update set count = company_event_days.count + excluded.count
+    )`;
 }
 
 type Bump = (c: string, p: string, d: string, n: Partial<Counts>, at?: number) => void;

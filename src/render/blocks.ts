@@ -14,6 +14,7 @@ import type { Button, ContextBlock, HeaderBlock, ImageBlock, KnownBlock, MrkdwnE
 import type {
   Activity,
   CompanyDetail,
+  EventCounts,
   CompanyRow,
   KeyCoverage,
   KeyHealth,
@@ -38,6 +39,7 @@ import {
   truncate,
 } from './format.js';
 import { metricTotal } from '../domain/metric.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../ingest/event-names.js';
 import { fallingItemsWithOwners } from './digest-owners.js';
 
 export { metricTotal };
@@ -450,6 +452,12 @@ export function showMessage(input: ShowInput): SlackMessage {
     text.push(weekly.replace(/\*/g, ''));
   }
 
+  if (detail.events) {
+    const lines = whatTheyDo(detail.events, range);
+    blocks.push(section(lines.map((l, i) => (i === 0 ? `*${l}*` : l)).join('\n')));
+    text.push(...lines);
+  }
+
   // People: ranked by the metric; for "people" itself (1 each) by events instead.
   const personMetric: Metric = metric === 'people' ? 'events' : metric;
   const heading = `*People by ${metricLabel(personMetric, 2)}, ${rangeText(range)}*`;
@@ -483,6 +491,26 @@ export function showMessage(input: ShowInput): SlackMessage {
     });
   }
   return message(text, blocks);
+}
+
+/** Event names in "What they do" are cut to this (before escaping): 8 of them stay well inside a section. */
+const MAX_EVENT_NAME = 80;
+
+/**
+ * `show`'s "What they do": a heading, then the company's most frequent events over the range
+ * with their counts (names through `escape`: esc for mrkdwn), and a note when names past the bound were counted together.
+ */
+export function whatTheyDo(events: EventCounts, range: Range, escape: (s: string) => string = (s) => esc(s, MAX_EVENT_NAME)): string[] {
+  const lines = [`What they do, ${rangeText(range)}`];
+  if (events.top.length === 0 && events.other === 0) return [...lines, `No events in the ${rangeText(range)}.`];
+  lines.push(...events.top.map((e, i) => `${i + 1}. ${escape(e.name)} · ${formatNumber(e.count)}`));
+  if (events.names > events.top.length) lines.push(`and ${formatNumber(events.names - events.top.length)} more events`);
+  if (events.other > 0) {
+    lines.push(
+      `${formatNumber(events.other)} more under “${OTHER_EVENTS}”: this company sends over ${formatNumber(EVENT_NAMES_PER_COMPANY)} distinct event names, and the names past them are counted together.`,
+    );
+  }
+  return lines;
 }
 
 export interface MatchesInput {

@@ -29,6 +29,7 @@ import {
   reportLines,
   traitEntries,
   trendText,
+  whatTheyDo,
   type DigestInput,
   type HelpInput,
   type KeyHealthInput,
@@ -181,6 +182,11 @@ export function showText(input: ShowInput): string {
       `Weekly ${metricLabel(metric, 2)}, last ${detail.weeks.length} weeks`,
       `${sparkline(values)}  ${formatDay(detail.weeks[0].start)} → ${formatDay(detail.weeks[detail.weeks.length - 1].start)} · peak ${formatNumber(Math.max(...values))} · latest ${formatNumber(values[values.length - 1])}`,
     );
+  }
+
+  if (detail.events) {
+    // The same lines as Slack's; names cleaned of control characters, not escaped.
+    out.push('', ...whatTheyDo(detail.events, range, (s) => clean(s, 80)));
   }
 
   const personMetric: Metric = metric === 'people' ? 'events' : metric;
