@@ -46,10 +46,14 @@ export interface SpillOptions {
   maxInMemoryChars?: number;
 }
 
-/** The read buffer's bound by size: 20,000 small events are about 6 MB. */
-const BUFFER_CHARS = 16 * 1024 * 1024;
-/** A bucket sorted in memory: 100,000 small events are about 30 MB of lines. */
-const IN_MEMORY_CHARS = 32 * 1024 * 1024;
+/**
+ * The read buffer's bound by size (20,000 of the bench's events are about 6 MB), and the
+ * largest bucket sorted in memory (its file, lines and objects are each in memory at once).
+ * Measured on 12,000 events of 28 KB of traits under the import's heap limit: peak RSS
+ * 319 MB with 16 MB and 32 MB, 262 MB with these (docs/import.md).
+ */
+const BUFFER_CHARS = 4 * 1024 * 1024;
+const IN_MEMORY_CHARS = 16 * 1024 * 1024;
 
 type Row = [number, number, string, CallType, string, string, string | null, string | null, string | null, string | null, Record<string, unknown> | null, Record<string, unknown> | null, string | null];
 
