@@ -9,7 +9,7 @@
  * against the generated ones.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -292,6 +292,18 @@ interface ChildResult {
 }
 
 const children = new Set<import('node:child_process').ChildProcess>();
+/**
+ * The node flags `npm run import` runs with (package.json: its heap limit, tsx), so the child
+ * is the user's command. BENCH_NODE_FLAGS adds flags after them (the last one wins), e.g.
+ * --max-old-space-size=4096 to see the import without its heap limit.
+ */
+export const IMPORT_FLAGS: string[] = (() => {
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { import: string } }).scripts.import;
+  const m = /\bnode\s+(.*?)\s*src\/cli\/import\.ts/.exec(script);
+  if (!m) throw new Error(`package.json's import script does not run node ... src/cli/import.ts: ${script}`);
+  return [...m[1].split(/\s+/).filter(Boolean), ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+})();
+
 /** Kill an import still running (the bench's own child, by pid). */
 export function killImportChildren(): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -306,7 +318,7 @@ const count = (text: string, re: RegExp) => {
 function runChild(url: string, h: History): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/import-child.ts'), h.dir, '--progress-every', '1', h.archiveDir], {
+    const child = spawn(process.execPath, [...IMPORT_FLAGS, join(ROOT, 'bench/import-child.ts'), h.dir, '--progress-every', '1', h.archiveDir], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', DATABASE_URL: url, KEY_ACTIONS: KEY_ACTIONS.join(',') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -360,7 +372,7 @@ export async function runImportBench(o: ImportBenchOptions, log: (s: string) => 
   log(
     `history import: ${fmt(h.lines)} messages (${fmt(h.people * 2)} identify/group, ${fmt(h.lines - h.people * 2)} track/page) over ${o.days} days, ` +
       `${fmt(o.companies)} companies, ${fmt(h.people)} people, sessions of 5 to 40 events; ${fmt(h.files)} archive files, ` +
-      `${fmt(h.gzBytes / 1048576)} MB gzipped (${fmt(h.rawBytes / 1048576)} MB of JSON); slices of ${fmt(HISTORY_SLICE)}; built in ${fmt((performance.now() - tBuild) / 1000, 1)} s`,
+      `${fmt(h.gzBytes / 1048576)} MB gzipped (${fmt(h.rawBytes / 1048576)} MB of JSON); slices of ${fmt(HISTORY_SLICE)}; node ${IMPORT_FLAGS.join(' ')}; built in ${fmt((performance.now() - tBuild) / 1000, 1)} s`,
   );
   const runs: ImportRun[] = [];
   try {

@@ -39,6 +39,8 @@ export interface ImportOptions {
   progress?: Progress;
   /** Events per sink write (each one transaction, or a few HTTP batches); default: the sink's slice, else 2,000. */
   chunk?: number;
+  /** Characters of serialised events per sink write; default: the sink's sliceChars, else no bound. */
+  chunkChars?: number;
   tmpDir?: string;
   spill?: SpillOptions;
   stdin?: NodeJS.ReadableStream;
@@ -253,7 +255,7 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
 
     // Write pass, in event-time order.
     progress.writing(spill.count);
-    for await (const chunk of spill.replay(opts.chunk ?? sink.slice ?? 2000)) {
+    for await (const chunk of spill.replay(opts.chunk ?? sink.slice ?? 2000, opts.chunkChars ?? sink.sliceChars ?? Infinity)) {
       for (const e of chunk) report.coverage.add(e);
       try {
         const r = await sink.write(chunk);

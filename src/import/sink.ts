@@ -16,6 +16,8 @@ export interface ImportSink {
   readonly counts?: 'exact' | 'accepted';
   /** Events per write that suit this sink (the run's chunk, unless the caller names one). */
   readonly slice?: number;
+  /** And at most this many characters of serialised events per write (default: no bound). */
+  readonly sliceChars?: number;
 }
 
 /**
@@ -24,6 +26,15 @@ export interface ImportSink {
  * memory grows (docs/performance.md, "History import": peak RSS 241 MB at 20,000, 405 MB at 50,000).
  */
 export const HISTORY_SLICE = 20_000;
+
+/**
+ * And at most this many characters of serialised events (the spill's line of each event) per
+ * database write, so that a slice of events with traits near the 32 KB limit takes no more
+ * memory than one of small events: 20,000 events of the bench's history are about 6 MB, so
+ * the bound bites only for large events (at 32 KB each, a slice is about 256 events).
+ * A slice's objects, statement parameters and results take a few times its serialised size.
+ */
+export const HISTORY_SLICE_CHARS = 8 * 1024 * 1024;
 
 /**
  * The bot's database, through the bulk write path (ingestHistory): each write is one
@@ -35,6 +46,7 @@ export function databaseSink(db: Db, keyActions: ReadonlySet<string>): ImportSin
   return {
     counts: 'exact',
     slice: HISTORY_SLICE,
+    sliceChars: HISTORY_SLICE_CHARS,
     write: (events) => ingestHistory(db, events, { keyActions }),
     close: async () => {},
   };
