@@ -83,3 +83,21 @@ export function arg(name: string, dflt: string): string {
 }
 
 export const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+/** Companies differ in size, a few big and many small: a picker of company indexes weighted so. */
+export function weightedCompanyPicker(companies: number, rnd: () => number): () => number {
+  const weights = Array.from({ length: companies }, () => 0.3 + rnd() ** 2 * 3);
+  const cum: number[] = [];
+  weights.reduce((s, w, i) => (cum[i] = s + w), 0);
+  return () => {
+    const x = rnd() * cum[cum.length - 1];
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import postgres from 'postgres';
-import { fmt, freshDatabase, median, prng, table } from './common.js';
+import { fmt, freshDatabase, median, prng, table, weightedCompanyPicker } from './common.js';
 import { HISTORY_SLICE } from '../src/import/sink.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -76,20 +76,7 @@ export function buildHistory(o: ImportBenchOptions): History {
     return s;
   };
   const people = o.companies * o.peoplePerCompany;
-  const weights = Array.from({ length: o.companies }, () => 0.3 + rnd() ** 2 * 3);
-  const cum: number[] = [];
-  weights.reduce((s, w, i) => (cum[i] = s + w), 0);
-  const pickCompany = () => {
-    const x = rnd() * cum[cum.length - 1];
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const pickCompany = weightedCompanyPicker(o.companies, rnd);
 
   // Activity: one session for everyone, then sessions of people at weighted companies.
   type Act = { ms: number; person: number; track: boolean; name: string; ctx: boolean };

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { fmt, freePort, freshDatabase, median, prng, table } from './common.js';
+import { fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker } from './common.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY_MS = 86_400_000;
@@ -89,21 +89,7 @@ export function buildWorkload(o: IngestOptions): Workload {
   shuffle(setup, rnd);
   for (const e of setup) record(e, (e.groupId as string) ?? ((e.traits as Json).company as Json).id as string);
 
-  // Companies differ in size: a few big, many small.
-  const weights = Array.from({ length: o.companies }, () => 0.3 + rnd() ** 2 * 3);
-  const cum: number[] = [];
-  weights.reduce((s, w, i) => (cum[i] = s + w), 0);
-  const pick = () => {
-    const x = rnd() * cum[cum.length - 1];
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const pick = weightedCompanyPicker(o.companies, rnd);
   const activity: { ms: number; e: Json; c: number; p: string; key: boolean }[] = [];
   const start = now - 90 * DAY_MS;
   while (activity.length < o.activityEvents) {
