@@ -101,3 +101,58 @@ export function weightedCompanyPicker(companies: number, rnd: () => number): () 
     return lo;
   };
 }
+
+/** A company's totals as a bench generated them, to compare with what was stored. */
+export interface CompanyTotals {
+  events: number;
+  keyActions: number;
+  sessions: number;
+  personDays: number;
+  people: number;
+}
+
+/**
+ * The stored per-company totals (company_days, company_people) against the generated ones:
+ * how many companies differ, both sums, and the table counts.
+ */
+export async function compareStoredTotals(url: string, expected: Map<string, CompanyTotals>) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const got = await sql<{ c: string; events: number; key_actions: number; sessions: number; person_days: number; people: number }[]>`
+      select d.company_key as c, d.events, d.key_actions, d.sessions, d.person_days, coalesce(p.people, 0)::int as people
+      from (select company_key, sum(events)::int as events, sum(key_actions)::int as key_actions, sum(sessions)::int as sessions,
+                   sum(people)::int as person_days from company_days group by company_key) d
+      left join (select company_key, count(*)::int as people from company_people group by company_key) p using (company_key)`;
+    const [counts] = await sql<{ companies: number; named: number; people: number; messages: number }[]>`
+      select (select count(*) from companies where company_key <> '')::int as companies,
+             (select count(*) from companies where name is not null)::int as named,
+             (select count(*) from people)::int as people, (select count(*) from messages)::int as messages`;
+    const byKey = new Map(got.map((r) => [r.c, r]));
+    let differ = Math.abs(byKey.size - expected.size);
+    const sum: CompanyTotals = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    const gotSum: CompanyTotals = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    for (const [c, x] of expected) {
+      const r = byKey.get(c);
+      sum.events += x.events;
+      sum.keyActions += x.keyActions;
+      sum.sessions += x.sessions;
+      sum.personDays += x.personDays;
+      sum.people += x.people;
+      if (!r || r.events !== x.events || r.key_actions !== x.keyActions || r.sessions !== x.sessions || r.person_days !== x.personDays || r.people !== x.people) differ++;
+    }
+    for (const r of got) {
+      gotSum.events += r.events;
+      gotSum.keyActions += r.key_actions;
+      gotSum.sessions += r.sessions;
+      gotSum.personDays += r.person_days;
+      gotSum.people += r.people;
+    }
+    return { differ, activeCompanies: byKey.size, sum, gotSum, counts };
+  } finally {
+    await sql.end();
+  }
+}
+
+/** `events …, key actions …, sessions …, person-days …, people …` of a CompanyTotals. */
+export const totalsText = (t: CompanyTotals, people = 'people'): string =>
+  `events ${fmt(t.events)}, key actions ${fmt(t.keyActions)}, sessions ${fmt(t.sessions)}, person-days ${fmt(t.personDays)}, ${people} ${fmt(t.people)}`;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import postgres from 'postgres';
-import { fmt, freshDatabase, median, prng, table, weightedCompanyPicker } from './common.js';
+import { fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText } from './common.js';
 import { HISTORY_SLICE } from '../src/import/sink.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -202,50 +202,17 @@ interface CheckResult {
 }
 
 async function countCheck(url: string, h: History): Promise<CheckResult> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const got = await sql<{ c: string; events: number; key_actions: number; sessions: number; person_days: number; people: number }[]>`
-      select d.company_key as c, d.events, d.key_actions, d.sessions, d.person_days, coalesce(p.people, 0)::int as people
-      from (select company_key, sum(events)::int as events, sum(key_actions)::int as key_actions, sum(sessions)::int as sessions,
-                   sum(people)::int as person_days from company_days group by company_key) d
-      left join (select company_key, count(*)::int as people from company_people group by company_key) p using (company_key)`;
-    const [counts] = await sql<{ companies: number; named: number; people: number; messages: number }[]>`
-      select (select count(*) from companies where company_key <> '')::int as companies,
-             (select count(*) from companies where name is not null)::int as named,
-             (select count(*) from people)::int as people, (select count(*) from messages)::int as messages`;
-    const byKey = new Map(got.map((r) => [r.c, r]));
-    let differ = Math.abs(byKey.size - h.expected.size);
-    const sum = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
-    const gotSum = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
-    for (const [c, x] of h.expected) {
-      const r = byKey.get(c);
-      sum.events += x.events;
-      sum.keyActions += x.keyActions;
-      sum.sessions += x.sessions;
-      sum.personDays += x.personDays;
-      sum.people += x.people;
-      if (!r || r.events !== x.events || r.key_actions !== x.keyActions || r.sessions !== x.sessions || r.person_days !== x.personDays || r.people !== x.people) differ++;
-    }
-    for (const r of got) {
-      gotSum.events += r.events;
-      gotSum.keyActions += r.key_actions;
-      gotSum.sessions += r.sessions;
-      gotSum.personDays += r.person_days;
-      gotSum.people += r.people;
-    }
-    const ok = differ === 0 && counts.messages === h.lines && counts.people === h.people && counts.companies === h.companies && counts.named === h.companies;
-    return {
-      ok,
-      lines: [
-        `count check: ${ok ? 'exact' : 'MISMATCH'}: messages ${fmt(counts.messages)}/${fmt(h.lines)}, people ${fmt(counts.people)}/${fmt(h.people)}, ` +
-          `companies ${fmt(counts.companies)}/${fmt(h.companies)} (named ${fmt(counts.named)}), companies whose totals differ: ${fmt(differ)}`,
-        `  generated: events ${fmt(sum.events)}, key actions ${fmt(sum.keyActions)}, sessions ${fmt(sum.sessions)}, person-days ${fmt(sum.personDays)}, people ${fmt(sum.people)}`,
-        `  stored:    events ${fmt(gotSum.events)}, key actions ${fmt(gotSum.keyActions)}, sessions ${fmt(gotSum.sessions)}, person-days ${fmt(gotSum.personDays)}, people ${fmt(gotSum.people)}`,
-      ],
-    };
-  } finally {
-    await sql.end();
-  }
+  const { differ, sum, gotSum, counts } = await compareStoredTotals(url, h.expected);
+  const ok = differ === 0 && counts.messages === h.lines && counts.people === h.people && counts.companies === h.companies && counts.named === h.companies;
+  return {
+    ok,
+    lines: [
+      `count check: ${ok ? 'exact' : 'MISMATCH'}: messages ${fmt(counts.messages)}/${fmt(h.lines)}, people ${fmt(counts.people)}/${fmt(h.people)}, ` +
+        `companies ${fmt(counts.companies)}/${fmt(h.companies)} (named ${fmt(counts.named)}), companies whose totals differ: ${fmt(differ)}`,
+      `  generated: ${totalsText(sum)}`,
+      `  stored:    ${totalsText(gotSum)}`,
+    ],
+  };
 }
 
 /** psql \copy of the same rows (id, person, company, event, time) into a plain table: the floor. */

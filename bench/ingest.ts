@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker } from './common.js';
+import { fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText } from './common.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY_MS = 86_400_000;
@@ -307,52 +307,17 @@ interface CheckResult {
 }
 
 async function countCheck(url: string, w: Workload): Promise<CheckResult> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    const got = await sql<{ c: string; events: number; key_actions: number; sessions: number; person_days: number; people: number }[]>`
-      select d.company_key as c, d.events, d.key_actions, d.sessions, d.person_days, coalesce(p.people, 0)::int as people
-      from (select company_key, sum(events)::int as events, sum(key_actions)::int as key_actions, sum(sessions)::int as sessions,
-                   sum(people)::int as person_days from company_days group by company_key) d
-      left join (select company_key, count(*)::int as people from company_people group by company_key) p using (company_key)`;
-    const [counts] = await sql<{ companies: number; people: number; messages: number }[]>`
-      select (select count(*) from companies where company_key <> '')::int as companies,
-             (select count(*) from people)::int as people, (select count(*) from messages)::int as messages`;
-    let mismatched = 0;
-    const sum = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
-    const gotSum = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
-    const byKey = new Map(got.map((r) => [r.c, r]));
-    for (const [c, x] of w.expected) {
-      const r = byKey.get(c);
-      sum.events += x.events;
-      sum.keyActions += x.keyActions;
-      sum.sessions += x.sessions;
-      sum.personDays += x.personDays;
-      sum.people += x.people;
-      if (!r || r.events !== x.events || r.key_actions !== x.keyActions || r.sessions !== x.sessions || r.person_days !== x.personDays || r.people !== x.people) {
-        mismatched++;
-      }
-    }
-    for (const r of got) {
-      gotSum.events += r.events;
-      gotSum.keyActions += r.key_actions;
-      gotSum.sessions += r.sessions;
-      gotSum.personDays += r.person_days;
-      gotSum.people += r.people;
-    }
-    if (byKey.size !== w.expected.size) mismatched += Math.abs(byKey.size - w.expected.size);
-    const ok = mismatched === 0 && counts.messages === w.totalEvents;
-    return {
-      ok,
-      lines: [
-        `count check: ${ok ? 'exact' : 'MISMATCH'}: messages ${fmt(counts.messages)}/${fmt(w.totalEvents)}, companies ${fmt(counts.companies)}, ` +
-          `companies with activity ${fmt(byKey.size)}/${fmt(w.expected.size)} (${fmt(mismatched)} differ), people ${fmt(counts.people)}`,
-        `  sent:   events ${fmt(sum.events)}, key actions ${fmt(sum.keyActions)}, sessions ${fmt(sum.sessions)}, person-days ${fmt(sum.personDays)}, active people ${fmt(sum.people)}`,
-        `  stored: events ${fmt(gotSum.events)}, key actions ${fmt(gotSum.keyActions)}, sessions ${fmt(gotSum.sessions)}, person-days ${fmt(gotSum.personDays)}, active people ${fmt(gotSum.people)}`,
-      ],
-    };
-  } finally {
-    await sql.end();
-  }
+  const { differ, activeCompanies, sum, gotSum, counts } = await compareStoredTotals(url, w.expected);
+  const ok = differ === 0 && counts.messages === w.totalEvents;
+  return {
+    ok,
+    lines: [
+      `count check: ${ok ? 'exact' : 'MISMATCH'}: messages ${fmt(counts.messages)}/${fmt(w.totalEvents)}, companies ${fmt(counts.companies)}, ` +
+        `companies with activity ${fmt(activeCompanies)}/${fmt(w.expected.size)} (${fmt(differ)} differ), people ${fmt(counts.people)}`,
+      `  sent:   ${totalsText(sum, 'active people')}`,
+      `  stored: ${totalsText(gotSum, 'active people')}`,
+    ],
+  };
 }
 
 /** psql \copy of the same rows into a plain table: the floor. */
