@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import postgres from 'postgres';
-import { fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText } from './common.js';
+import { fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, type CompanyTotals } from './common.js';
 import { HISTORY_SLICE } from '../src/import/sink.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,13 +36,7 @@ export interface ImportBenchOptions {
   now: Date;
 }
 
-interface Expected {
-  events: number;
-  keyActions: number;
-  sessions: number;
-  personDays: number;
-  people: number;
-}
+type Expected = CompanyTotals;
 
 interface History {
   dir: string;

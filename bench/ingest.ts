@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText } from './common.js';
+import { fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, type CompanyTotals } from './common.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY_MS = 86_400_000;
@@ -31,13 +31,7 @@ export interface IngestOptions {
   now: Date;
 }
 
-interface Expected {
-  events: number;
-  keyActions: number;
-  sessions: number;
-  personDays: number;
-  people: number;
-}
+type Expected = CompanyTotals;
 
 interface Workload {
   batches: Buffer[];
