@@ -16,6 +16,7 @@ import { registerHome } from './slack/home.js';
 import { Charts } from './app/charts.js';
 import { chartKey, ChartLinks } from './app/chart-links.js';
 import { createWebApi } from './slack/webapi.js';
+import { eventPageKey } from './app/event-page-token.js';
 
 export interface BotOptions {
   config: Config;
@@ -70,6 +71,8 @@ export function replyContext(config: Config, database: Database, digestPreview?:
       digestPreview ??
       makeDigestPreview({ ctx: { db: database.db, keyActions: config.keyActions }, owners, channel: config.digest.channel, cron: config.digest.cron, tz: config.digest.tz }),
     owners,
+    // The page buttons of `show NAME events` are signed with the app's secret (a key per process without one).
+    pageKey: eventPageKey(config.slack.signingSecret ?? config.slack.appToken),
   };
 }
 

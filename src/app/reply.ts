@@ -13,6 +13,7 @@ import { ownerCommandReply } from './owner-commands.js';
 import { ownerEmailsToCheck, lookupEmails, ownersNotFound, resolveOwners, type OwnerDeps } from './owners.js';
 import { ownersNotFoundBlocks } from '../render/owner-replies.js';
 import { withOwnerLine } from '../render/owner-text.js';
+import { eventListReply } from './event-list-reply.js';
 
 export interface Reply {
   message: SlackMessage;
@@ -28,6 +29,8 @@ export interface ReplyContext extends GroupsContext {
   chartLinks?: ChartLinks;
   /** Owners and watches (OWNER_TRAIT, users.lookupByEmail); without it `owner`, `watch` and `mine` say they are not available. */
   owners?: OwnerDeps;
+  /** Signs the page buttons of `show NAME events` (src/app/event-page-token.ts); without it, a key per process. */
+  pageKey?: Buffer;
 }
 
 /** Who asked: the Slack user id of the person who typed the command or clicked (none in the terminal). */
@@ -66,6 +69,8 @@ export async function replyFor(ctx: ReplyContext, cmd: GroupsCommand, now: Date,
     }
     case 'show':
       return showReply(ctx, cmd.query, cmd.range, now, opts);
+    case 'events':
+      return eventListReply(ctx, cmd.query, cmd.range, now);
     case 'key': {
       const input = { health: await keyHealth(ctx, now), keyPath: ctx.keyPath };
       const reply = { message: blocks.keyHealthMessage(input), terminal: terminal.keyHealthText(input) };

@@ -216,6 +216,56 @@ function parseOptions(
   return { kind: 'report', range: r };
 }
 
+/** A name wrapped in double quotes (straight or curly), taken as written; null when not quoted. */
+function unquoted(text: string): string | null {
+  const m = /^["“”](.*)["“”]$/su.exec(text);
+  return m ? m[1].trim() : null;
+}
+
+const SHOW_USAGE = '`show` needs a company name or key, for example `show Acme`, or `show Acme events 90d` for its events.';
+
+/**
+ * `show NAME-OR-KEY` or `show NAME events [range]`. The list is asked for by the word `events`
+ * after a name, alone or followed by a range (`90d`, `4w`, `4 weeks`); anything else after it
+ * keeps the whole text a name. A company whose name ends in "events" is reached by its key, or
+ * quoted: `show "Acme events"` opens it, `show "Acme events" events` (or `show Acme events events`)
+ * lists its events.
+ */
+function parseShow(words: string[]): GroupsCommand {
+  const whole = words.join(' ');
+  if (whole === '') return help(null, SHOW_USAGE);
+  const plain = (): GroupsCommand => {
+    const query = unquoted(whole) ?? whole;
+    return query === '' ? help(null, SHOW_USAGE) : { kind: 'show', query, range: DEFAULT_RANGE };
+  };
+  const isEvents = (w: string | undefined) => w !== undefined && w.toLowerCase() === 'events';
+  const n = words.length;
+  let at = -1;
+  let range: Range = DEFAULT_RANGE;
+  if (n >= 2 && isEvents(words[n - 1])) at = n - 1;
+  else if (n >= 3 && isEvents(words[n - 2])) {
+    const word = words[n - 1];
+    const r = parseRange(word);
+    if (r && !r.ok) return help(null, r.problem);
+    if (r && r.ok) range = r.range;
+    else if (isNumber(word)) return help(word, `${quote(word)} needs a unit: ${word}d or ${word}w, for example \`show NAME events ${word}d\`.`);
+    else if (/^\d/.test(word)) return help(word, `${quote(word)} is not a range: use Nd (1 to ${MAX_RANGE_DAYS}) or Nw (1 to ${MAX_RANGE_WEEKS}), for example \`show NAME events 90d\`.`);
+    else return plain();
+    at = n - 2;
+  } else if (n >= 4 && isEvents(words[n - 3]) && isNumber(words[n - 2])) {
+    const r = rangeFrom(words[n - 2], words[n - 1], `${words[n - 2]} ${words[n - 1]}`);
+    if (!r) return plain();
+    if (!r.ok) return help(null, r.problem);
+    range = r.range;
+    at = n - 3;
+  }
+  if (at < 0) return plain();
+  const written = words.slice(0, at).join(' ');
+  const query = unquoted(written) ?? written;
+  if (query === '') return help(null, '`show NAME events` needs a company name or key before `events`, for example `show Acme events 90d`.');
+  return { kind: 'events', query, range };
+}
+
 /** Parses the text after `/groups`. Never throws: anything it cannot read is the help. */
 export function parseGroupsCommand(text: string, opts: { keyActionsSet: boolean }): GroupsCommand {
   try {
@@ -236,11 +286,8 @@ export function parseGroupsCommand(text: string, opts: { keyActionsSet: boolean 
       case 'quiet':
       case 'report':
         return parseOptions(sub, rest, opts);
-      case 'show': {
-        const query = rest.join(' ');
-        if (query === '') return help(null, '`show` needs a company name or key, for example `show Acme`.');
-        return { kind: 'show', query, range: DEFAULT_RANGE };
-      }
+      case 'show':
+        return parseShow(rest);
       case 'key':
       case 'digest':
         if (rest.length > 0) return help(rest[0], `\`${sub}\` takes nothing more; ${quote(rest[0])} is not needed.`);

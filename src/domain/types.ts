@@ -152,6 +152,8 @@ export type GroupsCommand =
   | { kind: 'top'; range: Range; metric: Metric | null; limit: number }
   | { kind: 'quiet'; range: Range }
   | { kind: 'show'; query: string; range: Range }
+  /** `show NAME events [range]`: every event of the company with its count, paged. */
+  | { kind: 'events'; query: string; range: Range }
   | { kind: 'report'; range: Range }
   | { kind: 'key' }
   | { kind: 'digest' }

@@ -97,3 +97,23 @@ export function parseSlackAction(action: unknown): GroupsAction | null {
   const button = buttonAction.safeParse(action);
   return button.success ? parseAction(button.data.action_id, button.data.value) : null;
 }
+
+/**
+ * The Previous / Next buttons of `show NAME events` (and the choices' Events buttons): their own
+ * ids, outside ACTION_ID_PATTERN, so the App Home and the other buttons never see them. The value
+ * is the signed page state (src/app/event-page-token.ts), checked by its listener, never trusted here.
+ */
+export const EVENTS_ACTION_PATTERN = /^groups:events(?::\d{1,6})?$/;
+
+/** The action id of an event-list button; `index` keeps several in one message apart. */
+export function encodeEventsAction(index: number): string {
+  const n = Number.isSafeInteger(index) && index >= 0 ? index % 1_000_000 : 0;
+  return `groups:events:${n}`;
+}
+
+/** The raw page state of an event-list button, or null for an id or value this app did not make. */
+export function parseEventsAction(actionId_: string, value_: string | undefined | null): string | null {
+  if (typeof actionId_ !== 'string' || actionId_.length > 255 || !EVENTS_ACTION_PATTERN.test(actionId_)) return null;
+  const v = value.min(1).safeParse(value_ ?? '');
+  return v.success ? v.data : null;
+}

@@ -713,6 +713,7 @@ export function helpEntries(keyActionsSet: boolean): [usage: string, what: strin
     ['top [range] [by METRIC] [limit N]', `companies ranked by a metric (default ${metric}, 10 companies, at most 50)`],
     ['quiet [range]', 'companies trending down that used to be active, biggest drop first'],
     ['show NAME-OR-KEY', 'one company: people, metrics, trend, 12 weeks of activity, its people'],
+    ['show NAME events [range]', 'every event of the company with its count, paged'],
     ['report [range]', 'account counts: active, growing, steady, at risk, gone quiet, new, total'],
     ['key', 'is the group key flowing? likely split companies'],
     ['digest', "a preview of this week's digest"],

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { registerActions, type ActionOptions } from './actions.js';
 import { registerCommands } from './commands.js';
 import { registerEventDedupe } from './dedupe.js';
+import { registerEventPageActions } from './event-page-actions.js';
 
 export interface SlackListenerOptions extends ActionOptions {
   ackBudgetMs?: number;
@@ -18,4 +19,5 @@ export function registerListeners(app: App, ctx: ReplyContext, log: Logger, opts
   const onViewAction = opts.home?.(app) ?? opts.onViewAction;
   registerCommands(app, ctx, log, { ackBudgetMs: opts.ackBudgetMs, now: opts.now });
   registerActions(app, ctx, log, { now: opts.now, onViewAction });
+  registerEventPageActions(app, ctx, log, { now: opts.now });
 }

@@ -36,3 +36,55 @@ export async function companyEvents(db: Db, key: string, opts: { now: Date; rang
     other: Number(found.find((r) => r.other)?.n ?? 0),
   };
 }
+
+/** One page of a company's whole event list (`show NAME events`), and the list's size. */
+export interface EventListPage {
+  /** This page's entries, most first then by name (code-point order); "other events" last of the whole list. */
+  rows: { name: string; count: number }[];
+  /** Distinct names counted in the range, not "other events". */
+  names: number;
+  /** Events counted under "other events" in the range (names past the company's bound); 0 when none. */
+  other: number;
+  /** Every event of the company in the range, "other events" included. */
+  total: number;
+}
+
+/**
+ * Every event name of a company with its count over the range, one page of it: most first, then
+ * by name in code-point order (PostgreSQL's "C" collation), with "other events" (the names past
+ * EVENT_NAMES_PER_COMPANY, folded at write time) last of the whole list, whatever its count. The
+ * list has `names + (other > 0 ? 1 : 0)` entries; `offset` and `limit` cut the page from it. One
+ * index range on company_event_days' primary key, grouped; the page and the list's size in one
+ * statement (a page past the end comes back empty, with the sizes).
+ */
+export async function companyEventList(db: Db, key: string, opts: { now: Date; rangeDays: number; offset: number; limit: number }): Promise<EventListPage> {
+  if (!storable(key)) return { rows: [], names: 0, other: 0, total: 0 };
+  const w = windowsFor(opts.now, opts.rangeDays);
+  const offset = Math.max(0, Math.floor(opts.offset));
+  const limit = Math.max(0, Math.floor(opts.limit));
+  const found = await rows<{ event: string | null; n: string | number; r: string | number; names: string | number; other: string | number }>(
+    db,
+    sql`with t as (
+          select event, sum(count)::bigint as n from company_event_days
+          where company_key = ${key} and day between ${w.rangeStart}::date and ${w.today}::date
+          group by event
+        ),
+        page as (
+          select event, n, row_number() over (order by event = ${OTHER_EVENTS}, n desc, event collate "C") as r
+          from t order by r offset ${offset} limit ${limit}
+        )
+        select event, n, r, 0 as names, 0 as other from page
+        union all
+        select null, coalesce(sum(n), 0), 0, count(*) filter (where event <> ${OTHER_EVENTS}), coalesce(sum(n) filter (where event = ${OTHER_EVENTS}), 0) from t`,
+  );
+  const sizes = found.find((f) => f.event === null);
+  return {
+    rows: found
+      .filter((f) => f.event !== null)
+      .sort((a, b) => Number(a.r) - Number(b.r))
+      .map((f) => ({ name: f.event as string, count: Number(f.n) })),
+    names: Number(sizes?.names ?? 0),
+    other: Number(sizes?.other ?? 0),
+    total: Number(sizes?.n ?? 0),
+  };
+}
