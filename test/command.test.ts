@@ -205,7 +205,7 @@ describe('parseGroupsCommand: never throws', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (s) => {
         const cmd = parseGroupsCommand(s, on);
-        expect(['top', 'quiet', 'show', 'report', 'key', 'digest', 'help']).toContain(cmd.kind);
+        expect(['top', 'quiet', 'show', 'events', 'report', 'key', 'digest', 'help']).toContain(cmd.kind);
       }),
       { numRuns: 2000 },
     );
