@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
-import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
+import { EXAMPLE_KEY_ACTIONS, workedExampleCalls } from '../src/demo/example.js';
+import { dayString, utcDay } from '../src/domain/period.js';
 import { kill, startApp } from './faults/helpers.js';
 import { freePort } from './helpers/net.js';
 import { loadWorkedExample, startTestApp, testDatabase, usingPostgres, type TestDatabase } from './harness.js';
@@ -98,6 +99,33 @@ describe('npm run groups / npm run digest', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).not.toMatch(/don't know/);
   }, 60_000);
+
+  it('groups show acme events prints every event of the company with its exact count, most first (issue 16 point 4)', async () => {
+    // What the worked example sent Acme over the 30 days ending today, counted here from its calls.
+    const now = new Date();
+    const since = dayString(utcDay(now, -29));
+    const counts = new Map<string, number>();
+    for (const c of workedExampleCalls(now)) {
+      if ((c.context as { groupId?: string } | undefined)?.groupId !== 'acct_acme' || c.timestamp.slice(0, 10) < since) continue;
+      const name = c.type === 'track' ? String(c.event) : c.type === 'page' ? String(c.name ?? 'page') : null;
+      if (name !== null) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    const expected = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    expect(expected.length).toBe(4); // the three key actions and the Dashboard page
+    const r = await run('groups', ['show', 'acme', 'events'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const total = expected.reduce((n, [, k]) => n + k, 0);
+    expect(r.stdout).toContain(`Acme Inc\nKey acct_acme · last 30 days · 4 events · ${total.toLocaleString('en-US')} in all\n`);
+    const rows = r.stdout.split('\n').filter((l) => /^\s*\d+ {2}/.test(l));
+    expect(rows.map((l) => l.trim().split(/ {2,}/))).toEqual(expected.map(([name, k], i) => [String(i + 1), name, k.toLocaleString('en-US')]));
+    // A range, and a company that is not there.
+    const week = await run('groups', ['show', 'Acme', 'Inc', 'events', '1w'], env);
+    expect(week.stdout).toContain('Key acct_acme · last week · 4 events');
+    const none = await run('groups', ['show', 'nosuchco', 'events'], env);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain('No company matches “nosuchco”.');
+  }, 120_000);
 
   it('groups show Acme --chart writes the chart as a PNG; a bad file name is refused, naming the fix', async () => {
     const file = join(dir, 'acme.png');
