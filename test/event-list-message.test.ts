@@ -67,4 +67,9 @@ describe('eventListText', () => {
       '',
     ]);
   });
+
+  it('says how many are left when it was handed only part of the list', () => {
+    const t = eventListText(input({ rows: [{ name: 'A', count: 9 }, { name: 'B', count: 8 }], names: 5, total: 30 }));
+    expect(t).toMatch(/\n2  B +8\nand 3 more\n$/);
+  });
 });

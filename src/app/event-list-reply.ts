@@ -39,8 +39,11 @@ function keyOf(ctx: EventListContext): Buffer {
   return processKey;
 }
 
-/** The whole list at most: every name under the bound, and "other events". */
-const WHOLE_LIST = EVENT_NAMES_PER_COMPANY + 1;
+/**
+ * The most entries read at once: the whole list (EVENT_NAMES_PER_COMPANY names and "other
+ * events") with room for rows written under a larger bound, should it ever be lowered.
+ */
+const WHOLE_LIST = Math.max(10_000, EVENT_NAMES_PER_COMPANY + 1);
 
 function choice(ctx: EventListContext, c: CompanyName, range: Range, now: Date): EventChoice {
   return { key: c.key, name: c.name, first: signPageState(keyOf(ctx), { key: c.key, range, offset: 0, madeAt: now }) };

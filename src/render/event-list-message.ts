@@ -124,6 +124,8 @@ export function eventListText(input: EventListInput): string {
   else {
     const rows = input.rows.map((e, i) => [isOther(e, i, input) ? '' : String(input.offset + i + 1), clean(e.name, MAX_EVENT_NAME), formatNumber(e.count)]);
     out.push(table(['#', 'Event', 'Count'], rows, 'rlr'));
+    const left = listLength(input) - input.offset - input.rows.length;
+    if (left > 0) out.push(`and ${formatNumber(left)} more`);
     if (input.rows.some((e, i) => isOther(e, i, input))) out.push('', OTHER_NOTE);
   }
   return `${out.join('\n')}\n`;
