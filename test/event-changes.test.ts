@@ -127,6 +127,12 @@ describe('Fell most and Stopped lists', () => {
     expect(fellMostLines(c)[1]).toBe('Dashboard Shared: 42 a week → 3 (−93 %)');
   });
 
+  it('an old company with no events in the windows (history older than the event rollup): nothing to judge, no Fell most line', () => {
+    const c = eventChanges([], { ageDays: OLD }, 8);
+    expect(c.judged).toBe(false);
+    expect(fellMostLines(c)).toEqual([]);
+  });
+
   it('says so when nothing fell', () => {
     const c = eventChanges([ev('Held', every(70), 140)], { ageDays: OLD }, 8);
     expect(fellMostLines(c)[1]).toMatch(/^No event fell/);

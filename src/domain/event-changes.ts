@@ -170,7 +170,8 @@ export function eventChanges(events: readonly EventHistory[], j: EventJudging, l
     top: inRange.slice(0, limit).map((e) => ({ name: e.name, count: e.count, change: changeOf(e, young) })),
     names: inRange.length,
     other: judged.find((e) => e.name === OTHER_EVENTS)?.count ?? 0,
-    judged: !young,
+    // Nothing to judge with no events in the windows (a company older than its event history).
+    judged: !young && events.length > 0,
     fellMost: significantDrops(judged)
       .filter((e) => !e.stopped)
       .slice(0, FELL_MOST_LISTED)
