@@ -15,6 +15,7 @@ import postgres from 'postgres';
 import { groupsReply, type ReplyContext } from '../src/app/reply.js';
 import { openDatabase, rows, type Database } from '../src/db/client.js';
 import { companyStatsLive } from '../src/db/queries/companies.js';
+import { eventHistories } from '../src/db/queries/events.js';
 import { rebuildSummary } from '../src/db/queries/summary.js';
 import { dayString, utcDay } from '../src/domain/period.js';
 import { fmt, freshDatabase, median, table } from './common.js';
@@ -94,13 +95,31 @@ export async function seedWith(exec: Exec, companies: number, now: Date): Promis
     from (select person_id, max(day) as last, sum(events) as e, sum(key_actions) as k, sum(sessions) as s
           from company_person_days where company_key = '${key}' group by person_id) x
     where cp.company_key = '${key}' and cp.person_id = x.person_id`);
+  // What its people do (company_event_days): every company's events of a day under EVENT_NAMES_SEEDED
+  // names, and the `show` target's under SHOW_TARGET_EVENT_NAMES (each used on about 60 % of its days).
+  await exec(`
+    insert into company_event_days (company_key, event, day, count)
+    select company_key, 'Event ' || n, day, greatest(1, events / ${EVENT_NAMES_SEEDED})
+    from company_days cross join generate_series(1, ${EVENT_NAMES_SEEDED}) n where company_key <> '${key}'`);
+  await exec(`
+    insert into company_event_days (company_key, event, day, count)
+    select company_key, 'Feature ' || n, day, 1 + (random() * 20)::int
+    from company_days cross join generate_series(1, ${SHOW_TARGET_EVENT_NAMES}) n where company_key = '${key}' and random() < 0.6`);
   await exec(`vacuum analyze`);
   const [counts] = await exec(`
     select (select count(*) from companies)::int as companies, (select count(*) from people)::int as people,
            (select count(*) from company_days)::int as company_days, (select count(*) from company_people)::int as company_people,
-           (select count(*) from company_person_days)::int as company_person_days`);
+           (select count(*) from company_person_days)::int as company_person_days,
+           (select count(*) from company_event_days)::int as company_event_days`);
   return { rows: counts, seconds: (performance.now() - t0) / 1000 };
 }
+
+/** Event names of every company in the seed, per active day. */
+export const EVENT_NAMES_SEEDED = 5;
+/** Event names of the `show` target (realistic: a product with a few dozen tracked events). */
+export const SHOW_TARGET_EVENT_NAMES = 50;
+/** Companies whose events the digest reads at once (its listed falling companies). */
+const DIGEST_COMPANIES = Array.from({ length: 15 }, (_, i) => `co_${i * 10 + 1}`);
 
 export interface ReadsResult {
   companies: number;
@@ -231,6 +250,12 @@ export async function runShow(o: ShowOptions, log: (s: string) => void = console
         log(`show on ${kind} at ${fmt(size)} companies (seeded in ${fmt(seeded.seconds, 1)} s)`);
         const ctx: ReplyContext = { db: database.db, keyActions: ['Created Report'], keyPath: null };
         const times = new Map<string, number[]>(SHOW_COMMANDS.map((c) => [c, []]));
+        // The events read on its own (part of show; issue 16): one company, and the digest's 15 at once.
+        const reads: [string, () => Promise<unknown>][] = [
+          [`events read, co_42 (${SHOW_TARGET_EVENT_NAMES} names)`, () => eventHistories(database.db, ['co_42'], { now: o.now, rangeDays: 30 })],
+          [`events read, ${DIGEST_COMPANIES.length} companies`, () => eventHistories(database.db, DIGEST_COMPANIES, { now: o.now, rangeDays: 1 })],
+        ];
+        const readTimes = new Map<string, number[]>(reads.map(([name]) => [name, []]));
         for (let i = 0; i < 3; i++) for (const c of SHOW_COMMANDS) await groupsReply(ctx, c, o.now); // warm
         for (let i = 0; i < o.reps; i++) {
           for (const c of SHOW_COMMANDS) {
@@ -240,7 +265,13 @@ export async function runShow(o: ShowOptions, log: (s: string) => void = console
             if (i === 0 && !c.endsWith('Inx') && !reply.terminal.includes('co_42')) throw new Error(`${c} found something else:\n${reply.terminal}`);
             if (i === 0 && c.endsWith('Inx') && !reply.terminal.includes('No company matches')) throw new Error(`${c} matched:\n${reply.terminal}`);
           }
+          for (const [name, read] of reads) {
+            const t = performance.now();
+            await read();
+            readTimes.get(name)!.push(performance.now() - t);
+          }
         }
+        for (const [name, ts] of readTimes) log(`  ${name.padEnd(34)} median ${fmt(median(ts), 1)} ms, slowest ${fmt(Math.max(...ts), 1)} ms`);
         for (const c of SHOW_COMMANDS) {
           const ts = times.get(c)!;
           const sorted = [...ts].sort((a, b) => a - b);

@@ -15,6 +15,7 @@ import {
   topMessage,
 } from '../src/render/blocks.js';
 import { parseAction } from '../src/render/action-ids.js';
+import { homeDetailView } from '../src/render/home-view.js';
 import { RECENT_DAYS } from '../src/domain/trend.js';
 import type { KeyHealth, SlackMessage } from '../src/domain/types.js';
 import { counts, detail, falling, manyRows, NASTY_NAMES, NOW, person, daysAgo, row, workedExample } from './fixtures/rows.js';
@@ -332,6 +333,31 @@ describe('showMessage', () => {
     const s = showMessage({ detail: detail({ name: 'N'.repeat(2000), key: 'k'.repeat(3000), traits, people }), metric: 'events', range: d30, now: NOW, back: 'top 30d' });
     expectValid(s);
     expect(s.text).toContain('and 290 more');
+  });
+
+  it('What they do, Fell most and Stopped stay within limits with the longest hostile event names, escaped, in show and App Home', () => {
+    const name = (i: number) => `${i}${'<&>'.repeat(700)}`;
+    const events = {
+      top: Array.from({ length: 8 }, (_, i) => ({ name: name(i), count: 1000 - i, change: -0.5 })),
+      names: 150,
+      other: 12,
+      judged: true,
+      fellMost: Array.from({ length: 5 }, (_, i) => ({ name: name(10 + i), perWeekBefore: 42, perWeekNow: 3, change: -0.93, trend: 'down sharply' as const })),
+      stopped: Array.from({ length: 5 }, (_, i) => ({ name: name(20 + i), perWeekBefore: 30, activeWeeks: 12, weeks: 12, lastDay: '2026-11-01' })),
+    };
+    const s = showMessage({ detail: detail({ events }), metric: 'events', range: d30, now: NOW });
+    expectValid(s);
+    for (const heading of ['*What they do', '*Fell most', '*Stopped']) {
+      const section = mrkdwnOf(s).find((t) => t.startsWith(heading))!;
+      expect(section.length).toBeLessThan(3000);
+      // Every name cut to 80 characters before escaping, never half an entity.
+      expect(section).not.toMatch(/&(?!(amp|lt|gt);)/);
+    }
+    expect(mrkdwnOf(s).find((t) => t.startsWith('*Stopped'))!.split('\n')).toHaveLength(6);
+    expect(allText(s)).not.toMatch(/<&>/);
+    const home = homeDetailView({ detail: detail({ events }), metric: 'events', range: d30, now: NOW, back: { view: 'list', range: d30, metric: 'events', page: 1 } });
+    expect(home.blocks.length).toBeLessThanOrEqual(100);
+    expect(JSON.stringify(home.blocks)).toContain('Fell most');
   });
 
   it('offers a Back button when asked', () => {

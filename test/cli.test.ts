@@ -85,7 +85,9 @@ describe('npm run groups / npm run digest', () => {
     expect(show.stdout).toContain('1,200');
     // What they do (issue 16): the worked example's events, as in Slack.
     expect(show.stdout).toContain('What they do, last 30 days');
-    expect(show.stdout).toMatch(/\n1\. \S.* · [\d,]+\n/);
+    // Each with its count and its change against its own baseline; then Fell most.
+    expect(show.stdout).toMatch(/\n1\. \S.* · [\d,]+ · (new|[\u2212+]?[\d,]+ %)\n/);
+    expect(show.stdout).toContain("Fell most, last 14 days against each event's own usual week");
     // A word it does not know is a failed command: named, the help printed, exit 2.
     const unknown = await run('groups', ['frobnicate'], env);
     expect(unknown.code).toBe(2);

@@ -30,7 +30,8 @@ describe('show: What they do', () => {
     slack = await startFakeSlack();
     app = await startTestApp({ env: { SLACK_API_URL: slack.apiUrl } });
     // acct_ev: the hostile name most often (12), then E1 (11) .. E10 (2); pages without a name;
-    // an old event, more frequent than all, outside the 30-day range (show's range).
+    // an old event, more frequent than all, outside the 30-day range (show's range). First seen 60
+    // days ago, the company has a baseline, in which the recent events had none: each is "new".
     const batch: Record<string, unknown>[] = [
       { type: 'group', userId: 'acct_ev-u0', groupId: 'acct_ev', traits: { name: 'Evco' }, timestamp: recent(0) },
       ...Array.from({ length: 12 }, (_, i) => track('acct_ev', HOSTILE, i)),
@@ -56,14 +57,14 @@ describe('show: What they do', () => {
     const s = section(reply);
     expect(s.split('\n')).toEqual([
       '*What they do, last 30 days*',
-      '1. &lt;!channel&gt; · 12',
-      '2. E1 · 11',
-      '3. E2 · 10',
-      '4. E3 · 9',
-      '5. E4 · 8',
-      '6. E5 · 7',
-      '7. E6 · 6',
-      '8. E7 · 5',
+      '1. &lt;!channel&gt; · 12 · new',
+      '2. E1 · 11 · new',
+      '3. E2 · 10 · new',
+      '4. E3 · 9 · new',
+      '5. E4 · 8 · new',
+      '6. E5 · 7 · new',
+      '7. E6 · 6 · new',
+      '8. E7 · 5 · new',
       // E8, E9, E10 and "page" (3); "Old Only" is outside the range.
       'and 4 more events',
     ]);

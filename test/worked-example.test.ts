@@ -39,6 +39,22 @@ describe('the worked example', () => {
     for (const s of ['Acme Inc', 'Northwind Ltd', 'Globex', '1,200', '800', '120', 'down sharply', 'steady']) expect(blockText).toContain(s);
   });
 
+  it("show Globex: its falling key actions under Fell most, each against its own usual week; Acme's and Northwind's none", async () => {
+    const fellMost = async (name: string) => {
+      const r = await slashCommand(app.url, `show ${name}`, slack.responseUrl);
+      const s = (r.json.blocks as { type: string; text?: { text: string } }[]).find((b) => b.type === 'section' && b.text?.text.startsWith('*Fell most'))?.text?.text;
+      return { section: s ?? '', text: r.json.text as string };
+    };
+    const globex = await fellMost('Globex');
+    const lines = globex.section.split('\n').slice(1);
+    // About 40 key actions a day, a third each, until six weeks ago; about 4 a day since.
+    for (const action of EXAMPLE_KEY_ACTIONS) {
+      expect(lines.some((l) => new RegExp(`^${action}: \\d+ a week → [\\d.]+ \\(\u2212\\d+ %\\)$`).test(l))).toBe(true);
+    }
+    expect(globex.text).toContain('Fell most');
+    for (const other of ['Acme', 'Northwind']) expect((await fellMost(other)).section).toMatch(/\nNo event fell more than its usual swing explains\.$/);
+  });
+
   it('quiet lists Globex alone', async () => {
     const r = await slashCommand(app.url, 'quiet', slack.responseUrl);
     expect(r.json.text).toContain('Globex');

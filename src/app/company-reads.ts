@@ -6,6 +6,7 @@ import type { Db } from '../db/client.js';
 import {
   allCompanyNames,
   bookStats,
+  bookWindows,
   decidedWindows,
   companyPeople,
   companyRecord,
@@ -20,7 +21,8 @@ import {
   type Selection,
   type TrendConstants,
 } from '../db/queries/companies.js';
-import { companyEvents } from '../db/queries/events.js';
+import { eventHistories } from '../db/queries/events.js';
+import { eventChanges, fellMostInLine } from '../domain/event-changes.js';
 import { isSummaryRange, noisePrior, type SummaryRange } from '../db/queries/summary.js';
 import { metricTotal } from '../domain/metric.js';
 import { daysBetween } from '../domain/period.js';
@@ -53,7 +55,7 @@ import {
   type BookMove,
   type NoisePrior,
 } from '../domain/trend.js';
-import type { CompanyDetail, CompanyRow, KeyHealth, Metric, Range, ReportCounts, TrendWindows } from '../domain/types.js';
+import type { CompanyDetail, CompanyRow, EventDrop, KeyHealth, Metric, Range, ReportCounts, TrendWindows } from '../domain/types.js';
 
 export interface GroupsContext {
   db: Db;
@@ -273,15 +275,19 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
 export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
   // The book's noise first: reading it also measures companies written since the rollover.
   const prior = await bookNoise(ctx, opts);
-  const [record, found, weeks, people, events] = await Promise.all([
+  const [record, found, weeks, people, histories, eventBook] = await Promise.all([
     companyRecord(ctx.db, key),
     companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }),
     weeklySeries(ctx.db, key, opts.now, opts.metric),
     companyPeople(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: PEOPLE_LISTED }),
-    companyEvents(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: EVENTS_LISTED }),
+    eventHistories(ctx.db, [key], { now: opts.now, rangeDays: opts.range.days }),
+    // Each event is judged against the book's move and noise in events (the metric's when it is events).
+    opts.metric === 'events' ? null : eventsBook(ctx, opts.now),
   ]);
   if (!record || !found.stats) return null;
   const row = toRow(found.stats, opts.now, found.book, prior);
+  const judging = { ageDays: row.windows.ageDays, ...(eventBook ?? { book: found.book, prior }) };
+  const events = eventChanges(histories.get(key) ?? [], judging, EVENTS_LISTED);
   return {
     ...row,
     traits: record.traits,
@@ -298,6 +304,28 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
     lastSeen: record.lastSeen ?? opts.now,
     events,
   };
+}
+
+/** The book's move and typical noise in events, that each event's change is judged against. */
+async function eventsBook(ctx: GroupsContext, now: Date) {
+  const [book, prior] = await Promise.all([bookWindows(ctx.db, { now, metric: 'events' }), noisePrior(ctx.db, now, 'events')]);
+  return { book, prior };
+}
+
+/**
+ * The events that fell most of each of these companies (the digest's and the alerts' one line),
+ * read for all of them in one statement; companies with none are left out of the map.
+ */
+export async function fellMostOf(ctx: GroupsContext, rows: readonly CompanyRow[], now: Date): Promise<Map<string, EventDrop[]>> {
+  const out = new Map<string, EventDrop[]>();
+  if (rows.length === 0) return out;
+  // Range 1: only the trend's windows matter here, not a range's counts.
+  const [histories, book] = await Promise.all([eventHistories(ctx.db, rows.map((r) => r.key), { now, rangeDays: 1 }), eventsBook(ctx, now)]);
+  for (const r of rows) {
+    const drops = fellMostInLine(histories.get(r.key) ?? [], { ageDays: r.windows.ageDays, ...book });
+    if (drops.length > 0) out.set(r.key, drops);
+  }
+  return out;
 }
 
 /** Closest names to a query that matched nothing: edit distance on normalised text. */

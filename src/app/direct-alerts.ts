@@ -38,7 +38,7 @@ import type { CompanyRow } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import { alertMessage, foldedAlertMessage, type AlertItem, type AlertRole } from '../render/alert-message.js';
 import type { CallOutcome, WebApi } from '../slack/webapi.js';
-import { companyRows, defaultMetric, quietRows } from './company-reads.js';
+import { companyRows, defaultMetric, fellMostOf, quietRows } from './company-reads.js';
 import { MAX_LOOKUPS_PER_ALERT_RUN, resolveOwners, watchersOf } from './owners.js';
 import { fixFor, MAX_RATE_LIMIT_WAITS, RETRY_DELAYS_MS, STALE_CLAIM_MS } from './weekly-digest.js';
 import { sleep } from './cron-job.js';
@@ -274,6 +274,10 @@ export async function runAlerts(deps: AlertDeps): Promise<AlertRunResult> {
   const leftOver = await rows<{ user_id: string }>(db, sql`select distinct user_id from alert_messages where status = 'claimed'`);
   for (const l of leftOver) if (!perPerson.has(l.user_id)) perPerson.set(l.user_id, everyone.get(l.user_id) ?? []);
 
+  // The events that fell most of every company someone is to hear about: one read for all of them.
+  const told = new Set([...perPerson.values()].flatMap((list) => list.map((p) => p.key)));
+  const fellMost = await fellMostOf(ctx, falling.filter((r) => told.has(r.key)), now);
+
   for (const [user, pending] of [...perPerson].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (deps.signal?.aborted) break;
     const claim = await claimForPerson(db, user, day, runId, pending, deps.staleClaimMs);
@@ -286,7 +290,7 @@ export async function runAlerts(deps: AlertDeps): Promise<AlertRunResult> {
     for (const dm of claim.dms) {
       const items: AlertItem[] = dm.alerts.flatMap((a) => {
         const row: CompanyRow | undefined = byKey.get(a.key);
-        return row ? [{ row, role: a.role }] : [];
+        return row ? [{ row, role: a.role, fellMost: fellMost.get(a.key) }] : [];
       });
       if (items.length === 0) {
         // The companies are gone: nothing to say; free the slot's claim as sent with no message.

@@ -33,11 +33,11 @@ import { rows, type Db } from '../db/client.js';
 import { DEFAULT_RANGE } from '../domain/command.js';
 import { zonedWeek } from '../domain/week.js';
 import { errorText, type Logger } from '../log.js';
-import { digestMessage, type DigestInput } from '../render/blocks.js';
+import { DIGEST_MAX_LISTED, digestMessage, type DigestInput } from '../render/blocks.js';
 import { escapeMrkdwn, relativeTime } from '../render/format.js';
 import { digestText } from '../render/terminal.js';
 import type { CallOutcome, WebApi } from '../slack/webapi.js';
-import { companyRows, defaultMetric, growingRows, quietRows, reportCounts, type GroupsContext } from './company-reads.js';
+import { companyRows, defaultMetric, fellMostOf, growingRows, quietRows, reportCounts, type GroupsContext } from './company-reads.js';
 import type { Reply } from './reply.js';
 import { CHART_RANGE, digestChartInput, renderDigestChart, type Chart } from './charts.js';
 import type { ChartImage, ChartLinks } from './chart-links.js';
@@ -107,7 +107,13 @@ export async function buildDigest(ctx: GroupsContext, opts: { now: Date; tz: str
     metric,
     now: opts.now,
   };
-  if (opts.owners) input.owners = await resolveOwners(opts.owners, input.falling.map((r) => r.key));
+  // The events that fell most of each listed company: one read for all of them.
+  const [owners, fellMost] = await Promise.all([
+    opts.owners ? resolveOwners(opts.owners, input.falling.map((r) => r.key)) : undefined,
+    fellMostOf(ctx, input.falling.slice(0, DIGEST_MAX_LISTED), opts.now),
+  ]);
+  if (owners) input.owners = owners;
+  input.fellMost = fellMost;
   return { week, label, input, reply: { message: digestMessage(input), terminal: digestText(input) } };
 }
 

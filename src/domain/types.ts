@@ -96,14 +96,49 @@ export interface CompanyDetail extends CompanyRow {
   events?: EventCounts;
 }
 
+/**
+ * An event's change against its own baseline (domain/event-changes): recent rate / baseline rate
+ * - 1; 'new' when it has no baseline but was used lately; null when there is nothing to say (a
+ * company too young for a baseline, or an event not used lately).
+ */
+export type EventChange = number | 'new' | null;
+
+/** An event whose drop against its own baseline passed the trend's test. */
+export interface EventDrop {
+  name: string;
+  /** Its weekly rate over the baseline, and over the recent window. */
+  perWeekBefore: number;
+  perWeekNow: number;
+  /** recent rate / baseline rate - 1 (-1: none at all lately). */
+  change: number;
+  trend: Trend;
+}
+
+/** An event used in most baseline weeks and not at all lately. */
+export interface EventStop {
+  name: string;
+  perWeekBefore: number;
+  /** Baseline weeks with any of it, of the `weeks` the company had. */
+  activeWeeks: number;
+  weeks: number;
+  /** Last UTC day it was used ('YYYY-MM-DD'); null when not known. */
+  lastDay: string | null;
+}
+
 /** A company's events over a range: the most frequent, and what the bound on names folded. */
 export interface EventCounts {
-  /** Most frequent first (not "other events"). */
-  top: { name: string; count: number }[];
+  /** Most frequent first (not "other events"), each with its change against its own baseline. */
+  top: { name: string; count: number; change?: EventChange }[];
   /** Distinct names counted in the range (not "other events"). */
   names: number;
   /** Events counted under "other events" in the range: names past the company's bound. */
   other: number;
+  /** Whether the events were judged against a baseline (false: the company is too young). */
+  judged?: boolean;
+  /** Significant drops (not the stopped ones), largest first. */
+  fellMost?: EventDrop[];
+  /** Used in most baseline weeks, not at all lately; most used first. */
+  stopped?: EventStop[];
 }
 
 export interface ReportCounts {

@@ -4,9 +4,9 @@
  */
 import type { Button, KnownBlock } from '@slack/types';
 import { RECENT_DAYS, swingText, trendReason } from '../domain/trend.js';
-import type { CompanyRow, Metric, SlackMessage } from '../domain/types.js';
+import type { CompanyRow, EventDrop, Metric, SlackMessage } from '../domain/types.js';
 import { encodeAction, MAX_ACTION_VALUE } from './action-ids.js';
-import { companyName, context, esc, fallingLine, header, listBlocks, MAX_BLOCKS, nowAndBefore, nowVsBefore, roughly, section, showButton, trendText } from './blocks.js';
+import { companyName, context, esc, fallingLine, fellMostBelow, fellMostLine, header, listBlocks, MAX_BLOCKS, nowAndBefore, nowVsBefore, roughly, section, showButton, trendText } from './blocks.js';
 import { formatCount, formatNumber, formatPercent } from './format.js';
 
 export type AlertRole = 'owner' | 'watcher';
@@ -14,6 +14,8 @@ export type AlertRole = 'owner' | 'watcher';
 export interface AlertItem {
   row: CompanyRow;
   role: AlertRole;
+  /** Its events that fell most (domain/event-changes): one "fell most:" line; none when absent or empty. */
+  fellMost?: EventDrop[];
 }
 
 /**
@@ -51,16 +53,17 @@ export function alertMessage(item: AlertItem, metric: Metric): SlackMessage {
     button('show', row.key, 'Details', 0),
     role === 'owner' ? button('disown', row.key, 'Not mine', 1) : button('unwatch', row.key, 'Stop watching', 1),
   ].filter((b): b is Button => b !== null);
-  const blocks: KnownBlock[] = [header(title), section(lead), section(figures), context(reason)];
+  const fell = fellMostLine(item.fellMost);
+  const blocks: KnownBlock[] = [header(title), section(lead), section(fell === null ? figures : `${figures}\n${fell}`), context(reason)];
   if (elements.length > 0) blocks.push({ type: 'actions', elements });
-  return { text: `${name} is falling (${why}): ${figures}. ${reason}`, blocks };
+  return { text: `${name} is falling (${why}): ${figures}.${fell === null ? '' : ` ${fell}.`} ${reason}`, blocks };
 }
 
 /** Several alerts in one DM (over the day's cap): each company with its figures and a Details button. */
 export function foldedAlertMessage(items: AlertItem[], metric: Metric): SlackMessage {
   const title = `${formatNumber(items.length)} more of your companies started falling`;
   const list = listBlocks(
-    items.map((it, i) => ({ line: `${fallingLine(it.row, metric, i + 1)} · ${it.role === 'owner' ? 'you own it' : 'you watch it'}`, button: showButton(it.row.key, i) })),
+    items.map((it, i) => ({ line: `${fallingLine(it.row, metric, i + 1)} · ${it.role === 'owner' ? 'you own it' : 'you watch it'}${fellMostBelow(it.fellMost)}`, button: showButton(it.row.key, i) })),
     MAX_BLOCKS - 3,
   );
   const note = 'Folded into one message: at most 5 alert messages a day. `/groups mine` lists them all; `/groups unwatch NAME` stops the alerts of one.';

@@ -14,7 +14,9 @@ import type { Button, ContextBlock, HeaderBlock, ImageBlock, KnownBlock, MrkdwnE
 import type {
   Activity,
   CompanyDetail,
+  EventChange,
   EventCounts,
+  EventDrop,
   CompanyRow,
   KeyCoverage,
   KeyHealth,
@@ -453,9 +455,12 @@ export function showMessage(input: ShowInput): SlackMessage {
   }
 
   if (detail.events) {
-    const lines = whatTheyDo(detail.events, range);
-    blocks.push(section(lines.map((l, i) => (i === 0 ? `*${l}*` : l)).join('\n')));
-    text.push(...lines);
+    for (const lines of [whatTheyDo(detail.events, range), fellMostLines(detail.events), stoppedLines(detail.events)]) {
+      if (lines.length === 0) continue;
+      const kept = packLines(lines);
+      blocks.push(section(kept.map((l, i) => (i === 0 ? `*${l}*` : l)).join('\n')));
+      text.push(...kept);
+    }
   }
 
   // People: ranked by the metric; for "people" itself (1 each) by events instead.
@@ -493,17 +498,92 @@ export function showMessage(input: ShowInput): SlackMessage {
   return message(text, blocks);
 }
 
-/** Event names in "What they do" are cut to this (before escaping): 8 of them stay well inside a section. */
-const MAX_EVENT_NAME = 80;
+/** Event names in "What they do", "Fell most" and "Stopped" are cut to this (before escaping). */
+export const MAX_EVENT_NAME = 80;
+/** Event names in the one "fell most:" line of the digest and the alerts. */
+export const MAX_EVENT_NAME_IN_LINE = 40;
+
+const eventEsc = (s: string) => esc(s, MAX_EVENT_NAME);
+
+/**
+ * A heading and its lines within one section's text: the lines that fit whole (a list of
+ * hostile names escapes to five times its length), then "and N more".
+ */
+export function packLines(lines: string[], max = MAX_SECTION_TEXT): string[] {
+  const [heading, ...rest] = lines;
+  const kept = [heading];
+  let length = heading.length + 4 + 40; // the bold marks, and room for "and N more"
+  for (let i = 0; i < rest.length; i++) {
+    if (length + rest[i].length + 1 > max) {
+      kept.push(`and ${formatNumber(rest.length - i)} more`);
+      break;
+    }
+    kept.push(rest[i]);
+    length += rest[i].length + 1;
+  }
+  return kept;
+}
+
+/** A weekly rate as said: whole numbers from 10, one decimal below ("1.5"), never "0" for some. */
+export function formatRate(x: number): string {
+  if (!(x > 0)) return '0';
+  if (x >= 9.95) return formatNumber(x);
+  return String(Math.max(0.1, Math.round(x * 10) / 10));
+}
+
+/** An event's change in "What they do": " · −46 %", " · new", or nothing. */
+function eventChangeText(change: EventChange | undefined): string {
+  if (change === 'new') return ' · new';
+  if (typeof change === 'number' && Number.isFinite(change)) return ` · ${formatPercent(change)}`;
+  return '';
+}
+
+/**
+ * `show`'s "Fell most": the events whose drop against their own baseline passed the trend's
+ * test, "Dashboard Shared: 42 a week → 3 (−93 %)"; a line saying so when none did; nothing
+ * for a company too young to have a baseline. Names through `escape`.
+ */
+export function fellMostLines(events: EventCounts, escape: (s: string) => string = eventEsc): string[] {
+  if (!events.judged) return [];
+  const heading = `Fell most, last ${RECENT_DAYS} days against each event's own usual week`;
+  const drops = events.fellMost ?? [];
+  if (drops.length === 0) return [heading, 'No event fell more than its usual swing explains.'];
+  return [
+    heading,
+    ...drops.map((d) => `${escape(d.name)}: ${formatRate(d.perWeekBefore)} a week → ${formatRate(d.perWeekNow)} (${formatPercent(d.change)})`),
+  ];
+}
+
+/**
+ * `show`'s "Stopped": events used in most baseline weeks and not at all lately,
+ * "Dashboard Shared: about 42 a week in 12 of 12 weeks before; none since Oct 12". Nothing when none.
+ */
+export function stoppedLines(events: EventCounts, escape: (s: string) => string = eventEsc): string[] {
+  const stopped = events.stopped ?? [];
+  if (stopped.length === 0) return [];
+  return [
+    `Stopped: used in most weeks before, not at all in the last ${RECENT_DAYS} days`,
+    ...stopped.map((e) => {
+      const since = e.lastDay ? `none since ${formatDay(new Date(`${e.lastDay}T00:00:00Z`))}` : `none in the last ${RECENT_DAYS} days`;
+      return `${escape(e.name)}: about ${formatRate(e.perWeekBefore)} a week in ${formatNumber(e.activeWeeks)} of ${formatNumber(e.weeks)} weeks before; ${since}`;
+    }),
+  ];
+}
+
+/** The digest's and the alerts' one line: "fell most: Dashboard Shared −93 %, Invite Sent −80 %"; null when none fell. */
+export function fellMostLine(drops: readonly EventDrop[] | undefined, escape: (s: string) => string = (s) => esc(s, MAX_EVENT_NAME_IN_LINE)): string | null {
+  if (!drops || drops.length === 0) return null;
+  return `fell most: ${drops.map((d) => `${escape(d.name)} ${formatPercent(d.change)}`).join(', ')}`;
+}
 
 /**
  * `show`'s "What they do": a heading, then the company's most frequent events over the range
- * with their counts (names through `escape`: esc for mrkdwn), and a note when names past the bound were counted together.
+ * with their counts and changes against their own baselines (names through `escape`: esc for mrkdwn), and a note when names past the bound were counted together.
  */
-export function whatTheyDo(events: EventCounts, range: Range, escape: (s: string) => string = (s) => esc(s, MAX_EVENT_NAME)): string[] {
+export function whatTheyDo(events: EventCounts, range: Range, escape: (s: string) => string = eventEsc): string[] {
   const lines = [`What they do, ${rangeText(range)}`];
   if (events.top.length === 0 && events.other === 0) return [...lines, `No events in the ${rangeText(range)}.`];
-  lines.push(...events.top.map((e, i) => `${i + 1}. ${escape(e.name)} · ${formatNumber(e.count)}`));
+  lines.push(...events.top.map((e, i) => `${i + 1}. ${escape(e.name)} · ${formatNumber(e.count)}${eventChangeText(e.change)}`));
   if (events.names > events.top.length) lines.push(`and ${formatNumber(events.names - events.top.length)} more events`);
   if (events.other > 0) {
     lines.push(
@@ -771,6 +851,14 @@ export interface DigestInput {
   chart?: { url: string; alt: string } | { fileId: string; permalink?: string };
   /** Owners of the falling companies: each line names its owner; the ownerless go under "No owner" (src/render/digest-owners.ts). */
   owners?: Map<string, import('../domain/types.js').Owner>;
+  /** The events that fell most of the listed companies (by key): a "fell most:" line under each that has some. */
+  fellMost?: Map<string, EventDrop[]>;
+}
+
+/** The "fell most:" line under a company of the digest or an alert ("\n" first), or nothing. */
+export function fellMostBelow(drops: readonly EventDrop[] | undefined): string {
+  const line = fellMostLine(drops);
+  return line === null ? '' : `\n${line}`;
 }
 
 /** The whole digest of a week with nothing falling: one line (`weekLabel` as the caller gives it, unescaped). */
@@ -810,9 +898,10 @@ export function digestMessage(input: DigestInput): SlackMessage {
   blocks.push(section(intro));
   text.push(intro);
   const shared = sharedNames(falling);
+  const below = (key: string) => fellMostBelow(input.fellMost?.get(key));
   const items = input.owners
-    ? fallingItemsWithOwners(falling.slice(0, maxListed), metric, input.owners, shared)
-    : falling.slice(0, maxListed).map((row, i) => ({ line: fallingLine(row, metric, i + 1, shared), button: showButton(row.key, i, 'Open') }));
+    ? fallingItemsWithOwners(falling.slice(0, maxListed), metric, input.owners, shared, below)
+    : falling.slice(0, maxListed).map((row, i) => ({ line: `${fallingLine(row, metric, i + 1, shared)}${below(row.key)}`, button: showButton(row.key, i, 'Open') }));
   // the listed ones each get a section and a button; the rest are "and N more"
   const list = listBlocks(items, maxListed + 3, falling.length + items.length - Math.min(falling.length, maxListed));
   blocks.push(...list.blocks);

@@ -11,7 +11,14 @@ import { mention } from './owner-text.js';
 export const NO_OWNER_HEADING = '*No owner* · set one with `/groups owner NAME @person`, so the next fall reaches someone';
 
 /** The digest's list items: owned companies first (each with its owner), then the "No owner" group. */
-export function fallingItemsWithOwners(rows: CompanyRow[], metric: Metric, owners: Map<string, Owner>, shared: ReadonlySet<string> = new Set()): ListItem[] {
+export function fallingItemsWithOwners(
+  rows: CompanyRow[],
+  metric: Metric,
+  owners: Map<string, Owner>,
+  shared: ReadonlySet<string> = new Set(),
+  /** Lines under a company (its "fell most:" line), "\n" first, already escaped. */
+  below: (key: string) => string = () => '',
+): ListItem[] {
   const owned: { row: CompanyRow; userId: string }[] = [];
   const orphans: { row: CompanyRow; note: string }[] = [];
   for (const row of rows) {
@@ -23,13 +30,13 @@ export function fallingItemsWithOwners(rows: CompanyRow[], metric: Metric, owner
   let rank = 0;
   for (const { row, userId } of owned) {
     rank++;
-    items.push({ line: `${fallingLine(row, metric, rank, shared)} · owner ${mention(userId)}`, button: showButton(row.key, rank - 1, 'Open') });
+    items.push({ line: `${fallingLine(row, metric, rank, shared)} · owner ${mention(userId)}${below(row.key)}`, button: showButton(row.key, rank - 1, 'Open') });
   }
   if (orphans.length > 0) {
     items.push({ line: NO_OWNER_HEADING });
     for (const { row, note } of orphans) {
       rank++;
-      items.push({ line: `${fallingLine(row, metric, rank, shared)}${note}`, button: showButton(row.key, rank - 1, 'Open') });
+      items.push({ line: `${fallingLine(row, metric, rank, shared)}${note}${below(row.key)}`, button: showButton(row.key, rank - 1, 'Open') });
     }
   }
   return items;

@@ -30,6 +30,11 @@ import {
   traitEntries,
   trendText,
   whatTheyDo,
+  fellMostLines,
+  stoppedLines,
+  fellMostLine,
+  MAX_EVENT_NAME,
+  MAX_EVENT_NAME_IN_LINE,
   type DigestInput,
   type HelpInput,
   type KeyHealthInput,
@@ -186,7 +191,9 @@ export function showText(input: ShowInput): string {
 
   if (detail.events) {
     // The same lines as Slack's; names cleaned of control characters, not escaped.
-    out.push('', ...whatTheyDo(detail.events, range, (s) => clean(s, 80)));
+    const name = (s: string) => clean(s, MAX_EVENT_NAME);
+    out.push('', ...whatTheyDo(detail.events, range, name));
+    for (const lines of [fellMostLines(detail.events, name), stoppedLines(detail.events, name)]) if (lines.length > 0) out.push('', ...lines);
   }
 
   const personMetric: Metric = metric === 'people' ? 'events' : metric;
@@ -305,6 +312,11 @@ export function digestText(input: DigestInput): string {
     fallingTable(shown, metric, sharedNames(falling)),
     ...more(falling.length, shown.length),
   );
+  const fell = shown.flatMap((r) => {
+    const line = fellMostLine(input.fellMost?.get(r.key), (s) => clean(s, MAX_EVENT_NAME_IN_LINE));
+    return line === null ? [] : [`${clean(companyName(r))}: ${line}`];
+  });
+  if (fell.length > 0) out.push('', ...fell);
   if (input.owners) out.push('', ...digestOwnerLines(shown, input.owners, (s) => clean(s)));
   out.push('', growingLine(growing, (s) => clean(s)), countsLine(counts));
   return join(out);

@@ -1,40 +1,56 @@
 /** Reads of company_event_days: what one company's people do. */
 import { sql } from 'drizzle-orm';
-import { windowsFor } from '../../domain/period.js';
-import type { EventCounts } from '../../domain/types.js';
-import { OTHER_EVENTS } from '../../ingest/event-names.js';
+import { EVENT_WEEKS, type EventHistory } from '../../domain/event-changes.js';
+import { dayString, utcDay, windowsFor } from '../../domain/period.js';
 import { rows, type Db } from '../client.js';
+import { OTHER_EVENTS } from '../../ingest/event-names.js';
 import { storable } from '../sqlutil.js';
 
 /**
- * A company's most frequent events over the range (most first, then by name), how many names
- * it used in the range, and the count under "other events" (names past the bound). One index
- * range on company_event_days' primary key (company, day, event).
+ * Each event of some companies with its windows (domain/event-changes EventHistory): its count
+ * over the range, over the trend's recent and baseline windows, today, in each of the 12
+ * baseline weeks, and its last day. ONE statement for any number of companies (the keys as one
+ * array: `= any(...)`, an index range per key on company_event_days' primary key), so the digest
+ * and the alerts read every listed company at once. Events used in none of these days are left
+ * out; a key with none maps to [].
  */
-export async function companyEvents(db: Db, key: string, opts: { now: Date; rangeDays: number; limit: number }): Promise<EventCounts> {
-  if (!storable(key)) return { top: [], names: 0, other: 0 };
+export async function eventHistories(db: Db, keys: readonly string[], opts: { now: Date; rangeDays: number }): Promise<Map<string, EventHistory[]>> {
+  const wanted = [...new Set(keys.filter(storable))];
+  const out = new Map<string, EventHistory[]>(wanted.map((k) => [k, []]));
+  if (wanted.length === 0) return out;
   const w = windowsFor(opts.now, opts.rangeDays);
-  const found = await rows<{ event: string; n: number; names: number; other: boolean }>(
+  // The baseline's weeks, oldest first: week i holds the days baselineStart + 7i .. + 7i + 6.
+  const weekCols = Array.from({ length: EVENT_WEEKS }, (_, i) => {
+    const start = dayString(utcDay(new Date(`${w.baselineStart}T00:00:00Z`), 7 * i));
+    const end = dayString(utcDay(new Date(`${w.baselineStart}T00:00:00Z`), 7 * i + 6));
+    return sql`coalesce(sum(count) filter (where day between ${start}::date and ${end}::date), 0)::int as ${sql.raw(`w${i}`)}`;
+  });
+  const found = await rows<Record<string, number | string | null> & { k: string; event: string; last: string | null }>(
     db,
-    sql`with t as (
-          select event, sum(count)::int as n from company_event_days
-          where company_key = ${key} and day between ${w.rangeStart}::date and ${w.today}::date
-          group by event
-        ),
-        ranked as (
-          select event, n, row_number() over (order by n desc, event collate "C") as r, count(*) over () as names
-          from t where event <> ${OTHER_EVENTS}
-        )
-        select event, n, names::int as names, false as other from ranked where r <= ${opts.limit}
-        union all
-        select event, n, 0, true from t where event = ${OTHER_EVENTS}`,
+    sql`select company_key as k, event,
+               coalesce(sum(count) filter (where day >= ${w.rangeStart}::date), 0)::int as n,
+               coalesce(sum(count) filter (where day between ${w.recentStart}::date and ${w.recentEnd}::date), 0)::int as r,
+               coalesce(sum(count) filter (where day between ${w.baselineStart}::date and ${w.baselineEnd}::date), 0)::int as b,
+               coalesce(sum(count) filter (where day = ${w.today}::date), 0)::int as t,
+               max(day)::text as last,
+               ${sql.join(weekCols, sql`, `)}
+        from company_event_days
+        where company_key = any(array(select jsonb_array_elements_text(${JSON.stringify(wanted)}::jsonb)))
+          and day between ${w.earliest}::date and ${w.today}::date
+        group by company_key, event`,
   );
-  const top = found.filter((r) => !r.other).sort((a, b) => b.n - a.n || (a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
-  return {
-    top: top.map((r) => ({ name: r.event, count: Number(r.n) })),
-    names: top.length > 0 ? Number(top[0].names) : 0,
-    other: Number(found.find((r) => r.other)?.n ?? 0),
-  };
+  for (const r of found) {
+    out.get(r.k)?.push({
+      name: r.event,
+      count: Number(r.n),
+      recent: Number(r.r),
+      baseline: Number(r.b),
+      today: Number(r.t),
+      weeks: Array.from({ length: EVENT_WEEKS }, (_, i) => Number(r[`w${i}`] ?? 0)),
+      lastDay: r.last,
+    });
+  }
+  return out;
 }
 
 /** One page of a company's whole event list (`show NAME events`), and the list's size. */
