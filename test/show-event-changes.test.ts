@@ -6,11 +6,13 @@
  * and only it, under Stopped; an event that went from 2 a week to nothing is not news; hostile
  * event names reach Slack escaped everywhere.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAlerts } from '../src/app/direct-alerts.js';
 import { setOwner } from '../src/app/owners.js';
 import { runDigest } from '../src/app/weekly-digest.js';
-import { utcDay } from '../src/domain/period.js';
+import { rows } from '../src/db/client.js';
+import { dayString, utcDay } from '../src/domain/period.js';
 import { createWebApi } from '../src/slack/webapi.js';
 import { BOT_TOKEN, post, startTestApp } from './harness.js';
 import { channelMemory, memoryLog, type ChannelMemory } from './helpers/digest.js';
@@ -56,6 +58,14 @@ function stopco(): Record<string, unknown>[] {
   return calls;
 }
 
+/** A steady company: 6 Report Created a day for DAYS days. */
+function upgradeco(): Record<string, unknown>[] {
+  const key = 'acct_upgradeco';
+  const calls: Record<string, unknown>[] = [{ type: 'group', userId: `${key}-u0`, groupId: key, traits: { name: 'Upgradeco' }, timestamp: utcDay(NOW, -DAYS).toISOString() }];
+  for (let back = DAYS; back >= 1; back--) calls.push(...tracks(key, 'Report Created', back, 6));
+  return calls;
+}
+
 function hostile(): Record<string, unknown>[] {
   const key = 'acct_hostile';
   const calls: Record<string, unknown>[] = [{ type: 'group', userId: `${key}-u0`, groupId: key, traits: { name: 'Hostile Co' }, timestamp: utcDay(NOW, -DAYS).toISOString() }];
@@ -87,7 +97,7 @@ describe('show, App Home, digest and alerts: Fell most and Stopped', () => {
     memory = channelMemory(slack);
     slack.respond.set('conversations.open', (call) => ({ body: { ok: true, channel: { id: `D${String(call.body.users)}` } } }));
     app = await startTestApp({ env: { SLACK_API_URL: slack.apiUrl } });
-    const calls = [...stopco(), ...hostile()];
+    const calls = [...stopco(), ...hostile(), ...upgradeco()];
     for (let i = 0; i < calls.length; i += 500) expect((await post(`${app.url}/v1/batch`, { batch: calls.slice(i, i + 500) })).status).toBe(200);
   }, 180_000);
   afterAll(async () => {
@@ -183,5 +193,22 @@ describe('show, App Home, digest and alerts: Fell most and Stopped', () => {
     expect(texts.some((t) => t.split('\n').includes(line))).toBe(true);
     expect(dm.text).toContain(line);
     expectEscaped([dm.text, ...texts]);
+  });
+  it('an install from before the event rollup: events are judged only over the days the rollup holds', async () => {
+    // The company's own rollups hold 100 days; its event rows are cut to the last 35 days, as on
+    // an install upgraded to migration 0009 five weeks ago. A steady event is steady (0 %), not
+    // +300 % against 84 days of which 63 were never counted.
+    const cut = async (days: number) =>
+      rows(app.database.db, sql`delete from company_event_days where company_key = 'acct_upgradeco' and day < ${dayString(utcDay(NOW, -days))}::date`);
+    await cut(35);
+    let reply = (await slashCommand(app.url, 'show Upgradeco', slack.responseUrl)).json as { blocks: Block[] };
+    expect(sectionStarting(reply.blocks, 'What they do').split('\n')).toContain('1. Report Created · 174 · 0 %');
+    expect(sectionStarting(reply.blocks, 'Fell most').split('\n').slice(1)).toEqual(['No event fell more than its usual swing explains.']);
+    // 20 days of event rows: too young to judge, like a company first seen 20 days ago.
+    await cut(20);
+    reply = (await slashCommand(app.url, 'show Upgradeco', slack.responseUrl)).json as { blocks: Block[] };
+    expect(sectionStarting(reply.blocks, 'What they do').split('\n')).toContain('1. Report Created · 120');
+    expect(sectionStarting(reply.blocks, 'Fell most')).toBe('');
+    expect(sectionStarting(reply.blocks, 'Stopped')).toBe('');
   });
 });

@@ -21,7 +21,7 @@ import {
   type Selection,
   type TrendConstants,
 } from '../db/queries/companies.js';
-import { eventHistories } from '../db/queries/events.js';
+import { eventHistories, eventRollupStarts } from '../db/queries/events.js';
 import { eventChanges, fellMostInLine } from '../domain/event-changes.js';
 import { isSummaryRange, noisePrior, type SummaryRange } from '../db/queries/summary.js';
 import { metricTotal } from '../domain/metric.js';
@@ -275,18 +275,19 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
 export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
   // The book's noise first: reading it also measures companies written since the rollover.
   const prior = await bookNoise(ctx, opts);
-  const [record, found, weeks, people, histories, eventBook] = await Promise.all([
+  const [record, found, weeks, people, histories, eventStarts, eventBook] = await Promise.all([
     companyRecord(ctx.db, key),
     companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }),
     weeklySeries(ctx.db, key, opts.now, opts.metric),
     companyPeople(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, limit: PEOPLE_LISTED }),
     eventHistories(ctx.db, [key], { now: opts.now, rangeDays: opts.range.days }),
+    eventRollupStarts(ctx.db, [key]),
     // Each event is judged against the book's move and noise in events (the metric's when it is events).
     opts.metric === 'events' ? null : eventsBook(ctx, opts.now),
   ]);
   if (!record || !found.stats) return null;
   const row = toRow(found.stats, opts.now, found.book, prior);
-  const judging = { ageDays: row.windows.ageDays, ...(eventBook ?? { book: found.book, prior }) };
+  const judging = { ageDays: eventAgeDays(row.windows.ageDays, eventStarts.get(key), opts.now), ...(eventBook ?? { book: found.book, prior }) };
   const events = eventChanges(histories.get(key) ?? [], judging, EVENTS_LISTED);
   return {
     ...row,
@@ -306,6 +307,16 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
   };
 }
 
+/**
+ * The age an event's baseline is shortened to: the company's, or the event rollup's when that
+ * began later (an install from before migration 0009): days before the rollup's first day are
+ * not zeros, they were not counted.
+ */
+function eventAgeDays(companyAgeDays: number, rollupStart: string | undefined, now: Date): number {
+  if (!rollupStart) return companyAgeDays;
+  return Math.min(companyAgeDays, daysBetween(new Date(`${rollupStart}T00:00:00Z`), now));
+}
+
 /** The book's move and typical noise in events, that each event's change is judged against. */
 async function eventsBook(ctx: GroupsContext, now: Date) {
   const [book, prior] = await Promise.all([bookWindows(ctx.db, { now, metric: 'events' }), noisePrior(ctx.db, now, 'events')]);
@@ -320,9 +331,10 @@ export async function fellMostOf(ctx: GroupsContext, rows: readonly CompanyRow[]
   const out = new Map<string, EventDrop[]>();
   if (rows.length === 0) return out;
   // Range 1: only the trend's windows matter here, not a range's counts.
-  const [histories, book] = await Promise.all([eventHistories(ctx.db, rows.map((r) => r.key), { now, rangeDays: 1 }), eventsBook(ctx, now)]);
+  const keys = rows.map((r) => r.key);
+  const [histories, starts, book] = await Promise.all([eventHistories(ctx.db, keys, { now, rangeDays: 1 }), eventRollupStarts(ctx.db, keys), eventsBook(ctx, now)]);
   for (const r of rows) {
-    const drops = fellMostInLine(histories.get(r.key) ?? [], { ageDays: r.windows.ageDays, ...book });
+    const drops = fellMostInLine(histories.get(r.key) ?? [], { ageDays: eventAgeDays(r.windows.ageDays, starts.get(r.key), now), ...book });
     if (drops.length > 0) out.set(r.key, drops);
   }
   return out;

@@ -53,6 +53,26 @@ export async function eventHistories(db: Db, keys: readonly string[], opts: { no
   return out;
 }
 
+/**
+ * The first UTC day each of these companies has in company_event_days ('YYYY-MM-DD'), or none.
+ * The event rollup may be younger than the company (it began with migration 0009, or an import
+ * may not have carried its history): its events have no baseline before that day, and are
+ * judged as those of a company that young. One index probe per key (the primary key's first
+ * two columns).
+ */
+export async function eventRollupStarts(db: Db, keys: readonly string[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(keys.filter(storable))];
+  const out = new Map<string, string>();
+  if (wanted.length === 0) return out;
+  const found = await rows<{ k: string; first: string | null }>(
+    db,
+    sql`select k, (select min(day) from company_event_days e where e.company_key = k)::text as first
+        from jsonb_array_elements_text(${JSON.stringify(wanted)}::jsonb) as k`,
+  );
+  for (const r of found) if (r.first) out.set(r.k, r.first);
+  return out;
+}
+
 /** One page of a company's whole event list (`show NAME events`), and the list's size. */
 export interface EventListPage {
   /** This page's entries, most first then by name (code-point order); "other events" last of the whole list. */
