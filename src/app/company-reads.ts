@@ -42,6 +42,7 @@ import {
   MARKET_FACTOR_MAX,
   MARKET_FACTOR_MIN,
   COUNT_DISPERSION,
+  EVIDENCE_MIN_CHANGE,
   EVIDENCE_THIN_PER_WEEK,
   OWN_SKIP_WEEKS,
   OWN_WEIGHT_PER_WEEK,
@@ -185,6 +186,7 @@ const TREND_CONSTANTS = {
   upMin: UP_MIN_CHANGE,
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
   evidenceThinPerWeek: EVIDENCE_THIN_PER_WEEK,
+  evidenceMinChange: EVIDENCE_MIN_CHANGE,
 };
 /** The rule's constants for the reads that pre-select and decide in PostgreSQL, with the book's noise. */
 export const trendConstants = (prior: NoisePrior | null): TrendConstants => ({ ...TREND_CONSTANTS, prior });

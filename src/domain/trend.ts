@@ -41,7 +41,7 @@
  *   same calibrated test finds on another metric (EVIDENCE_METRICS: events, sessions; each
  *   with its own noise, book's move and prior, at DOWN_TEST_ALPHA split between them) counts
  *   as a fall, provided the asked metric moved the same way by at least as much as a fall
- *   needs (its change <= DOWN_MIN_CHANGE). The asked metric is never overruled otherwise: a
+ *   needs and more (its change <= EVIDENCE_MIN_CHANGE, −40 %). The asked metric is never overruled otherwise: a
  *   rise or a steady change on it stays as its own test says, and its figures are the ones
  *   shown, with the reason ("key actions thin; events −70 %").
 
@@ -134,6 +134,13 @@ export const EVIDENCE_METRICS: readonly Metric[] = ['events', 'sessions'];
  * metrics consulted (Bonferroni), so that looking at more metrics does not buy false alarms.
  */
 export const EVIDENCE_TEST_ALPHA = DOWN_TEST_ALPHA / 2;
+/**
+ * The asked metric's own change at or below which the other metrics' evidence may count: a
+ * fall the thin metric itself shows plainly. At −25 % (a fall's change) the evidence also
+ * caught more one- or two-week dips, and book a seed 3 reached 5.1 % false alarms; −35 %: 5.0 %;
+ * −40 %: 4.9 %, at a point of recall less there and none on book e (bench:trend, 3,000 companies).
+ */
+export const EVIDENCE_MIN_CHANGE = -0.4;
 
 const LEVEL_TREND: Record<number, Trend> = {
   [-2]: 'down sharply',
@@ -178,6 +185,8 @@ export interface TrendParams {
   evidenceThinPerWeek: number;
   /** Test level of a fall on an evidence metric. */
   evidenceAlpha: number;
+  /** The asked metric's change at or below which evidence may count (at most downMin). */
+  evidenceMinChange: number;
 }
 
 export const DEFAULT_TREND_PARAMS: TrendParams = {
@@ -200,6 +209,7 @@ export const DEFAULT_TREND_PARAMS: TrendParams = {
   goneQuietWeeks: GONE_QUIET_ACTIVE_WEEKS,
   evidenceThinPerWeek: EVIDENCE_THIN_PER_WEEK,
   evidenceAlpha: EVIDENCE_TEST_ALPHA,
+  evidenceMinChange: EVIDENCE_MIN_CHANGE,
 };
 
 /**
@@ -517,7 +527,7 @@ export function verdictWithEvidence(
  * is at least a fall's. The SQL that pre-selects (db/queries/companies.ts) mirrors this.
  */
 export function mayTakeEvidence(v: Pick<TrendVerdict, 'trend' | 'change'>, w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
-  return v.trend === 'steady' && v.change !== null && v.change <= k.downMin && w.ageDays >= k.newBeforeDays && perWeekOf(w, k) < k.evidenceThinPerWeek;
+  return v.trend === 'steady' && v.change !== null && v.change <= Math.min(k.downMin, k.evidenceMinChange) && w.ageDays >= k.newBeforeDays && perWeekOf(w, k) < k.evidenceThinPerWeek;
 }
 
 /** Nothing in the recent window after activity in every baseline week it had (at least `goneQuietWeeks`). */

@@ -480,9 +480,10 @@ function trendTerms(t: TrendConstants, m: Metric) {
   // whose own change is one too. Those go to Node unless SQL finds them falling by themselves.
   const evDown = (e: Metric) => `(w.b_${e} > 0 and w.r_${e} * ${bdays} <= w.b_${e} * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
   const evs = evidenceMetrics(m);
+  const askedDown = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.evidenceMinChange}) * (1 + 1e-9))`;
   const evidence =
     t.evidenceThinPerWeek > 0 && evs.length > 0
-      ? `(${old} and w.b > 0 and w.b * 7 < ${t.evidenceThinPerWeek} * ${bdays} * (1 + 1e-9) and ${down} and (${evs.map(evDown).join(' or ')}))`
+      ? `(${old} and w.b > 0 and w.b * 7 < ${t.evidenceThinPerWeek} * ${bdays} * (1 + 1e-9) and ${down} and ${askedDown} and (${evs.map(evDown).join(' or ')}))`
       : 'false';
   return {
     old,
@@ -537,6 +538,8 @@ export interface TrendConstants {
   minBaselinePerWeek: number;
   /** domain/trend EVIDENCE_THIN_PER_WEEK: under it a week the other metrics' evidence may turn a steady verdict into a fall (0: never). */
   evidenceThinPerWeek: number;
+  /** domain/trend EVIDENCE_MIN_CHANGE: the asked metric's change at or below which evidence may count. */
+  evidenceMinChange: number;
 }
 
 const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.name,
