@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  EVIDENCE_MIN_CHANGE,
   EVIDENCE_THIN_PER_WEEK,
   explainTrend,
   trendVerdict,
@@ -44,6 +45,10 @@ describe('the evidence of the other metrics (thin asked metric)', () => {
   it('never against the asked metric: steady or rising key actions stay so, whatever events do', () => {
     expect(trendWithEvidence(win(14, 13), undefined, null, [events(700, 200)]).trend).toBe('steady');
     expect(trendWithEvidence(win(14, 11), undefined, null, [events(700, 200)]).trend).toBe('steady'); // −21 %: not a fall's change
+    // −36 %: a fall's change, but not the plain fall (EVIDENCE_MIN_CHANGE, −40 %) evidence needs.
+    expect(EVIDENCE_MIN_CHANGE).toBe(-0.4);
+    expect(trendWithEvidence(win(14, 9), undefined, null, [events(700, 200)]).trend).toBe('steady');
+    expect(trendWithEvidence(win(14, 8), undefined, null, [events(700, 200)]).trend).toBe('down'); // −43 %
     expect(trendWithEvidence(win(14, 40), undefined, null, [events(700, 200)]).trend).toBe('up sharply');
   });
 

@@ -189,7 +189,7 @@ const TREND_CONSTANTS = {
   evidenceMinChange: EVIDENCE_MIN_CHANGE,
 };
 /** The rule's constants for the reads that pre-select and decide in PostgreSQL, with the book's noise. */
-export const trendConstants = (prior: NoisePrior | null): TrendConstants => ({ ...TREND_CONSTANTS, prior });
+export const trendConstants = (prior: NoisePrior | null, evidencePriors: Partial<Record<Metric, NoisePrior | null>> = {}): TrendConstants => ({ ...TREND_CONSTANTS, prior, evidencePriors });
 
 type ListOptions = { now: Date; range: Range; metric: Metric };
 
@@ -226,7 +226,7 @@ export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ ro
   }
   // The book's typical noise first: PostgreSQL pre-selects and decides the clear cases with it.
   const priors = await bookNoise(ctx, opts);
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(priors[opts.metric] ?? null) };
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(priors[opts.metric] ?? null, priors) };
   // The decided falling ones come with the biggest drops first; a margin over QUIET_DETAILED
   // covers near-ties (changes within 1e-12) that compareByDrop orders by volume lost.
   const decided = await decidedWindows(ctx.db, { ...q, falling: true, top: QUIET_DETAILED + 100 });
@@ -261,7 +261,7 @@ export async function report(ctx: GroupsContext, opts: ListOptions): Promise<Rep
   // Every company that is old enough and not moving is steady; PostgreSQL counts the movers
   // whose verdict is certain, and only the uncertain ones need the rule here.
   const priors = await bookNoise(ctx, opts);
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(priors[opts.metric] ?? null) };
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(priors[opts.metric] ?? null, priors) };
   const decided = await decidedWindows(ctx.db, q);
   const book = decided.book;
   const counts: ReportCounts = { active: book.active, growing: decided.up, steady: 0, atRisk: decided.downUsed, goneQuiet: 0, new: book.young, total: book.total };

@@ -478,7 +478,17 @@ function trendTerms(t: TrendConstants, m: Metric) {
   // mayTakeEvidence): old enough, a thin asked metric (under evidenceThinPerWeek a week) whose
   // change is a fall's, and (necessary for a fall on that metric's own test) an evidence metric
   // whose own change is one too. Those go to Node unless SQL finds them falling by themselves.
-  const evDown = (e: Metric) => `(w.b_${e} > 0 and w.r_${e} * ${bdays} <= w.b_${e} * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
+  // Each evidence metric's own test at f = 1 can pass only with its change a fall's and its window
+  // at least STEADY_BELOW_Z standard deviations below expectation at the dispersion the rule
+  // uses for it (its own noise shrunk toward the book's on that metric, as for the asked one).
+  // The bound holds at the evidence's stricter level too (a stricter test needs a larger |z|).
+  const pe = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
+  const evPrior = (e: Metric) => priorSql({ ...t, prior: t.evidencePriors?.[e] ?? null }, `(w.b_${e} * 7 / ${bdays})`);
+  const evPhi = (e: Metric) =>
+    `greatest(1, case when w.wo > 0 and w.phi_${e} is not null then (w.wo * w.phi_${e} + ${t.priorWeight} * ${evPrior(e)}) / (w.wo + ${t.priorWeight}) else ${evPrior(e)} end)`;
+  const evDown = (e: Metric) =>
+    `(w.b_${e} > 0 and w.r_${e} * ${bdays} <= w.b_${e} * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9)
+      and (w.r_${e} = 0 or abs(w.r_${e} - (w.r_${e} + w.b_${e}) * ${pe}) >= ${t.steadyBelowZ} * sqrt((w.r_${e} + w.b_${e}) * ${pe} * (1 - ${pe}) * ${evPhi(e)}) * (1 - 1e-9)))`;
   const evs = evidenceMetrics(m);
   const askedDown = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.evidenceMinChange}) * (1 + 1e-9))`;
   const evidence =
@@ -490,9 +500,9 @@ function trendTerms(t: TrendConstants, m: Metric) {
     used,
     bdays,
     /** The own swing's weight and the weekly volume (wo, pw), which ruleColumns read. */
-    volumeColumns: `${volume}, ${evidence} as ev`,
+    volumeColumns: volume,
     /** The rule's dispersion (rphi) and the recent window's share under no change (p, f = 1). */
-    ruleColumns: `${phi} as rphi, ${p} as p`,
+    ruleColumns: `${phi} as rphi, ${p} as p, ${evidence} as ev`,
     /** Cheap necessary conditions, before ruleColumns are computed; then the test's (`unusual`). */
     moving: { cheap: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, then: `(w.b = 0 or ${unusual} or w.ev)` },
     falling: { cheap: `(${used} and ${down})`, then: `(${unusual} or w.ev)` },
@@ -540,6 +550,8 @@ export interface TrendConstants {
   evidenceThinPerWeek: number;
   /** domain/trend EVIDENCE_MIN_CHANGE: the asked metric's change at or below which evidence may count. */
   evidenceMinChange: number;
+  /** The book's typical noise of each evidence metric (the rule's dispersion on it). */
+  evidencePriors?: Partial<Record<Metric, NoisePrior | null>>;
 }
 
 const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.name,
