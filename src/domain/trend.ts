@@ -741,6 +741,7 @@ export function describeTrendRule(): string {
     `against the account's own week-to-week swing (measured on its baseline weeks, shrunk toward the book's usual swing at its volume) ` +
     `says it is not chance (p < ${DOWN_TEST_ALPHA * 100} % for a fall, ${TEST_ALPHA * 100} % for a rise), ` +
     `so a few events never make a trend and never a sharp one under ${SHARP_MIN_PER_WEEK} a week; a move the whole book makes (a holiday week) is discounted; ` +
+    `when the metric is thin (under ${EVIDENCE_THIN_PER_WEEK} a week) and fell by ${pct(EVIDENCE_MIN_CHANGE)} or more, a fall the same test finds on events or sessions counts; ` +
     `companies first seen under ${NEW_BEFORE_DAYS} days ago are new. ` +
     `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before, or that went silent for ${RECENT_DAYS} days ` +
     `after activity in every baseline week (${GONE_QUIET_ACTIVE_WEEKS} at least); the biggest drop comes first.`
