@@ -41,7 +41,7 @@ describe('trends decided in PostgreSQL equal the rule', () => {
              * case when d >= date '${NOW.toISOString().slice(0, 10)}' - 14 then (case i % 3 when 0 then 0.3 when 1 then 2 else 1 end) else 1 end)::int as e) x`);
     // And 40 accounts with thin key actions (2 a day, 14 a week) beside plenty of events (100 a
     // day) and sessions (20 a day), in the last 14 days: thin_1-20 lose half of each (key actions
-    // alone cannot tell, events can: a fall on evidence); thin_21-30 lose half of their events and
+    // alone cannot tell, sessions can: a fall on evidence); thin_21-30 lose half of their events and
     // sessions but keep their key actions (the asked metric contradicts: steady); thin_31-40 lose half
     // of their key actions only (no evidence: steady).
     await exec(`
@@ -81,7 +81,7 @@ describe('trends decided in PostgreSQL equal the rule', () => {
       for (const r of thin(1, 20)) {
         expect(r.trend, r.key).toBe('down');
         expect(r.change, r.key).toBeCloseTo(-0.5, 6);
-        expect(r.evidence?.metric, r.key).toBe('events');
+        expect(r.evidence?.metric, r.key).toBe('sessions');
         expect(r.evidence!.change, r.key).toBeCloseTo(-0.5, 6);
       }
       for (const r of thin(21, 40)) expect(r.trend, r.key).toBe('steady');
