@@ -43,7 +43,7 @@
  *   as a fall, provided the asked metric moved the same way by at least as much as a fall
  *   needs and more (its change <= EVIDENCE_MIN_CHANGE, −40 %). The asked metric is never overruled otherwise: a
  *   rise or a steady change on it stays as its own test says, and its figures are the ones
- *   shown, with the reason ("key actions thin; events −70 %").
+ *   shown, with the reason ("key actions thin, sessions −70 %").
 
  * THE BOOK'S FACTOR (holiday weeks)
  *   `market` is the same two sums over all companies; the company's own sums are taken
@@ -701,7 +701,7 @@ export function explainTrend(v: Pick<TrendVerdict, 'trend' | 'change' | 'swing' 
 /**
  * What follows the change in `explainTrend`: " over the last 14 days; its weekly swing is usually
  * ±12 %", and for a fall called on another metric's evidence " over the last 14 days; key actions
- * thin, events −70 %; its weekly swing is usually ±40 %" (the swing is the asked metric's).
+ * thin, sessions −70 %; its weekly swing is usually ±40 %" (the swing is the asked metric's).
  */
 export function trendReason(v: Pick<TrendVerdict, 'change' | 'swing' | 'goneQuiet' | 'evidence'>): string {
   if (v.change === null || v.swing === null || v.swing === undefined) return '';
@@ -711,7 +711,7 @@ export function trendReason(v: Pick<TrendVerdict, 'change' | 'swing' | 'goneQuie
 
 const METRIC_NAMES: Record<Metric, string> = { key_actions: 'key actions', events: 'events', sessions: 'sessions', people: 'active people' };
 
-/** The evidence a fall was called on, as the reason says it: "key actions thin, events −70 %". */
+/** The evidence a fall was called on, as the reason says it: "key actions thin, sessions −70 %". */
 export function evidenceText(e: EvidenceReason): string {
   const sign = e.change < 0 ? '−' : '+';
   return `${e.asked ? `${METRIC_NAMES[e.asked]} thin, ` : 'too few to tell alone, '}${METRIC_NAMES[e.metric]} ${sign}${Math.round(Math.abs(e.change) * 100)} %`;
