@@ -52,11 +52,11 @@ export interface EvidenceWindows {
 /** The metrics whose windows come along as evidence when `m` is asked (domain/trend EVIDENCE_METRICS). */
 export const evidenceMetrics = (m: Metric): Metric[] => EVIDENCE_METRICS.filter((e) => e !== m);
 
-/** The evidence metrics' columns from company_summary `s` (as r_<metric>, b_, phi_, act_). */
+/** The evidence metrics' columns from company_summary `s` (as r_<metric>, b_, phi_, act_), each after a comma (none: ''). */
 const evidenceColumns = (m: Metric) =>
   evidenceMetrics(m)
-    .map((e) => `coalesce(s.recent_${e}, 0)::float8 as r_${e}, coalesce(s.base_${e}, 0)::float8 as b_${e}, s.phi_${e}::float8 as phi_${e}, coalesce(s.active_weeks_${e}, 0)::float8 as act_${e}`)
-    .join(', ');
+    .map((e) => `, coalesce(s.recent_${e}, 0)::float8 as r_${e}, coalesce(s.base_${e}, 0)::float8 as b_${e}, s.phi_${e}::float8 as phi_${e}, coalesce(s.active_weeks_${e}, 0)::float8 as act_${e}`)
+    .join('');
 
 /** The evidence metrics' windows from a row read with evidenceColumns. */
 function evidenceOf(m: Metric, r: Record<string, unknown>): EvidenceWindows[] {
@@ -103,7 +103,7 @@ const toStats = (m: Metric) => (r: StatsRow): CompanyStats => ({
 });
 
 /** The noise columns of metric m from company_summary `s` (as phi, act), and the evidence metrics' windows. */
-const noiseColumns = (m: Metric) => `s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0)::float8 as act, ${evidenceColumns(m)}`;
+const noiseColumns = (m: Metric) => `s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0)::float8 as act${evidenceColumns(m)}`;
 
 /**
  * Every company with its activity over the range and its two trend windows for
@@ -165,15 +165,15 @@ function bookWindowsOf(m: Metric, r: Record<string, unknown> | undefined, prefix
   return { recent: num('recent'), baseline: num('baseline'), evidence };
 }
 
-/** Sums of the evidence metrics' windows over `from` (columns recent_<m>, baseline_<m>, named with `prefix`). */
+/** Sums of the evidence metrics' windows (columns recent_<m>, baseline_<m>, named with `prefix`), each after a comma (none: ''). */
 const evidenceSums = (m: Metric, prefix: string, r: (e: Metric) => string, b: (e: Metric) => string) =>
   evidenceMetrics(m)
-    .map((e) => `coalesce(sum(${r(e)}), 0)::float8 as ${prefix}recent_${e}, coalesce(sum(${b(e)}), 0)::float8 as ${prefix}baseline_${e}`)
-    .join(', ');
+    .map((e) => `, coalesce(sum(${r(e)}), 0)::float8 as ${prefix}recent_${e}, coalesce(sum(${b(e)}), 0)::float8 as ${prefix}baseline_${e}`)
+    .join('');
 
 function bookWindowsSql(metric: Metric): string {
   const m = checkedMetric(metric);
-  return `select coalesce(sum(recent_${m}), 0)::float8 as recent, coalesce(sum(base_${m}), 0)::float8 as baseline,
+  return `select coalesce(sum(recent_${m}), 0)::float8 as recent, coalesce(sum(base_${m}), 0)::float8 as baseline
                  ${evidenceSums(m, '', (e) => `recent_${e}`, (e) => `base_${e}`)}
           from company_summary where company_key <> ''`;
 }
@@ -428,7 +428,7 @@ function windowed(n: SummaryRange, m: Metric, today: string, t: TrendConstants):
            select c.company_key as key, c.name,
              coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
              coalesce(s.recent_${m}, 0)::float8 as r, coalesce(s.base_${m}, 0)::float8 as b,
-             s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act, ${evidenceColumns(m)},
+             s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act${evidenceColumns(m)},
              (date '${today}' - (c.first_seen_at at time zone 'UTC')::date) as age
            from companies c left join company_summary s on s.company_key = c.company_key
            where c.company_key <> '' offset 0) v offset 0) w`;
@@ -622,7 +622,7 @@ export async function bookStats(
   const t = trendTerms(opts.trend, m);
   const [r] = await rows<Record<string, number | string>>(
     db,
-    sql.raw(`select ${evidenceSums(m, '', (e) => `w.r_${e}`, (e) => `w.b_${e}`)}, count(*)::float8 as total,
+    sql.raw(`select count(*)::float8 as total${evidenceSums(m, '', (e) => `w.r_${e}`, (e) => `w.b_${e}`)},
                count(*) filter (where w.events > 0 or w.people > 0)::float8 as active,
                count(*) filter (where not ${t.old})::float8 as young,
                count(*) filter (where ${t.used} and w.r = 0)::float8 as "goneQuiet",
@@ -737,7 +737,7 @@ export function decidedWindowsSql(opts: { now: Date; rangeDays: SummaryRange; me
              count(*) filter (where w.events > 0 or w.people > 0)::float8 as active,
              count(*) filter (where not ${t.old})::float8 as young,
              count(*) filter (where ${t.used} and w.r = 0)::float8 as "goneQuiet",
-             coalesce(sum(w.r), 0)::float8 as book_r, coalesce(sum(w.b), 0)::float8 as book_b,
+             coalesce(sum(w.r), 0)::float8 as book_r, coalesce(sum(w.b), 0)::float8 as book_b
              ${evidenceSums(m, 'book_', (e) => `w.r_${e}`, (e) => `w.b_${e}`)}
       from w
     ),
