@@ -8,6 +8,7 @@ import {
   EVIDENCE_MIN_CHANGE,
   EVIDENCE_THIN_PER_WEEK,
   explainTrend,
+  trendReason,
   trendVerdict,
   trendWithEvidence,
   type MetricEvidence,
@@ -72,6 +73,12 @@ describe('the evidence of the other metrics (thin asked metric)', () => {
     const v = trendWithEvidence(win(14, 7), undefined, null, [events(30, 20), { metric: 'sessions', windows: win(300, 100) }], 'key_actions');
     expect(v.trend).toBe('down');
     expect(v.evidence?.metric).toBe('sessions');
+  });
+
+  it('the reason show and the alerts give names the thin metric and the evidence, after the change', () => {
+    const reason = trendReason({ change: -0.5, swing: 0.3, goneQuiet: false, evidence: { metric: 'sessions', change: -0.62, asked: 'key_actions' } });
+    expect(reason).toBe(' over the last 14 days; key actions thin, sessions −62 %; its weekly swing is usually ±30 %');
+    expect(trendReason({ change: -0.5, swing: 0.3, goneQuiet: false })).toBe(' over the last 14 days; its weekly swing is usually ±30 %');
   });
 
   it('a young company is new, whatever the evidence', () => {
