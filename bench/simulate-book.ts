@@ -24,14 +24,17 @@ import {
   BASELINE_DAYS,
   DEFAULT_TREND_PARAMS,
   RECENT_DAYS,
-  decideTrendWith,
+  EVIDENCE_METRICS,
   fitNoisePrior,
   isFalling,
   perWeekOf,
   usedToBeActiveWith,
+  verdictWithEvidence,
+  type MetricEvidence,
   type NoisePrior,
   type TrendParams,
 } from '../src/domain/trend.js';
+import type { Metric } from '../src/domain/types.js';
 
 export type SimKind = 'steady' | 'growing' | 'fading' | 'dip' | 'new';
 
@@ -59,8 +62,18 @@ export interface SimCompany {
   kind: SimKind;
   tiny: boolean;
   people: number;
-  /** Events per day, index = day. */
+  /** Key actions per day (the metric the rule is asked about), index = day. */
   daily: number[];
+  /**
+   * The other metrics per day, driven by the same activity (issue 12, point 4: their evidence
+   * counts when key actions are thin): events (every tracked event, key actions included) and
+   * sessions. Books a-d: around each day's expected key actions, EVENTS_PER_KEY_ACTION times as
+   * many events and SESSIONS_PER_KEY_ACTION sessions, with the same weekly swing, holiday, fade
+   * and dip (their own day-to-day noise drawn from a second generator, so the key actions stay
+   * those of the book before). Book e: each active person-day is one session of 3 to 15 events.
+   */
+  events: number[];
+  sessions: number[];
   /** Fading: first day of the fade and the day the expected activity reaches zero. */
   fadeStart?: number;
   zeroDay?: number;
@@ -159,6 +172,13 @@ export const SIZE_MAX = 400;
 /** Variance of a day's count over its mean (events come in sessions). */
 export const BURST_DISPERSION = 2;
 
+/** Books a-d: events a day per expected key action (key actions included). */
+export const EVENTS_PER_KEY_ACTION = 5;
+/** Books a-d: the events other than key actions come in sessions: variance this x their mean (book a: Poisson). */
+export const EVENTS_DISPERSION = 3;
+/** Books a-d: sessions a day per expected key action (Poisson: one per active person-day, roughly). */
+export const SESSIONS_PER_KEY_ACTION = 0.4;
+
 /** A day's count: negative binomial, mean `mean`, variance `dispersion` x mean. */
 export function burstyCount(rand: () => number, mean: number, dispersion = BURST_DISPERSION): number {
   if (!(mean > 0)) return 0;
@@ -196,6 +216,8 @@ export function simulateBook(opts: SimOptions): SimBook {
   const holidayDays = kind === 'a' ? 0 : kind === 'd' ? 14 : 7;
   const holidayDepth = kind === 'd' ? 0.4 : 0.3;
   const companies: SimCompany[] = [];
+  // The other metrics' own noise: a second generator, so the key actions are those of the book before.
+  const rand2 = mulberry32(opts.seed * 104729 + 3);
   for (let id = 0; id < opts.companies; id++) {
     const tiny = rand() < 0.12;
     const u = rand();
@@ -219,7 +241,7 @@ export function simulateBook(opts: SimOptions): SimBook {
       kind === 'a' ? 0 : kind === 'c' ? Math.sqrt((companyCv * 0.2) ** 2 + 0.5 ** 2 / people) : Math.sqrt((0.03 + companyCv * 0.09) ** 2 + 0.35 ** 2 / people);
     const shape = cv > 0 ? 1 / (cv * cv) : Infinity;
     const growth = kind_ === 'growing' ? 1.3 + rand() * 1.7 : 1;
-    const c: SimCompany = { id, kind: kind_, tiny, people, daily: new Array(days).fill(0) };
+    const c: SimCompany = { id, kind: kind_, tiny, people, daily: new Array(days).fill(0), events: new Array(days).fill(0), sessions: new Array(days).fill(0) };
     if (kind_ === 'fading') {
       const len = 7 * (fadeMin + Math.floor(rand() * (fadeMax - fadeMin + 1)));
       const lo = FIRST_EVAL_DAY + 7;
@@ -246,6 +268,8 @@ export function simulateBook(opts: SimOptions): SimBook {
       if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mean *= dipDepth;
       if (c.startDay !== undefined && d < c.startDay) mean = 0;
       c.daily[d] = burstyCount(rand, mean, dispersion);
+      c.events[d] = c.daily[d] + burstyCount(rand2, mean * (EVENTS_PER_KEY_ACTION - 1), kind === 'a' ? 1 : EVENTS_DISPERSION);
+      c.sessions[d] = poisson(rand2, mean * SESSIONS_PER_KEY_ACTION);
     }
     if (c.zeroDay !== undefined) {
       let last = c.zeroDay - 1;
@@ -295,7 +319,7 @@ function simulateSmallB2B(opts: SimOptions): SimBook {
     const people = Math.min(30, Math.max(1, Math.round(6 * Math.exp(0.8 * normal(rand)))));
     const propensity = Array.from({ length: people }, () => Math.min(0.6, 0.2 * Math.exp(0.4 * normal(rand) - 0.08)));
     const growth = kind === 'growing' ? 1.3 + rand() * 1.7 : 1;
-    const c: SimCompany = { id, kind, tiny: false, people, daily: new Array(days).fill(0) };
+    const c: SimCompany = { id, kind, tiny: false, people, daily: new Array(days).fill(0), events: new Array(days).fill(0), sessions: new Array(days).fill(0) };
     if (kind === 'fading') {
       const lo = FIRST_EVAL_DAY + 7;
       c.fadeStart = lo + Math.floor(rand() * (days - fadeLen - SMALL_B2B_CATCH_DAYS - lo));
@@ -323,10 +347,19 @@ function simulateSmallB2B(opts: SimOptions): SimBook {
       if (c.startDay !== undefined && d < c.startDay) mult = 0;
       const weekend = d % 7 >= 5;
       let count = 0;
+      let events = 0;
+      let sessions = 0;
       for (const q of propensity) {
-        if (rand() < Math.min(1, (weekend ? 0.1 : 1) * q * mult)) count += binomial(rand, 3 + Math.floor(rand() * 13), 0.2);
+        if (rand() < Math.min(1, (weekend ? 0.1 : 1) * q * mult)) {
+          const n = 3 + Math.floor(rand() * 13);
+          count += binomial(rand, n, 0.2);
+          events += n;
+          sessions++;
+        }
       }
       c.daily[d] = count;
+      c.events[d] = events;
+      c.sessions[d] = sessions;
     }
     companies.push(c);
   }
@@ -386,16 +419,29 @@ export type FlagRule = (ctx: {
   market: MarketOf;
   total: number[];
   prior: (R: number, B: number) => NoisePrior | null;
+  /** The other metrics (events, sessions), the same for each: prefix sums, the book's sums and noise. */
+  others?: Partial<Record<Metric, { p: number[]; market: MarketOf; prior: (R: number, B: number) => NoisePrior | null }>>;
 }) => boolean;
 /** The book's window sums at `now` for given window lengths. */
 export type MarketOf = (R: number, B: number) => { recent: number; baseline: number };
 
 /** The product's rule: `quiet` lists a company when its trend is falling and it used to be active. */
 export function trendRule(k: TrendParams = DEFAULT_TREND_PARAMS): FlagRule {
-  return ({ p, firstDay, now, market, prior }) => {
-    const w = windowsAt(p, firstDay, now, k.recentDays, k.baselineDays);
+  return ({ p, firstDay, now, market, prior, others }) => {
+    const R = k.recentDays;
+    const B = k.baselineDays;
+    const w = windowsAt(p, firstDay, now, R, B);
     if (k.ownWeight === 0) delete w.weeks; // the rule before issue 12 read no weeks
-    return usedToBeActiveWith(w, k) && isFalling(decideTrendWith(w, market(k.recentDays, k.baselineDays), k, k.ownWeight === 0 ? null : prior(k.recentDays, k.baselineDays)));
+    if (!usedToBeActiveWith(w, k)) return false;
+    // The evidence of the other metrics (issue 12, point 4), read only where it may count.
+    const evidence: MetricEvidence[] = [];
+    if (k.evidenceThinPerWeek > 0 && others) {
+      for (const metric of EVIDENCE_METRICS) {
+        const o = others[metric];
+        if (o) evidence.push({ metric, windows: windowsAt(o.p, firstDay, now, R, B), market: o.market(R, B), prior: o.prior(R, B) });
+      }
+    }
+    return isFalling(verdictWithEvidence(w, market(R, B), k, k.ownWeight === 0 ? null : prior(R, B), evidence).trend);
   };
 }
 export const productRule: FlagRule = trendRule();
@@ -412,8 +458,12 @@ export const TODAY_TREND_PARAMS: TrendParams = {
   ownWeight: 0,
   sharpMinPerWeek: 0,
   goneQuietWeeks: Infinity,
+  evidenceThinPerWeek: 0,
 };
 export const todayRule: FlagRule = trendRule(TODAY_TREND_PARAMS);
+/** Issue 12's rule without the other metrics' evidence (point 4): the product before it. */
+export const NO_EVIDENCE_PARAMS: TrendParams = { ...DEFAULT_TREND_PARAMS, evidenceThinPerWeek: 0 };
+export const noEvidenceRule: FlagRule = trendRule(NO_EVIDENCE_PARAMS);
 
 /** Naive: last 7 complete days at least `drop` below the 7 before (0.3 = -30 %). */
 export function weekOverWeek(drop: number): FlagRule {
@@ -522,7 +572,8 @@ export function scoreRules(
   for (let now = FIRST_EVAL_DAY; now <= book.days; now += 7) evalDays.push(now);
   const quarter = evalDays.slice(-QUARTER_WEEKS);
   const prefixes = book.companies.map((c) => prefix(c.daily));
-  const firstDays = book.companies.map((c) => c.daily.findIndex((x) => x > 0));
+  // First activity: the first event of any kind (the product's first_seen), key actions or not.
+  const firstDays = book.companies.map((c) => c.events.findIndex((x) => x > 0));
   // The market: the same sums over the whole book, as the database gives them.
   const total = prefix(book.companies[0].daily.map((_, d) => book.companies.reduce((s, c) => s + c.daily[d], 0)));
   const marketAt =
@@ -532,6 +583,15 @@ export function scoreRules(
       return { recent: w.recent, baseline: w.baseline };
     };
   const prior = priorOf(book, prefixes, firstDays);
+  // The other metrics, the same way.
+  const otherOf = (series: (c: SimCompany) => number[]) => {
+    const ps = book.companies.map((c) => prefix(series(c)));
+    const tot = prefix(book.companies[0].daily.map((_, d) => book.companies.reduce((s, c) => s + series(c)[d], 0)));
+    const pr = priorOf(book, ps, firstDays);
+    return { ps, marketAt: (now: number): MarketOf => (R, B) => { const w = windowsAt(tot, 0, now, R, B); return { recent: w.recent, baseline: w.baseline }; }, pr };
+  };
+  const ev = otherOf((c) => c.events);
+  const se = otherOf((c) => c.sessions);
   const active = (p: number[], firstDay: number, now: number) =>
     usedToBeActiveWith(windowsAt(p, firstDay, now, gate.recentDays, gate.baselineDays), gate);
   const out: Record<string, RuleScore> = {};
@@ -558,7 +618,18 @@ export function scoreRules(
       const p = prefixes[i];
       const firstDay = firstDays[i];
       const flag = (now: number) =>
-        rule({ p, firstDay, now, market: marketAt(now), total, prior: (R, B) => prior(now, R, B) });
+        rule({
+          p,
+          firstDay,
+          now,
+          market: marketAt(now),
+          total,
+          prior: (R, B) => prior(now, R, B),
+          others: {
+            events: { p: ev.ps[i], market: ev.marketAt(now), prior: (R, B) => ev.pr(now, R, B) },
+            sessions: { p: se.ps[i], market: se.marketAt(now), prior: (R, B) => se.pr(now, R, B) },
+          },
+        });
       if (c.kind === 'fading') {
         // Precision: its flags in the quarter count as true once the fade has begun.
         for (const now of quarter) {
@@ -657,7 +728,7 @@ function fadeEligible(c: SimCompany, p: number[], firstDay: number, gate: TrendP
 /** The fading accounts that recall is scored on (see fadeEligible). */
 export function eligibleFades(book: SimBook, gate: TrendParams = DEFAULT_TREND_PARAMS): SimCompany[] {
   return book.companies.filter(
-    (c) => c.kind === 'fading' && fadeEligible(c, prefix(c.daily), c.daily.findIndex((x) => x > 0), gate),
+    (c) => c.kind === 'fading' && fadeEligible(c, prefix(c.daily), c.events.findIndex((x) => x > 0), gate),
   );
 }
 

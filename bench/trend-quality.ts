@@ -11,6 +11,7 @@ import {
   BOOK_NAMES,
   NAIVE_FAMILIES,
   SIZE_BANDS,
+  noEvidenceRule,
   productRule,
   scoreRules,
   simulateBook,
@@ -57,7 +58,7 @@ const goalLines: string[] = [];
 for (const kind of books) {
   const t0 = performance.now();
   const sims: SimBook[] = seeds.map((seed) => simulateBook({ companies, seed, book: kind }));
-  const main = sims.map((b) => scoreRules(b, { new: productRule, before: todayRule }));
+  const main = sims.map((b) => scoreRules(b, { new: productRule, noEvidence: noEvidenceRule, before: todayRule }));
   // The naive rules at equal false alarms: each at its loosest setting whose false alarms are
   // at most the new rule's on every seed of this book.
   const budget = Math.max(...main.map((m) => m.new.falseAlarms));
@@ -79,6 +80,7 @@ for (const kind of books) {
     );
     const rows = [
       row('trend rule (issue 12)', s),
+      row('  without other metrics\' evidence', main[i].noEvidence),
       row('rule before issue 12', main[i].before),
       ...naive.map((n) => row(`${n.label} (equal false alarms)`, n.scores[i])),
     ];

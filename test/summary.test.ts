@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/client.js';
-import { allCompanyNames, bookWindows, companyStatsFromSummary, companyStatsLive, companyStatsOf, type CompanyStats } from '../src/db/queries/companies.js';
+import { allCompanyNames, bookWindows, companyStatsFromSummary, companyStatsLive, companyStatsOf, evidenceMetrics, type CompanyStats } from '../src/db/queries/companies.js';
 import { ensureSummaryFresh, summaryAsOf, SUMMARY_RANGES } from '../src/db/queries/summary.js';
 import type { Metric } from '../src/domain/types.js';
 import { parseRequest } from '../src/ingest/segment.js';
@@ -65,6 +65,8 @@ async function ingest(database: Database, calls: Record<string, unknown>[], rnd:
   }
 }
 
+const sumOf = (xs: CompanyStats[], m: Metric, w: 'recent' | 'baseline') =>
+  xs.reduce((s, x) => s + (x.evidence.find((e) => e.metric === m)?.[w] ?? 0), 0);
 const byKey = (xs: CompanyStats[]) => [...xs].sort((a, b) => (a.key < b.key ? -1 : 1));
 
 async function expectSummaryEqualsLive(database: Database, now: Date) {
@@ -74,7 +76,20 @@ async function expectSummaryEqualsLive(database: Database, now: Date) {
       const summary = await companyStatsFromSummary(database.db, { now, rangeDays, metric });
       expect(byKey(summary), `${rangeDays}d by ${metric} at ${now.toISOString()}`).toEqual(byKey(live));
       const book = await bookWindows(database.db, { now, metric });
-      expect(book).toEqual({ recent: live.reduce((s, x) => s + x.recent, 0), baseline: live.reduce((s, x) => s + x.baseline, 0) });
+      const evidence = Object.fromEntries(
+        evidenceMetrics(metric).map((e) => [e, { recent: sumOf(live, e, 'recent'), baseline: sumOf(live, e, 'baseline') }]),
+      );
+      expect(book).toEqual({ recent: live.reduce((s, x) => s + x.recent, 0), baseline: live.reduce((s, x) => s + x.baseline, 0), evidence });
+      // The evidence metrics' windows (issue 12, point 4) are each company's own windows of that
+      // metric, summed live (the trend's windows do not depend on the range: checked on one).
+      for (const e of rangeDays === SUMMARY_RANGES[0] ? evidenceMetrics(metric) : []) {
+        const liveOfE = new Map((await companyStatsLive(database.db, { now, rangeDays, metric: e })).map((x) => [x.key, x]));
+        for (const one of live) {
+          const ev = one.evidence.find((x) => x.metric === e)!;
+          const own = liveOfE.get(one.key)!;
+          expect({ recent: ev.recent, baseline: ev.baseline, noise: ev.noise }, `${one.key}: ${e} as evidence`).toEqual({ recent: own.recent, baseline: own.baseline, noise: own.noise });
+        }
+      }
       // One company's detail (`show`) reads its own summary row and the book's sums: the same numbers.
       for (const one of byKey(live).filter((_, i) => i % 7 === 0)) {
         expect(await companyStatsOf(database.db, one.key, { now, rangeDays, metric }), `${one.key} ${rangeDays}d by ${metric}`).toEqual({ stats: one, book });

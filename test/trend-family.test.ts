@@ -6,15 +6,15 @@
  * measured figures, so a change that makes warnings worse on any book fails the build.
  */
 import { describe, expect, it } from 'vitest';
-import { BOOK_KINDS, productRule, scoreRules, simulateBook, todayRule, type BookKind, type RuleScore } from '../bench/simulate-book.js';
+import { BOOK_KINDS, noEvidenceRule, productRule, scoreRules, simulateBook, todayRule, type BookKind, type RuleScore } from '../bench/simulate-book.js';
 
 const SEED = 11;
 const COMPANIES = 1500;
 
-const scores = new Map<BookKind, { now: RuleScore; before: RuleScore }>();
+const scores = new Map<BookKind, { now: RuleScore; before: RuleScore; noEvidence: RuleScore }>();
 for (const book of BOOK_KINDS) {
-  const s = scoreRules(simulateBook({ companies: COMPANIES, seed: SEED, book }), { now: productRule, before: todayRule });
-  scores.set(book, { now: s.now, before: s.before });
+  const s = scoreRules(simulateBook({ companies: COMPANIES, seed: SEED, book }), { now: productRule, before: todayRule, noEvidence: noEvidenceRule });
+  scores.set(book, { now: s.now, before: s.before, noEvidence: s.noEvidence });
 }
 const get = (b: BookKind) => scores.get(b)!;
 
@@ -25,17 +25,18 @@ describe(`the trend rule on the family of books (${COMPANIES} companies, seed ${
 
   it('book a (steady accounts): recall at least 97 %, median lead at least 2 weeks', () => {
     const { now } = get('a');
-    expect(now.recall).toBeGreaterThanOrEqual(0.96);
+    expect(now.recall).toBeGreaterThanOrEqual(0.97);
     expect(now.medianLeadWeeks).toBeGreaterThanOrEqual(2);
-    // Goal 90 % at 2-3 weeks in: not met (measured 66 %): floor.
-    expect(now.recall2to3).toBeGreaterThanOrEqual(0.6);
+    // Goal 90 % at 2-3 weeks in: not met (measured 68 %): floor.
+    expect(now.recall2to3).toBeGreaterThanOrEqual(0.64);
   });
 
   it('books b, c, d: floors under the measured recall and lead (goals 90 % and 2 weeks not met on all accounts)', () => {
     const floors: Record<string, { recall: number; large: number; lead: number }> = {
-      b: { recall: 0.8, large: 0.93, lead: 1.4 },
-      c: { recall: 0.74, large: 0.9, lead: 1.4 },
-      d: { recall: 0.82, large: 0.95, lead: 1.4 },
+      // Measured (with the evidence of sessions): b 85.2 %, c 78.4 %, d 84.8 %; lead 1.4-1.6.
+      b: { recall: 0.83, large: 0.93, lead: 1.4 },
+      c: { recall: 0.76, large: 0.9, lead: 1.4 },
+      d: { recall: 0.83, large: 0.95, lead: 1.4 },
     };
     for (const [b, f] of Object.entries(floors)) {
       const { now } = get(b as BookKind);
@@ -47,9 +48,24 @@ describe(`the trend rule on the family of books (${COMPANIES} companies, seed ${
 
   it('book e (small B2B): finds several times what the rule before issue 12 found, most of what it lists is falling', () => {
     const { now, before } = get('e');
-    expect(now.recall).toBeGreaterThanOrEqual(0.45); // goal 90 %: not met
+    expect(now.recall).toBeGreaterThanOrEqual(0.57); // goal 90 %: not met (measured 60.0 %)
     expect(now.recall).toBeGreaterThan(5 * before.recall);
-    expect(now.precision).toBeGreaterThanOrEqual(0.75); // goal 90 %: not met
+    expect(now.precision).toBeGreaterThanOrEqual(0.8); // goal 90 %: not met (measured 84 %)
+  });
+
+  it('the evidence of sessions (thin key actions) never finds less, finds more small accounts, most on book e', () => {
+    for (const b of BOOK_KINDS) {
+      const { now, noEvidence } = get(b);
+      expect(now.recall, `book ${b}`).toBeGreaterThanOrEqual(noEvidence.recall);
+      expect(now.falseAlarms, `book ${b}`).toBeLessThanOrEqual(0.05);
+    }
+    // Measured: a, b, c, e find more of the accounts under 50 a week (d: as many).
+    for (const b of ['a', 'b', 'c', 'e'] as const) {
+      const { now, noEvidence } = get(b);
+      expect(now.recallBand['< 20'] + now.recallBand['20-50'], `book ${b}: the small accounts`).toBeGreaterThan(noEvidence.recallBand['< 20'] + noEvidence.recallBand['20-50']);
+    }
+    // Book e (measured: 48.0 % without, 60.0 % with).
+    expect(get('e').now.recall).toBeGreaterThan(get('e').noEvidence.recall + 0.08);
   });
 
   it.each(BOOK_KINDS)('book %s: accounts of 10-50 a week are found, which the floor of 50 left out', (b) => {

@@ -16,14 +16,16 @@ import {
   keyCoverage,
   selectedCompanyStats,
   weeklySeries,
+  type BookWindows,
   type CompanyName,
   type CompanyStats,
+  type KeyedWindows,
   type Selection,
   type TrendConstants,
 } from '../db/queries/companies.js';
 import { eventHistories, eventRollupStarts } from '../db/queries/events.js';
 import { eventChanges, fellMostInLine } from '../domain/event-changes.js';
-import { isSummaryRange, noisePrior, type SummaryRange } from '../db/queries/summary.js';
+import { isSummaryRange, noisePrior, noisePriors, type SummaryRange } from '../db/queries/summary.js';
 import { metricTotal } from '../domain/metric.js';
 import { daysBetween } from '../domain/period.js';
 import { editDistance } from '../domain/edit-distance.js';
@@ -42,6 +44,8 @@ import {
   MARKET_FACTOR_MAX,
   MARKET_FACTOR_MIN,
   COUNT_DISPERSION,
+  EVIDENCE_MIN_CHANGE,
+  EVIDENCE_THIN_PER_WEEK,
   OWN_SKIP_WEEKS,
   OWN_WEIGHT_PER_WEEK,
   WEEKLY_SWING_CV,
@@ -49,11 +53,11 @@ import {
   RECENT_DAYS,
   STEADY_BELOW_Z,
   trendChange,
-  trendVerdict,
+  trendWithEvidence,
   UP_MIN_CHANGE,
   usedToBeActive,
-  type BookMove,
   type NoisePrior,
+  type TrendVerdict,
 } from '../domain/trend.js';
 import type { CompanyDetail, CompanyRow, EventDrop, KeyHealth, Metric, Range, ReportCounts, TrendWindows } from '../domain/types.js';
 
@@ -69,37 +73,68 @@ export function defaultMetric(ctx: GroupsContext): Metric {
 
 /** Every company as a row: activity over the range and trend of the metric (against the book's move). */
 export async function companyRows(ctx: GroupsContext, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyRow[]> {
-  const [stats, prior] = await Promise.all([companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }), bookNoise(ctx, opts)]);
+  const [stats, priors] = await Promise.all([companyStats(ctx.db, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }), bookNoise(ctx, opts)]);
   const market = sumWindows(stats);
-  return stats.map((s) => toRow(s, opts.now, market, prior));
+  return stats.map((s) => toRow(s, opts.now, market, priors, opts.metric));
 }
 
-/** The book's typical noise at each volume (the empirical Bayes prior), as the daily rollover fitted it. */
-async function bookNoise(ctx: GroupsContext, opts: { now: Date; metric: Metric }): Promise<NoisePrior | null> {
-  return noisePrior(ctx.db, opts.now, opts.metric);
+/** The book's typical noise of each metric (the empirical Bayes priors), as the daily rollover fitted them. */
+type Priors = Partial<Record<Metric, NoisePrior | null>>;
+
+/** The book's typical noise at each volume (the asked metric's and the evidence metrics'), as the daily rollover fitted it. */
+async function bookNoise(ctx: GroupsContext, opts: { now: Date }): Promise<Priors> {
+  return noisePriors(ctx.db, opts.now);
+}
+
+/**
+ * The rule's verdict on the asked metric, with the evidence of the other metrics (their windows
+ * as read with the company's, the book's move and typical noise on each): domain/trend
+ * trendWithEvidence, the one decision behind quiet, the digest, report and show.
+ */
+export function verdictOf(
+  w: Pick<KeyedWindows, 'recent' | 'baseline' | 'ageDays' | 'noise' | 'evidence'>,
+  metric: Metric,
+  book: Pick<BookWindows, 'recent' | 'baseline' | 'evidence'>,
+  priors: Priors,
+): TrendVerdict {
+  const windows: TrendWindows = { recent: w.recent, baseline: w.baseline, ageDays: w.ageDays, noise: w.noise };
+  const evidence = w.evidence.map((e) => ({
+    metric: e.metric,
+    windows: { recent: e.recent, baseline: e.baseline, ageDays: w.ageDays, noise: e.noise },
+    market: book.evidence[e.metric],
+    prior: priors[e.metric] ?? null,
+  }));
+  return trendWithEvidence(windows, book, priors[metric] ?? null, evidence, metric);
 }
 
 /** Some companies' rows (a person's own companies, a chart), each read by its key, at once; unknown keys are left out. */
 export async function companyRowsOf(ctx: GroupsContext, keys: readonly string[], opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyRow[]> {
   // The book's noise first: reading it also measures companies written since the rollover.
-  const prior = await bookNoise(ctx, opts);
+  const priors = await bookNoise(ctx, opts);
   const found = await Promise.all(keys.map((key) => companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric })));
-  return found.flatMap((f) => (f.stats ? [toRow(f.stats, opts.now, f.book, prior)] : []));
+  return found.flatMap((f) => (f.stats ? [toRow(f.stats, opts.now, f.book, priors, opts.metric)] : []));
 }
 
-function sumWindows(stats: CompanyStats[]) {
+function sumWindows(stats: CompanyStats[]): BookWindows {
   let recent = 0;
   let baseline = 0;
+  const evidence: BookWindows['evidence'] = {};
   for (const s of stats) {
     recent += s.recent;
     baseline += s.baseline;
+    for (const e of s.evidence) {
+      const sum = (evidence[e.metric] ??= { recent: 0, baseline: 0 });
+      sum.recent += e.recent;
+      sum.baseline += e.baseline;
+    }
   }
-  return { recent, baseline };
+  return { recent, baseline, evidence };
 }
 
-function toRow(s: CompanyStats, now: Date, market: BookMove, prior: NoisePrior | null): CompanyRow {
-  const windows: TrendWindows = { recent: s.recent, baseline: s.baseline, ageDays: s.firstSeen ? daysBetween(s.firstSeen, now) : 0, noise: s.noise };
-  const v = trendVerdict(windows, market, prior);
+function toRow(s: CompanyStats, now: Date, market: Pick<BookWindows, 'recent' | 'baseline' | 'evidence'>, priors: Priors, metric: Metric): CompanyRow {
+  const ageDays = s.firstSeen ? daysBetween(s.firstSeen, now) : 0;
+  const windows: TrendWindows = { recent: s.recent, baseline: s.baseline, ageDays, noise: s.noise };
+  const v = verdictOf({ ...s, ageDays }, metric, market, priors);
   return {
     key: s.key,
     name: s.name,
@@ -110,6 +145,7 @@ function toRow(s: CompanyStats, now: Date, market: BookMove, prior: NoisePrior |
     swing: v.swing,
     z: v.z,
     goneQuiet: v.goneQuiet,
+    ...(v.evidence ? { evidence: v.evidence } : {}),
   };
 }
 
@@ -151,20 +187,22 @@ const TREND_CONSTANTS = {
   downMin: DOWN_MIN_CHANGE,
   upMin: UP_MIN_CHANGE,
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
+  evidenceThinPerWeek: EVIDENCE_THIN_PER_WEEK,
+  evidenceMinChange: EVIDENCE_MIN_CHANGE,
 };
 /** The rule's constants for the reads that pre-select and decide in PostgreSQL, with the book's noise. */
-export const trendConstants = (prior: NoisePrior | null): TrendConstants => ({ ...TREND_CONSTANTS, prior });
+export const trendConstants = (prior: NoisePrior | null, evidencePriors: Partial<Record<Metric, NoisePrior | null>> = {}): TrendConstants => ({ ...TREND_CONSTANTS, prior, evidencePriors });
 
 type ListOptions = { now: Date; range: Range; metric: Metric };
 
 /** Rows of some companies, with trends decided against the whole book's move. */
 async function selectedRows(ctx: GroupsContext, opts: ListOptions & { rangeDays: SummaryRange }, select: Selection) {
-  const [stats, book, prior] = await Promise.all([
+  const [stats, book, priors] = await Promise.all([
     selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, select }),
     bookStats(ctx.db, { now: opts.now, rangeDays: opts.rangeDays, metric: opts.metric, trend: trendConstants(null) }),
     bookNoise(ctx, opts),
   ]);
-  return { rows: stats.map((s) => toRow(s, opts.now, book, prior)), book };
+  return { rows: stats.map((s) => toRow(s, opts.now, book, priors, opts.metric)), book };
 }
 
 /** `top`: the most active companies, and how many had any activity in the range. */
@@ -189,19 +227,19 @@ export async function quiet(ctx: GroupsContext, opts: ListOptions): Promise<{ ro
     return { rows: all.slice(0, QUIET_DETAILED), total: all.length };
   }
   // The book's typical noise first: PostgreSQL pre-selects and decides the clear cases with it.
-  const prior = await bookNoise(ctx, opts);
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
+  const priors = await bookNoise(ctx, opts);
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(priors[opts.metric] ?? null, priors) };
   // The decided falling ones come with the biggest drops first; a margin over QUIET_DETAILED
   // covers near-ties (changes within 1e-12) that compareByDrop orders by volume lost.
   const decided = await decidedWindows(ctx.db, { ...q, falling: true, top: QUIET_DETAILED + 100 });
   const book = decided.book;
   const undecided = decided.undecided
-    .map((windows) => ({ key: windows.key, windows, ...trendVerdict(windows, book, prior) }))
+    .map((windows) => ({ key: windows.key, windows, ...verdictOf(windows, opts.metric, book, priors) }))
     .filter((c) => isFalling(c.trend) && usedToBeActive(c.windows));
   const falling = [...decided.downTop.map((windows) => ({ key: windows.key, windows, change: trendChange(windows) })), ...undecided].sort(compareByDrop);
   const first = falling.slice(0, QUIET_DETAILED);
   const stats = await selectedCompanyStats(ctx.db, { now: opts.now, rangeDays: n, metric: opts.metric, select: { kind: 'keys', keys: first.map((c) => c.key) } });
-  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book, prior)]));
+  const byKey = new Map(stats.map((s) => [s.key, toRow(s, opts.now, book, priors, opts.metric)]));
   return { rows: first.map((c) => byKey.get(c.key)).filter((r): r is CompanyRow => r !== undefined), total: decided.down + undecided.length };
 }
 
@@ -224,14 +262,14 @@ export async function report(ctx: GroupsContext, opts: ListOptions): Promise<Rep
   if (!isSummaryRange(n)) return reportCounts(await companyRows(ctx, opts));
   // Every company that is old enough and not moving is steady; PostgreSQL counts the movers
   // whose verdict is certain, and only the uncertain ones need the rule here.
-  const prior = await bookNoise(ctx, opts);
-  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(prior) };
+  const priors = await bookNoise(ctx, opts);
+  const q = { now: opts.now, rangeDays: n, metric: opts.metric, trend: trendConstants(priors[opts.metric] ?? null, priors) };
   const decided = await decidedWindows(ctx.db, q);
   const book = decided.book;
   const counts: ReportCounts = { active: book.active, growing: decided.up, steady: 0, atRisk: decided.downUsed, goneQuiet: 0, new: book.young, total: book.total };
   let falling = decided.down;
   for (const w of decided.undecided) {
-    const trend = trendVerdict(w, book, prior).trend;
+    const trend = verdictOf(w, opts.metric, book, priors).trend;
     if (isRising(trend)) counts.growing++;
     if (isFalling(trend)) {
       falling++;
@@ -274,7 +312,7 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
  */
 export async function companyDetail(ctx: GroupsContext, key: string, opts: { now: Date; range: Range; metric: Metric }): Promise<CompanyDetail | null> {
   // The book's noise first: reading it also measures companies written since the rollover.
-  const prior = await bookNoise(ctx, opts);
+  const priors = await bookNoise(ctx, opts);
   const [record, found, weeks, people, histories, eventStarts, eventBook] = await Promise.all([
     companyRecord(ctx.db, key),
     companyStatsOf(ctx.db, key, { now: opts.now, rangeDays: opts.range.days, metric: opts.metric }),
@@ -286,8 +324,8 @@ export async function companyDetail(ctx: GroupsContext, key: string, opts: { now
     opts.metric === 'events' ? null : eventsBook(ctx, opts.now),
   ]);
   if (!record || !found.stats) return null;
-  const row = toRow(found.stats, opts.now, found.book, prior);
-  const judging = { ageDays: eventAgeDays(row.windows.ageDays, eventStarts.get(key), opts.now), ...(eventBook ?? { book: found.book, prior }) };
+  const row = toRow(found.stats, opts.now, found.book, priors, opts.metric);
+  const judging = { ageDays: eventAgeDays(row.windows.ageDays, eventStarts.get(key), opts.now), ...(eventBook ?? { book: found.book, prior: priors.events ?? null }) };
   const events = eventChanges(histories.get(key) ?? [], judging, EVENTS_LISTED);
   return {
     ...row,

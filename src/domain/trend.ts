@@ -35,6 +35,16 @@
  *   assumption: COUNT_DISPERSION (2, events come in sessions) + WEEKLY_SWING_CV^2 (20 %) x
  *   the weekly mean.
 
+ * THE EVIDENCE OF THE OTHER METRICS (issue 12, point 4; trendWithEvidence)
+ *   When the asked metric is thin (under EVIDENCE_THIN_PER_WEEK, 50, a week in its baseline)
+ *   its test may be inconclusive although the account is plainly leaving. Then a fall that the
+ *   same calibrated test finds on another metric (EVIDENCE_METRICS: sessions, with its own
+ *   noise, book's move and prior, at DOWN_TEST_ALPHA split between the two looks) counts
+ *   as a fall, provided the asked metric moved the same way by at least as much as a fall
+ *   needs and more (its change <= EVIDENCE_MIN_CHANGE, −40 %). The asked metric is never overruled otherwise: a
+ *   rise or a steady change on it stays as its own test says, and its figures are the ones
+ *   shown, with the reason ("key actions thin, sessions −70 %").
+
  * THE BOOK'S FACTOR (holiday weeks)
  *   `market` is the same two sums over all companies; the company's own sums are taken
  *   out of it, so f is the move of the REST of the book. Its rate ratio f (clamped to
@@ -59,7 +69,7 @@
  *     out: own weight 1 added 1-1.5 points of false alarms, prior weight 8 moved recall and
  *     false alarms by about a point).
  */
-import type { Trend, TrendWindows } from './types.js';
+import type { Metric, Trend, TrendWindows } from './types.js';
 
 /** Recent window: complete UTC days before today (today excluded). */
 export const RECENT_DAYS = 14;
@@ -111,6 +121,32 @@ export const PRIOR_WEIGHT = 3;
 export const PRIOR_MIN_COMPANIES = 30;
 /** Baseline weeks, each with activity, that make an account "regularly active" (gone quiet needs them). */
 export const GONE_QUIET_ACTIVE_WEEKS = 4;
+/**
+ * The asked metric is "thin" under this a week in its baseline: then the evidence of the other
+ * metrics may count (trendWithEvidence). The floor `quiet` had before issue 12: above it the
+ * asked metric's own test has counts enough to decide by itself.
+ */
+export const EVIDENCE_THIN_PER_WEEK = 50;
+/**
+ * The metrics whose evidence counts when the asked one is thin (the asked one itself left out):
+ * sessions. Events were tried too (bench:trend): on the small-B2B book e they added false alarms
+ * on steady accounts (a session's 3 to 15 events make events far burstier than their own
+ * baseline weeks show), and book e seed 3 reached 5.4 % (sessions alone: 4.4 %).
+ */
+export const EVIDENCE_METRICS: readonly Metric[] = ['sessions'];
+/**
+ * Test level of a fall on an evidence metric: DOWN_TEST_ALPHA split between the two looks at
+ * the account (the asked metric and the evidence; Bonferroni), so that the second look does not
+ * buy false alarms.
+ */
+export const EVIDENCE_TEST_ALPHA = DOWN_TEST_ALPHA / 2;
+/**
+ * The asked metric's own change at or below which the other metrics' evidence may count: a
+ * fall the thin metric itself shows plainly. At −25 % (a fall's change) the evidence also
+ * caught more one- or two-week dips, and book a seed 3 reached 5.1 % false alarms; −35 %: 5.0 %;
+ * −40 %: 4.9 %, at a point of recall less there and none on book e (bench:trend, 3,000 companies).
+ */
+export const EVIDENCE_MIN_CHANGE = -0.4;
 
 const LEVEL_TREND: Record<number, Trend> = {
   [-2]: 'down sharply',
@@ -151,6 +187,12 @@ export interface TrendParams {
   ownSkipWeeks: number;
   /** Baseline weeks, all active, that make a silent account "gone quiet" (Infinity: never). */
   goneQuietWeeks: number;
+  /** Under this a week the asked metric is thin and the other metrics' evidence counts (0: never). */
+  evidenceThinPerWeek: number;
+  /** Test level of a fall on an evidence metric. */
+  evidenceAlpha: number;
+  /** The asked metric's change at or below which evidence may count (at most downMin). */
+  evidenceMinChange: number;
 }
 
 export const DEFAULT_TREND_PARAMS: TrendParams = {
@@ -171,6 +213,9 @@ export const DEFAULT_TREND_PARAMS: TrendParams = {
   sharpMinPerWeek: SHARP_MIN_PER_WEEK,
   ownSkipWeeks: OWN_SKIP_WEEKS,
   goneQuietWeeks: GONE_QUIET_ACTIVE_WEEKS,
+  evidenceThinPerWeek: EVIDENCE_THIN_PER_WEEK,
+  evidenceAlpha: EVIDENCE_TEST_ALPHA,
+  evidenceMinChange: EVIDENCE_MIN_CHANGE,
 };
 
 /**
@@ -211,6 +256,27 @@ export interface TrendVerdict {
   z: number;
   /** Nothing in the recent window after activity in every baseline week (GONE_QUIET_ACTIVE_WEEKS at least). */
   goneQuiet: boolean;
+  /**
+   * Set when the fall was called on another metric's evidence (the asked one thin; see
+   * trendWithEvidence): that metric and its change. `change` and `swing` stay the asked metric's.
+   */
+  evidence?: EvidenceReason;
+}
+
+/** A fall called on another metric's evidence: that metric, its change, and the (thin) metric asked. */
+export interface EvidenceReason {
+  metric: Metric;
+  change: number;
+  /** The metric asked about, when the caller named it (for the reason: "key actions thin"). */
+  asked?: Metric;
+}
+
+/** Another metric's windows, with the book's move and typical noise on that metric: evidence for a thin asked metric. */
+export interface MetricEvidence {
+  metric: Metric;
+  windows: TrendWindows;
+  market?: BookMove;
+  prior?: NoisePrior | null;
 }
 
 const median = (xs: number[]): number => {
@@ -418,6 +484,58 @@ export function verdictWith(w: TrendWindows, market: BookMove | undefined, k: Tr
   return { ...base, trend: LEVEL_TREND[level], z, goneQuiet };
 }
 
+/**
+ * The trend of the asked metric, with the evidence of the others (EVIDENCE_METRICS) counted
+ * when the asked one is thin: the product's verdict for quiet, the digest, report and show.
+ */
+export function trendWithEvidence(
+  w: TrendWindows,
+  market: BookMove | undefined,
+  prior: NoisePrior | null | undefined,
+  evidence: readonly MetricEvidence[],
+  asked?: Metric,
+): TrendVerdict {
+  const v = verdictWithEvidence(w, market, DEFAULT_TREND_PARAMS, prior, evidence);
+  return v.evidence && asked ? { ...v, evidence: { ...v.evidence, asked } } : v;
+}
+
+/**
+ * verdictWith, then the evidence rule (see THE EVIDENCE OF THE OTHER METRICS above): only a
+ * `steady` verdict of a thin asked metric whose own change is a fall's (<= downMin) can turn
+ * into `down` (or `down sharply` from downSharp, never for a tiny account), and only when the
+ * same calibrated test, at evidenceAlpha, finds a fall on another metric. Never a rise, never
+ * against the asked metric's direction.
+ */
+export function verdictWithEvidence(
+  w: TrendWindows,
+  market: BookMove | undefined,
+  k: TrendParams,
+  prior: NoisePrior | null | undefined,
+  evidence: readonly MetricEvidence[],
+): TrendVerdict {
+  const v = verdictWith(w, market, k, prior);
+  if (evidence.length === 0 || !mayTakeEvidence(v, w, k)) return v;
+  const ek: TrendParams = { ...k, downAlpha: k.evidenceAlpha };
+  for (const e of evidence) {
+    const ev = verdictWith(e.windows, e.market, ek, e.prior);
+    if (!isFalling(ev.trend) || ev.change === null) continue;
+    let level = v.change! <= k.downSharp ? -2 : -1;
+    const recentPerWeek = (Math.max(0, w.recent) / k.recentDays) * 7;
+    if (level === -2 && Math.max(perWeekOf(w, k), recentPerWeek) < k.sharpMinPerWeek) level = -1;
+    return { ...v, trend: LEVEL_TREND[level], evidence: { metric: e.metric, change: ev.change } };
+  }
+  return v;
+}
+
+/**
+ * Can the other metrics' evidence turn this verdict into a fall? Steady on a thin asked metric
+ * (under evidenceThinPerWeek a week in its baseline, old enough for a trend) whose own change
+ * is at least a fall's. The SQL that pre-selects (db/queries/companies.ts) mirrors this.
+ */
+export function mayTakeEvidence(v: Pick<TrendVerdict, 'trend' | 'change'>, w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
+  return v.trend === 'steady' && v.change !== null && v.change <= Math.min(k.downMin, k.evidenceMinChange) && w.ageDays >= k.newBeforeDays && perWeekOf(w, k) < k.evidenceThinPerWeek;
+}
+
 /** Nothing in the recent window after activity in every baseline week it had (at least `goneQuietWeeks`). */
 export function isGoneQuiet(w: TrendWindows, k: TrendParams = DEFAULT_TREND_PARAMS): boolean {
   if (w.ageDays < k.newBeforeDays || w.recent > 0 || !(w.baseline > 0)) return false;
@@ -573,18 +691,30 @@ export function compareByDrop(
 }
 
 /** Why the trend was called, in one line: "−46 % over the last 14 days; its weekly swing is usually ±12 %". */
-export function explainTrend(v: Pick<TrendVerdict, 'trend' | 'change' | 'swing' | 'goneQuiet'>): string {
+export function explainTrend(v: Pick<TrendVerdict, 'trend' | 'change' | 'swing' | 'goneQuiet' | 'evidence'>): string {
   if (v.trend === 'new') return `first seen under ${NEW_BEFORE_DAYS} days ago: no baseline yet`;
   if (v.change === null) return `nothing in the ${BASELINE_DAYS} days before the last ${RECENT_DAYS}`;
   const sign = v.change < 0 ? '−' : '+';
   return `${sign}${Math.round(Math.abs(v.change) * 100)} %${trendReason(v)}`;
 }
 
-/** What follows the change in `explainTrend`: " over the last 14 days; its weekly swing is usually ±12 %". */
-export function trendReason(v: Pick<TrendVerdict, 'change' | 'swing' | 'goneQuiet'>): string {
+/**
+ * What follows the change in `explainTrend`: " over the last 14 days; its weekly swing is usually
+ * ±12 %", and for a fall called on another metric's evidence " over the last 14 days; key actions
+ * thin, sessions −70 %; its weekly swing is usually ±40 %" (the swing is the asked metric's).
+ */
+export function trendReason(v: Pick<TrendVerdict, 'change' | 'swing' | 'goneQuiet' | 'evidence'>): string {
   if (v.change === null || v.swing === null || v.swing === undefined) return '';
   const quiet = v.goneQuiet ? ', gone quiet after regular activity' : '';
-  return ` over the last ${RECENT_DAYS} days${quiet}; ${swingText(v.swing)}`;
+  return ` over the last ${RECENT_DAYS} days${quiet}${v.evidence ? `; ${evidenceText(v.evidence)}` : ''}; ${swingText(v.swing)}`;
+}
+
+const METRIC_NAMES: Record<Metric, string> = { key_actions: 'key actions', events: 'events', sessions: 'sessions', people: 'active people' };
+
+/** The evidence a fall was called on, as the reason says it: "key actions thin, sessions −70 %". */
+export function evidenceText(e: EvidenceReason): string {
+  const sign = e.change < 0 ? '−' : '+';
+  return `${e.asked ? `${METRIC_NAMES[e.asked]} thin, ` : 'too few to tell alone, '}${METRIC_NAMES[e.metric]} ${sign}${Math.round(Math.abs(e.change) * 100)} %`;
 }
 
 /** The account's usual swing, as the reason sentence says it: "its weekly swing is usually ±12 %". */
@@ -617,6 +747,7 @@ export function describeTrendRule(): string {
     `against the account's own week-to-week swing (measured on its baseline weeks, shrunk toward the book's usual swing at its volume) ` +
     `says it is not chance (p < ${DOWN_TEST_ALPHA * 100} % for a fall, ${TEST_ALPHA * 100} % for a rise), ` +
     `so a few events never make a trend and never a sharp one under ${SHARP_MIN_PER_WEEK} a week; a move the whole book makes (a holiday week) is discounted; ` +
+    `when the metric is thin (under ${EVIDENCE_THIN_PER_WEEK} a week) and fell by ${pct(EVIDENCE_MIN_CHANGE)} or more, a fall the same test finds on sessions counts; ` +
     `companies first seen under ${NEW_BEFORE_DAYS} days ago are new. ` +
     `Quiet accounts are those down that did at least ${MIN_BASELINE_PER_WEEK} a week before, or that went silent for ${RECENT_DAYS} days ` +
     `after activity in every baseline week (${GONE_QUIET_ACTIVE_WEEKS} at least); the biggest drop comes first.`

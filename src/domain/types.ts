@@ -66,6 +66,8 @@ export interface CompanyRow {
   z?: number;
   /** Nothing in the recent window after regular activity (see domain/trend isGoneQuiet). */
   goneQuiet?: boolean;
+  /** The fall was called on another metric's evidence, the asked one being thin (domain/trend trendWithEvidence). */
+  evidence?: { metric: Metric; change: number; asked?: Metric };
 }
 
 export interface PersonRow {

@@ -31,7 +31,7 @@ export function alertReason(row: CompanyRow): string {
     return `No activity at all in the last ${RECENT_DAYS} days, after about ${formatNumber(roughly(before))} in a usual ${RECENT_DAYS} days${quiet}${swing === null ? '' : `; ${swingText(swing)}`}.`;
   }
   if (change === null) return `Its trend is ${row.trend}.`;
-  const reason = trendReason({ change, swing, goneQuiet: row.goneQuiet ?? false });
+  const reason = trendReason({ change, swing, goneQuiet: row.goneQuiet ?? false, evidence: row.evidence });
   return `${formatPercent(change)}${reason === '' ? ` over the last ${RECENT_DAYS} days against its own usual rate` : reason}.`;
 }
 

@@ -440,7 +440,7 @@ export function showMessage(input: ShowInput): SlackMessage {
     ...(keyActionsSet ? [`*Key actions*\n${formatNumber(a.keyActions)}`] : []),
     `*Events*\n${formatNumber(a.events)}`,
     `*Sessions*\n${formatNumber(a.sessions)}`,
-    `*Trend*\n${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false })}`,
+    `*Trend*\n${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false, evidence: detail.evidence })}`,
   ];
   blocks.push(fieldsSection(fields));
   text.push(fields.map((f) => f.replace('\n', ': ').replace(/\*/g, '')).join(' · '));

@@ -175,7 +175,7 @@ export function showText(input: ShowInput): string {
     ...(keyActionsSet ? [['Key actions', formatNumber(a.keyActions)] as [string, string]] : []),
     ['Events', formatNumber(a.events)],
     ['Sessions', formatNumber(a.sessions)],
-    ['Trend', `${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false })}`],
+    ['Trend', `${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false, evidence: detail.evidence })}`],
   ];
   const labelWidth = Math.max(...metrics.map(([l]) => width(l)));
   out.push('', ...metrics.map(([l, v]) => `${pad(l, labelWidth, 'left')}  ${v}`));

@@ -5,7 +5,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Metric } from '../../domain/types.js';
 import { dayString, utcDay, windowsFor, weekBlocks, type Windows } from '../../domain/period.js';
-import type { NoisePrior } from '../../domain/trend.js';
+import { EVIDENCE_METRICS, type NoisePrior } from '../../domain/trend.js';
 import { rows, type Db } from '../client.js';
 import { storable } from '../sqlutil.js';
 import { ensureSummaryFresh, isSummaryRange, type SummaryRange } from './summary.js';
@@ -37,6 +37,38 @@ export interface CompanyStats {
   baseline: number;
   /** The trend's noise measured by the rollover (see TrendWindows.noise). */
   noise: { phi: number | null; activeWeeks: number };
+  /** The other metrics' trend windows and noise (domain/trend EVIDENCE_METRICS but the asked one). */
+  evidence: EvidenceWindows[];
+}
+
+/** Another metric's trend windows and noise, from the company summary: evidence for a thin asked metric. */
+export interface EvidenceWindows {
+  metric: Metric;
+  recent: number;
+  baseline: number;
+  noise: { phi: number | null; activeWeeks: number };
+}
+
+/** The metrics whose windows come along as evidence when `m` is asked (domain/trend EVIDENCE_METRICS). */
+export const evidenceMetrics = (m: Metric): Metric[] => EVIDENCE_METRICS.filter((e) => e !== m);
+
+/** The evidence metrics' columns from company_summary `s` (as r_<metric>, b_, phi_, act_), each after a comma (none: ''). */
+const evidenceColumns = (m: Metric) =>
+  evidenceMetrics(m)
+    .map((e) => `, coalesce(s.recent_${e}, 0)::float8 as r_${e}, coalesce(s.base_${e}, 0)::float8 as b_${e}, s.phi_${e}::float8 as phi_${e}, coalesce(s.active_weeks_${e}, 0)::float8 as act_${e}`)
+    .join('');
+
+/** The evidence metrics' windows from a row read with evidenceColumns. */
+function evidenceOf(m: Metric, r: Record<string, unknown>): EvidenceWindows[] {
+  return evidenceMetrics(m).map((e) => {
+    const phi = r[`phi_${e}`];
+    return {
+      metric: e,
+      recent: Number(r[`r_${e}`] ?? 0),
+      baseline: Number(r[`b_${e}`] ?? 0),
+      noise: { phi: phi === null || phi === undefined || phi === '' ? null : Number(phi), activeWeeks: Number(r[`act_${e}`] ?? 0) },
+    };
+  });
 }
 
 interface StatsRow {
@@ -55,7 +87,7 @@ interface StatsRow {
   act: number | string | null;
 }
 
-const toStats = (r: StatsRow): CompanyStats => ({
+const toStats = (m: Metric) => (r: StatsRow): CompanyStats => ({
   key: r.key,
   name: r.name,
   firstSeen: r.first_seen === null ? null : new Date(r.first_seen),
@@ -67,10 +99,11 @@ const toStats = (r: StatsRow): CompanyStats => ({
   recent: Number(r.recent),
   baseline: Number(r.baseline),
   noise: { phi: r.phi === null || r.phi === undefined ? null : Number(r.phi), activeWeeks: Number(r.act ?? 0) },
+  evidence: evidenceOf(m, r as unknown as Record<string, unknown>),
 });
 
-/** The noise columns of metric m from company_summary `s` (as phi, act). */
-const noiseColumns = (m: Metric) => `s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0)::float8 as act`;
+/** The noise columns of metric m from company_summary `s` (as phi, act), and the evidence metrics' windows. */
+const noiseColumns = (m: Metric) => `s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0)::float8 as act${evidenceColumns(m)}`;
 
 /**
  * Every company with its activity over the range and its two trend windows for
@@ -102,7 +135,7 @@ export async function companyStatsFromSummary(db: Db, opts: { now: Date; rangeDa
         from companies c left join company_summary s on s.company_key = c.company_key
         where c.company_key <> ''`),
   );
-  return result.map(toStats);
+  return result.map(toStats(m));
 }
 
 /**
@@ -112,15 +145,36 @@ export async function companyStatsFromSummary(db: Db, opts: { now: Date; rangeDa
  * rollups of those companies), so no join is needed (test/summary.test.ts checks the
  * sum against every company's live windows).
  */
-export async function bookWindows(db: Db, opts: { now: Date; metric: Metric }): Promise<{ recent: number; baseline: number }> {
+export async function bookWindows(db: Db, opts: { now: Date; metric: Metric }): Promise<BookWindows> {
   await ensureSummaryFresh(db, opts.now);
-  const [r] = await rows<{ recent: number | string; baseline: number | string }>(db, sql.raw(bookWindowsSql(opts.metric)));
-  return { recent: Number(r?.recent ?? 0), baseline: Number(r?.baseline ?? 0) };
+  const [r] = await rows<Record<string, number | string>>(db, sql.raw(bookWindowsSql(opts.metric)));
+  return bookWindowsOf(opts.metric, r, '');
 }
+
+/** The book's two sums of the asked metric, and of each evidence metric (the book's move on it). */
+export interface BookWindows {
+  recent: number;
+  baseline: number;
+  evidence: Partial<Record<Metric, { recent: number; baseline: number }>>;
+}
+
+function bookWindowsOf(m: Metric, r: Record<string, unknown> | undefined, prefix: string): BookWindows {
+  const num = (k: string) => Number(r?.[prefix + k] ?? 0);
+  const evidence: BookWindows['evidence'] = {};
+  for (const e of evidenceMetrics(m)) evidence[e] = { recent: num(`recent_${e}`), baseline: num(`baseline_${e}`) };
+  return { recent: num('recent'), baseline: num('baseline'), evidence };
+}
+
+/** Sums of the evidence metrics' windows (columns recent_<m>, baseline_<m>, named with `prefix`), each after a comma (none: ''). */
+const evidenceSums = (m: Metric, prefix: string, r: (e: Metric) => string, b: (e: Metric) => string) =>
+  evidenceMetrics(m)
+    .map((e) => `, coalesce(sum(${r(e)}), 0)::float8 as ${prefix}recent_${e}, coalesce(sum(${b(e)}), 0)::float8 as ${prefix}baseline_${e}`)
+    .join('');
 
 function bookWindowsSql(metric: Metric): string {
   const m = checkedMetric(metric);
   return `select coalesce(sum(recent_${m}), 0)::float8 as recent, coalesce(sum(base_${m}), 0)::float8 as baseline
+                 ${evidenceSums(m, '', (e) => `recent_${e}`, (e) => `base_${e}`)}
           from company_summary where company_key <> ''`;
 }
 
@@ -134,8 +188,8 @@ export async function companyStatsOf(
   db: Db,
   key: string,
   opts: { now: Date; rangeDays: number; metric: Metric },
-): Promise<{ stats: CompanyStats | null; book: { recent: number; baseline: number } }> {
-  if (!storable(key)) return { stats: null, book: { recent: 0, baseline: 0 } };
+): Promise<{ stats: CompanyStats | null; book: BookWindows }> {
+  if (!storable(key)) return { stats: null, book: bookWindowsOf(opts.metric, undefined, '') };
   const n = opts.rangeDays;
   if (!isSummaryRange(n)) {
     const [stats, book] = await Promise.all([companyStatsLive(db, { ...opts, key }), bookWindows(db, opts)]);
@@ -145,10 +199,10 @@ export async function companyStatsOf(
   // The summary's day comes back with its rows, in one snapshot: only a stale summary
   // (the first read of a day) costs a second round trip, after the rebuild.
   const read = () =>
-    rows<StatsRow & { as_of: string | null; book_recent: number | string; book_baseline: number | string }>(
+    rows<StatsRow & { as_of: string | null } & Record<string, unknown>>(
       db,
       sql`select (select as_of::text from summary_state where id = 1) as as_of,
-                 ${sql.raw(STATS_COLUMNS(n, m))}, b.recent as book_recent, b.baseline as book_baseline
+                 ${sql.raw(STATS_COLUMNS(n, m))}, ${sql.raw(['recent', 'baseline', ...evidenceMetrics(m).flatMap((e) => [`recent_${e}`, `baseline_${e}`])].map((c) => `b.${c} as book_${c}`).join(', '))}
           from (${sql.raw(bookWindowsSql(m))}) b
           left join companies c on c.company_key = ${key} and c.company_key <> ''
           left join company_summary s on s.company_key = c.company_key`,
@@ -159,8 +213,8 @@ export async function companyStatsOf(
     [r] = await read();
   }
   return {
-    stats: r && r.key !== null ? toStats(r) : null,
-    book: { recent: Number(r?.book_recent ?? 0), baseline: Number(r?.book_baseline ?? 0) },
+    stats: r && r.key !== null ? toStats(m)(r) : null,
+    book: bookWindowsOf(m, r, 'book_'),
   };
 }
 
@@ -208,7 +262,7 @@ export async function companyStatsLive(
         left join company_summary s on s.company_key = c.company_key
         where c.company_key <> '' ${opts.key !== undefined ? sql`and c.company_key = ${opts.key}` : sql``}`,
   );
-  return result.map(toStats);
+  return result.map(toStats(m));
 }
 
 export interface CompanyRecord {
@@ -374,7 +428,7 @@ function windowed(n: SummaryRange, m: Metric, today: string, t: TrendConstants):
            select c.company_key as key, c.name,
              coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
              coalesce(s.recent_${m}, 0)::float8 as r, coalesce(s.base_${m}, 0)::float8 as b,
-             s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act,
+             s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act${evidenceColumns(m)},
              (date '${today}' - (c.first_seen_at at time zone 'UTC')::date) as age
            from companies c left join company_summary s on s.company_key = c.company_key
            where c.company_key <> '' offset 0) v offset 0) w`;
@@ -396,7 +450,7 @@ function priorSql(t: TrendConstants, perWeek: string): string {
 }
 
 /** Conditions over `w` (see windowed) that are NECESSARY for the rule's verdicts. */
-function trendTerms(t: TrendConstants) {
+function trendTerms(t: TrendConstants, m: Metric) {
   // Days of baseline the company had (domain/trend baselineDays), computed once per row in `windowed`.
   const bdays = 'w.bd';
   // A hair wider than the rule's thresholds, so float rounding never drops a candidate.
@@ -420,6 +474,27 @@ function trendTerms(t: TrendConstants) {
   // tails under it never pass). A silent account may be gone quiet. Reads w.rphi and w.p (ruleColumns).
   const npq = `((w.r + w.b) * w.p * (1 - w.p))`;
   const unusual = `(w.r = 0 or abs(w.r - (w.r + w.b) * w.p) >= ${t.steadyBelowZ} * sqrt(${npq} * w.rphi))`;
+  // The evidence of the other metrics may turn a steady verdict into a fall (domain/trend
+  // mayTakeEvidence): old enough, a thin asked metric (under evidenceThinPerWeek a week) whose
+  // change is a fall's, and (necessary for a fall on that metric's own test) an evidence metric
+  // whose own change is one too. Those go to Node unless SQL finds them falling by themselves.
+  // Each evidence metric's own test at f = 1 can pass only with its change a fall's and its window
+  // at least STEADY_BELOW_Z standard deviations below expectation at the dispersion the rule
+  // uses for it (its own noise shrunk toward the book's on that metric, as for the asked one).
+  // The bound holds at the evidence's stricter level too (a stricter test needs a larger |z|).
+  const pe = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
+  const evPrior = (e: Metric) => priorSql({ ...t, prior: t.evidencePriors?.[e] ?? null }, `(w.b_${e} * 7 / ${bdays})`);
+  const evPhi = (e: Metric) =>
+    `greatest(1, case when w.wo > 0 and w.phi_${e} is not null then (w.wo * w.phi_${e} + ${t.priorWeight} * ${evPrior(e)}) / (w.wo + ${t.priorWeight}) else ${evPrior(e)} end)`;
+  const evDown = (e: Metric) =>
+    `(w.b_${e} > 0 and w.r_${e} * ${bdays} <= w.b_${e} * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9)
+      and (w.r_${e} = 0 or abs(w.r_${e} - (w.r_${e} + w.b_${e}) * ${pe}) >= ${t.steadyBelowZ} * sqrt((w.r_${e} + w.b_${e}) * ${pe} * (1 - ${pe}) * ${evPhi(e)}) * (1 - 1e-9)))`;
+  const evs = evidenceMetrics(m);
+  const askedDown = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.evidenceMinChange}) * (1 + 1e-9))`;
+  const evidence =
+    t.evidenceThinPerWeek > 0 && evs.length > 0
+      ? `(${old} and w.b > 0 and w.b * 7 < ${t.evidenceThinPerWeek} * ${bdays} * (1 + 1e-9) and ${down} and ${askedDown} and (${evs.map(evDown).join(' or ')}))`
+      : 'false';
   return {
     old,
     used,
@@ -427,10 +502,10 @@ function trendTerms(t: TrendConstants) {
     /** The own swing's weight and the weekly volume (wo, pw), which ruleColumns read. */
     volumeColumns: volume,
     /** The rule's dispersion (rphi) and the recent window's share under no change (p, f = 1). */
-    ruleColumns: `${phi} as rphi, ${p} as p`,
+    ruleColumns: `${phi} as rphi, ${p} as p, ${evidence} as ev`,
     /** Cheap necessary conditions, before ruleColumns are computed; then the test's (`unusual`). */
-    moving: { cheap: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, then: `(w.b = 0 or ${unusual})` },
-    falling: { cheap: `(${used} and ${down})`, then: unusual },
+    moving: { cheap: `(${old} and ((w.b = 0 and w.r > 0) or (w.b > 0 and (${down} or ${up}))))`, then: `(w.b = 0 or ${unusual} or w.ev)` },
+    falling: { cheap: `(${used} and ${down})`, then: `(${unusual} or w.ev)` },
   };
 }
 
@@ -440,8 +515,8 @@ function trendTerms(t: TrendConstants) {
  * per-row joins): the cheap conditions first, so the dispersion is computed only for the
  * companies whose change crosses a threshold.
  */
-function candidates(source: string, t: TrendConstants, which: 'moving' | 'falling'): string {
-  const terms = trendTerms(t);
+function candidates(source: string, t: TrendConstants, m: Metric, which: 'moving' | 'falling'): string {
+  const terms = trendTerms(t, m);
   const cut = terms[which];
   const cheap = `(select w.*, ${terms.volumeColumns} from ${source} where ${cut.cheap} offset 0) w`;
   const rule = `(select w.*, ${terms.ruleColumns} from ${cheap} offset 0) w`;
@@ -471,6 +546,12 @@ export interface TrendConstants {
   downMin: number;
   upMin: number;
   minBaselinePerWeek: number;
+  /** domain/trend EVIDENCE_THIN_PER_WEEK: under it a week the other metrics' evidence may turn a steady verdict into a fall (0: never). */
+  evidenceThinPerWeek: number;
+  /** domain/trend EVIDENCE_MIN_CHANGE: the asked metric's change at or below which evidence may count. */
+  evidenceMinChange: number;
+  /** The book's typical noise of each evidence metric (the rule's dispersion on it). */
+  evidencePriors?: Partial<Record<Metric, NoisePrior | null>>;
 }
 
 const STATS_COLUMNS = (n: SummaryRange, m: Metric) => `c.company_key as key, c.name,
@@ -504,7 +585,7 @@ export async function selectedCompanyStats(
                fetch first ${limit} rows with ties
              )
              select ${STATS_COLUMNS(n, m)} from t s join companies c on c.company_key = s.company_key`;
-    return (await rows<StatsRow>(db, sql.raw(query))).map(toStats);
+    return (await rows<StatsRow>(db, sql.raw(query))).map(toStats(m));
   }
   const keys = JSON.stringify(opts.select.keys);
   const result = await rows<StatsRow>(
@@ -512,7 +593,7 @@ export async function selectedCompanyStats(
     sql`select ${sql.raw(STATS_COLUMNS(n, m))} from companies c left join company_summary s on s.company_key = c.company_key
         where c.company_key in (select jsonb_array_elements_text(${keys}::jsonb))`,
   );
-  return result.map(toStats);
+  return result.map(toStats(m));
 }
 
 export interface BookStats {
@@ -526,6 +607,8 @@ export interface BookStats {
   /** The trend windows of the metric summed over every company: the book's move. */
   recent: number;
   baseline: number;
+  /** The same of each evidence metric. */
+  evidence: BookWindows['evidence'];
 }
 
 /** Counts and window sums over every company, in one scan. */
@@ -536,10 +619,10 @@ export async function bookStats(
   const n = opts.rangeDays;
   const m = checkedMetric(opts.metric);
   await ensureSummaryFresh(db, opts.now);
-  const t = trendTerms(opts.trend);
-  const [r] = await rows<Record<keyof BookStats, number | string>>(
+  const t = trendTerms(opts.trend, m);
+  const [r] = await rows<Record<string, number | string>>(
     db,
-    sql.raw(`select count(*)::float8 as total,
+    sql.raw(`select count(*)::float8 as total${evidenceSums(m, '', (e) => `w.r_${e}`, (e) => `w.b_${e}`)},
                count(*) filter (where w.events > 0 or w.people > 0)::float8 as active,
                count(*) filter (where not ${t.old})::float8 as young,
                count(*) filter (where ${t.used} and w.r = 0)::float8 as "goneQuiet",
@@ -547,7 +630,8 @@ export async function bookStats(
              from ${windowed(n, m, dayString(opts.now), opts.trend)}`),
   );
   const num = (k: keyof BookStats) => Number(r?.[k] ?? 0);
-  return { total: num('total'), active: num('active'), young: num('young'), goneQuiet: num('goneQuiet'), recent: num('recent'), baseline: num('baseline') };
+  const evidence = bookWindowsOf(m, r, '').evidence;
+  return { total: num('total'), active: num('active'), young: num('young'), goneQuiet: num('goneQuiet'), recent: num('recent'), baseline: num('baseline'), evidence };
 }
 
 /** The trend windows the rule reads for one company (TrendWindows without `weeks`). */
@@ -557,6 +641,8 @@ export interface KeyedWindows {
   baseline: number;
   ageDays: number;
   noise: { phi: number | null; activeWeeks: number };
+  /** The evidence metrics' windows (see CompanyStats.evidence). */
+  evidence: EvidenceWindows[];
 }
 
 /**
@@ -604,7 +690,10 @@ function decidedSql(t: TrendConstants, from: string): string {
   const withF = `(select w.*, ${f} as f from ${from} cross join bk offset 0) w`;
   const withP = `(select w.*, ${R} * w.f / (${R} * w.f + w.bd) as pf from ${withF} offset 0) w`;
   const levels = `(select w.*, ${levelSql(t, 'w.bd', '1', 'w.p')} as l1, ${levelSql(t, 'w.bd', 'w.f', 'w.pf')} as l2 from ${withP} offset 0) w`;
+  // An evidence candidate (w.ev) that its own metric does not find falling is Node's: the other
+  // metrics' evidence may make it a fall.
   const lv = `case when w.r = 0 or w.b * 7 = ${t.minBaselinePerWeek} * w.bd then null
+                   when w.ev and (w.l1 is distinct from -1 or w.l2 is distinct from -1) then null
                    when w.l1 = 0 or w.l2 = 0 then 0
                    when w.l1 is null or w.l2 is null then null
                    when w.l1 = w.l2 then w.l1
@@ -628,18 +717,20 @@ export interface DecidedWindows {
 /** The statement of decidedWindows (exported for EXPLAIN in benches). */
 export function decidedWindowsSql(opts: { now: Date; rangeDays: SummaryRange; metric: Metric; trend: TrendConstants; falling?: boolean; top?: number }): string {
   const m = checkedMetric(opts.metric);
-  const t = trendTerms(opts.trend);
+  const t = trendTerms(opts.trend, m);
   const top = Math.max(0, Math.floor(opts.top ?? 0));
   const R = opts.trend.recentDays;
   // Numbers travel as one text value (a driver's per-row cost dominates at this many rows);
   // keys as a JSON array, so any key survives. One aggregate node feeds both in the same order.
-  const nums = `concat_ws(',', c.r, c.b, c.age, coalesce(c.phi::text, ''), c.act)`;
+  const evs = evidenceMetrics(m);
+  const nums = `concat_ws(',', c.r, c.b, c.age, coalesce(c.phi::text, ''), c.act${evs.map((e) => `, c.r_${e}, c.b_${e}, coalesce(c.phi_${e}::text, ''), c.act_${e}`).join('')})`;
+  const evCols = evs.map((e) => `, w.r_${e}, w.b_${e}, w.phi_${e}, w.act_${e}`).join('');
   const today = dayString(opts.now);
   // `w` once (the join of companies and their summary), for the book's counts and sums and for
   // the candidates: bookStats's figures and the book's move in one scan.
-  const from = candidates('w', opts.trend, opts.falling ? 'falling' : 'moving');
+  const from = candidates('w', opts.trend, m, opts.falling ? 'falling' : 'moving');
   const query = `with w as materialized (
-      select w.key, w.people, w.events, w.r, w.b, w.phi, w.act, w.age, w.bd from ${windowed(opts.rangeDays, m, today, opts.trend)}
+      select w.key, w.people, w.events, w.r, w.b, w.phi, w.act, w.age, w.bd${evCols} from ${windowed(opts.rangeDays, m, today, opts.trend)}
     ),
     bk as (
       select count(*)::float8 as total,
@@ -647,10 +738,11 @@ export function decidedWindowsSql(opts: { now: Date; rangeDays: SummaryRange; me
              count(*) filter (where not ${t.old})::float8 as young,
              count(*) filter (where ${t.used} and w.r = 0)::float8 as "goneQuiet",
              coalesce(sum(w.r), 0)::float8 as book_r, coalesce(sum(w.b), 0)::float8 as book_b
+             ${evidenceSums(m, 'book_', (e) => `w.r_${e}`, (e) => `w.b_${e}`)}
       from w
     ),
     c as materialized (
-      select w.key, w.r, w.b, w.age, w.phi, w.act, w.lv,
+      select w.key, w.r, w.b, w.age, w.phi, w.act, w.lv${evCols},
              case when w.b > 0 then (w.r / ${R}) / (w.b / w.bd) - 1 end as change, greatest(0, (w.b / w.bd) * ${R} - w.r) as lost,
              ${t.used} as used
       from ${decidedSql(opts.trend, from)}
@@ -683,24 +775,32 @@ export async function decidedWindows(
   const [r] = await rows<{
     total: Num; active: Num; young: Num; goneQuiet: Num; book_r: Num; book_b: Num;
     up: Num; down: Num; down_used: Num; top_keys: string | null; top_nums: string | null; keys: string | null; nums: string | null;
-  }>(db, sql.raw(query));
+  } & Record<string, Num>>(db, sql.raw(query));
   const num = (x: Num | undefined) => Number(x ?? 0);
+  const m = checkedMetric(opts.metric);
+  const evidence = bookWindowsOf(m, r, 'book_').evidence;
+  const parse = (k: string | null, n: string | null) => parseWindows(m, k, n);
   return {
-    book: { total: num(r?.total), active: num(r?.active), young: num(r?.young), goneQuiet: num(r?.goneQuiet), recent: num(r?.book_r), baseline: num(r?.book_b) },
+    book: { total: num(r?.total), active: num(r?.active), young: num(r?.young), goneQuiet: num(r?.goneQuiet), recent: num(r?.book_r), baseline: num(r?.book_b), evidence },
     up: Number(r?.up ?? 0),
     down: Number(r?.down ?? 0),
     downUsed: Number(r?.down_used ?? 0),
-    downTop: top > 0 ? parseWindows(r?.top_keys ?? null, r?.top_nums ?? null) : [],
-    undecided: parseWindows(r?.keys ?? null, r?.nums ?? null),
+    downTop: top > 0 ? parse(r?.top_keys ?? null, r?.top_nums ?? null) : [],
+    undecided: parse(r?.keys ?? null, r?.nums ?? null),
   };
 }
 
-function parseWindows(keysText: string | string[] | null, nums: string | null): KeyedWindows[] {
+function parseWindows(m: Metric, keysText: string | string[] | null, nums: string | null): KeyedWindows[] {
   if (!keysText || !nums) return [];
   const keys: string[] = typeof keysText === 'string' ? JSON.parse(keysText) : keysText;
+  const evs = evidenceMetrics(m);
   return nums.split(';').map((row, i) => {
-    const [r, b, a, phi, act] = row.split(',');
-    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a), noise: { phi: phi === '' ? null : Number(phi), activeWeeks: Number(act) } };
+    const [r, b, a, phi, act, ...rest] = row.split(',');
+    const evidence = evs.map((e, j) => {
+      const [er, eb, ephi, eact] = rest.slice(4 * j, 4 * j + 4);
+      return { metric: e, recent: Number(er), baseline: Number(eb), noise: { phi: ephi === '' ? null : Number(ephi), activeWeeks: Number(eact) } };
+    });
+    return { key: keys[i], recent: Number(r), baseline: Number(b), ageDays: Number(a), noise: { phi: phi === '' ? null : Number(phi), activeWeeks: Number(act) }, evidence };
   });
 }
 

@@ -303,8 +303,13 @@ const NOISE_UPDATE_BATCH = 20_000;
 
 /** The book's typical noise for a metric as the last rollover fitted it (null: too few companies; the assumed noise holds). */
 export async function noisePrior(db: Db, now: Date, metric: Metric): Promise<NoisePrior | null> {
+  return (await noisePriors(db, now))[metric] ?? null;
+}
+
+/** The book's typical noise of every metric, in one read (the asked metric's and its evidence's). */
+export async function noisePriors(db: Db, now: Date): Promise<Partial<Record<Metric, NoisePrior | null>>> {
   await ensureSummaryFresh(db, now);
   const [r] = await rows<{ prior: unknown }>(db, sql`select noise_prior as prior from summary_state where id = 1`);
-  const all = (typeof r?.prior === 'string' ? JSON.parse(r.prior) : r?.prior) as Record<string, NoisePrior | null> | null | undefined;
-  return all?.[metric] ?? null;
+  const all = (typeof r?.prior === 'string' ? JSON.parse(r.prior) : r?.prior) as Partial<Record<Metric, NoisePrior | null>> | null | undefined;
+  return all ?? {};
 }
