@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 export { freePort } from '../test/helpers/net.js';
 import postgres from 'postgres';
 import { mulberry32 } from './simulate-book.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../src/ingest/event-names.js';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -102,6 +103,103 @@ export function weightedCompanyPicker(companies: number, rnd: () => number): () 
   };
 }
 
+/**
+ * A product's event vocabulary, most used first: what a B2B SaaS tracks. Each company uses a
+ * subset of it, in an order of its own (eventNamer).
+ */
+export const PRODUCT_EVENTS = [
+  'Viewed Dashboard', 'Opened Record', 'Searched', 'Created Report', 'Commented', 'Invited User', 'Exported Data',
+  'Filter Applied', 'Dashboard Shared', 'Report Scheduled', 'Record Updated', 'Record Created', 'Record Deleted',
+  'File Uploaded', 'File Downloaded', 'Note Added', 'Task Created', 'Task Completed', 'Task Assigned', 'Mentioned User',
+  'Notification Clicked', 'Email Sent', 'Email Opened', 'Template Used', 'Template Created', 'Integration Connected',
+  'Integration Synced', 'API Key Created', 'Webhook Added', 'Workflow Created', 'Workflow Run', 'Automation Triggered',
+  'Chart Created', 'Chart Edited', 'Widget Added', 'Column Added', 'View Saved', 'View Shared', 'Tag Added', 'Tag Removed',
+  'Import Started', 'Import Completed', 'Export Scheduled', 'Calendar Synced', 'Meeting Booked', 'Call Logged',
+  'Deal Created', 'Deal Won', 'Deal Lost', 'Pipeline Edited', 'Forecast Viewed', 'Goal Set', 'Goal Reached',
+  'Comment Resolved', 'Approval Requested', 'Approval Granted', 'Signed Document', 'Invoice Sent', 'Payment Received',
+  'Plan Upgraded', 'Seat Added', 'Seat Removed', 'Role Changed', 'Permission Changed', 'SSO Configured',
+  'Password Reset', 'Logged In', 'Logged Out', 'Profile Updated', 'Settings Changed', 'Theme Changed',
+  'Onboarding Step Completed', 'Tour Started', 'Tour Skipped', 'Help Opened', 'Support Ticket Created', 'Feedback Sent',
+  'Survey Answered', 'Mobile App Opened', 'Desktop App Opened', 'Keyboard Shortcut Used', 'Bulk Edit', 'Duplicate Merged',
+  'Audit Log Viewed', 'Billing Viewed', 'Usage Viewed', 'Sandbox Created', 'Environment Switched', 'Query Run',
+  'Query Saved', 'Alert Created', 'Alert Triggered', 'Snippet Copied', 'Link Copied', 'Board Created', 'Card Moved',
+  'Sprint Started', 'Sprint Closed', 'Release Published', 'Changelog Viewed',
+];
+/** Page names (a page counts under its name in company_event_days). */
+export const PRODUCT_PAGES = [
+  'Dashboard', 'Reports', 'Records', 'Search', 'Settings', 'Billing', 'Team', 'Integrations', 'Inbox', 'Calendar',
+  'Pipeline', 'Tasks', 'Files', 'Templates', 'Workflows', 'Analytics', 'Profile', 'Help Center', 'Changelog', 'Onboarding',
+  'Admin', 'API Docs', 'Notifications', 'Home',
+];
+
+/** Who sends names that carry ids, and how often: the bound on names per company is exercised by them. */
+export interface IdNames {
+  /** Does company c put ids in some of its track names (`Viewed /invoice/123`)? */
+  company(c: number): boolean;
+  /** The share of that company's track events whose name carries an id. */
+  share: number;
+}
+
+/**
+ * Realistic event names: each company uses 20 to 80 names of the product's vocabulary (about a
+ * fifth of them page names), ranked in an order of its own, with Zipf-like weights (rank r gets
+ * 1/r^1.1), so a few names make most of its events and many are rare. A few companies also send
+ * names with ids in them. The caller passes the uniform draw u from its own PRNG, so the rest of
+ * its workload is the same as before; the vocabularies and the ids come from a PRNG of their own.
+ */
+export function eventNamer(seed: number, ids: IdNames): { track(c: number, u: number): string; page(c: number, u: number): string } {
+  const vocab = new Map<number, { tracks: string[]; tcum: number[]; pages: string[]; pcum: number[] }>();
+  const idRnd = prng(seed ^ 0x5eed);
+  const zipf = (n: number) => {
+    const cum: number[] = [];
+    for (let r = 1, s = 0; r <= n; r++) cum.push((s += 1 / r ** 1.1));
+    return cum;
+  };
+  const pickFrom = (names: string[], cum: number[], u: number) => {
+    const x = u * cum[cum.length - 1];
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return names[lo];
+  };
+  const of = (c: number) => {
+    let v = vocab.get(c);
+    if (v) return v;
+    const r = prng((seed + Math.imul(c + 1, 0x9e3779b1)) >>> 0);
+    const k = 20 + Math.floor(r() * 61);
+    const pages = Math.max(1, Math.round(k / 5));
+    // The popular names are likelier to be in a company's set and near its top: draw without
+    // replacement with weights that fall with the vocabulary's rank.
+    const draw = (all: string[], n: number) => {
+      const pool = all.map((name, i) => {
+        const weight = 1 / (i + 1) ** 0.7;
+        return { name, key: r() ** (1 / weight) };
+      });
+      return pool.sort((a, b) => b.key - a.key).slice(0, n).map((x) => x.name);
+    };
+    const tracks = draw(PRODUCT_EVENTS, k - pages);
+    const pageNames = draw(PRODUCT_PAGES, pages);
+    v = { tracks, tcum: zipf(tracks.length), pages: pageNames, pcum: zipf(pageNames.length) };
+    vocab.set(c, v);
+    return v;
+  };
+  return {
+    track(c, u) {
+      if (ids.company(c) && idRnd() < ids.share) return `Viewed /invoice/${1 + Math.floor(idRnd() * 100_000)}`;
+      const v = of(c);
+      return pickFrom(v.tracks, v.tcum, u);
+    },
+    page(c, u) {
+      const v = of(c);
+      return pickFrom(v.pages, v.pcum, u);
+    },
+  };
+}
+
 /** A company's totals as a bench generated them, to compare with what was stored. */
 export interface CompanyTotals {
   events: number;
@@ -109,11 +207,41 @@ export interface CompanyTotals {
   sessions: number;
   personDays: number;
   people: number;
+  /** Events per name, as company_event_days counts them (a page under its name). */
+  names: Map<string, number>;
+}
+
+/** Zero totals with no names. */
+export const noTotals = (): CompanyTotals => ({ events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0, names: new Map() });
+
+/** How company_event_days and company_event_names compare with the generated names. */
+export interface EventRollupCheck {
+  /** Companies whose event rows differ from what the bound makes of their names. */
+  differ: number;
+  /** Companies with more names than the bound, and the events counted under "other events". */
+  pastBound: number;
+  other: number;
+  rows: number;
+  /** Company-days with event rows, and the two tables' sizes (pg_total_relation_size: heap, indexes, TOAST). */
+  companyDays: number;
+  bytes: number;
+  namesBytes: number;
+  /** Sum of company_event_days' counts. */
+  sum: number;
+  /** Distinct names per company, generated: median and most. */
+  namesMedian: number;
+  namesMost: number;
 }
 
 /**
  * The stored per-company totals (company_days, company_people) against the generated ones:
- * how many companies differ, both sums, and the table counts.
+ * how many companies differ, both sums, and the table counts. And the event rollup: per company,
+ * each stored name (not "other events") holds exactly that name's generated count, there are
+ * min(distinct names, EVENT_NAMES_PER_COMPANY) of them (company_event_names too), and "other
+ * events" holds the rest, present only past the bound; so its counts sum to the company's events.
+ * (Concurrent requests adding a company's last free names may pass the bound by a few names,
+ * store.ts says; the check would count such a company as differing. No bench company comes
+ * near the bound while several requests write it at once: the import writes one slice at a time.)
  */
 export async function compareStoredTotals(url: string, expected: Map<string, CompanyTotals>) {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
@@ -129,8 +257,8 @@ export async function compareStoredTotals(url: string, expected: Map<string, Com
              (select count(*) from people)::int as people, (select count(*) from messages)::int as messages`;
     const byKey = new Map(got.map((r) => [r.c, r]));
     let differ = Math.abs(byKey.size - expected.size);
-    const sum: CompanyTotals = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
-    const gotSum: CompanyTotals = { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    const sum = noTotals();
+    const gotSum = noTotals();
     for (const [c, x] of expected) {
       const r = byKey.get(c);
       sum.events += x.events;
@@ -147,12 +275,68 @@ export async function compareStoredTotals(url: string, expected: Map<string, Com
       gotSum.personDays += r.person_days;
       gotSum.people += r.people;
     }
-    return { differ, activeCompanies: byKey.size, sum, gotSum, counts };
+    const events = await compareEventRollup(sql, expected);
+    return { differ, activeCompanies: byKey.size, sum, gotSum, counts, events };
   } finally {
     await sql.end();
   }
 }
 
+async function compareEventRollup(sql: postgres.Sql, expected: Map<string, CompanyTotals>): Promise<EventRollupCheck> {
+  const stored = await sql<{ c: string; event: string; n: number }[]>`
+    select company_key as c, event, sum(count)::int as n from company_event_days group by 1, 2`;
+  const registered = await sql<{ c: string; n: number }[]>`select company_key as c, count(*)::int as n from company_event_names group by 1`;
+  const [{ rows, company_days, bytes, names_bytes }] = await sql<{ rows: number; company_days: number; bytes: string; names_bytes: string }[]>`
+    select count(*)::int as rows, count(distinct (company_key, day))::int as company_days,
+           pg_total_relation_size('company_event_days') as bytes, pg_total_relation_size('company_event_names') as names_bytes
+    from company_event_days`;
+  const byCompany = new Map<string, Map<string, number>>();
+  for (const r of stored) {
+    let m = byCompany.get(r.c);
+    if (!m) byCompany.set(r.c, (m = new Map()));
+    m.set(r.event, r.n);
+  }
+  const names = new Map(registered.map((r) => [r.c, r.n]));
+  let differ = 0;
+  let pastBound = 0;
+  let other = 0;
+  let sum = 0;
+  for (const r of stored) sum += r.n;
+  for (const c of byCompany.keys()) if (!expected.has(c)) differ++;
+  const distinct: number[] = [];
+  for (const [c, x] of expected) {
+    const m = byCompany.get(c) ?? new Map<string, number>();
+    const kept = Math.min(x.names.size, EVENT_NAMES_PER_COMPANY);
+    distinct.push(x.names.size);
+    const o = m.get(OTHER_EVENTS) ?? 0;
+    let keptSum = 0;
+    let ok = (names.get(c) ?? 0) === kept && m.size - (m.has(OTHER_EVENTS) ? 1 : 0) === kept;
+    for (const [name, n] of m) {
+      if (name === OTHER_EVENTS) continue;
+      keptSum += n;
+      if (x.names.get(name) !== n) ok = false;
+    }
+    if (x.names.size > EVENT_NAMES_PER_COMPANY) {
+      pastBound++;
+      other += o;
+      if (o <= 0) ok = false;
+    } else if (m.has(OTHER_EVENTS)) ok = false;
+    if (keptSum + o !== x.events) ok = false;
+    if (!ok) differ++;
+  }
+  return {
+    differ, pastBound, other, rows, companyDays: company_days, bytes: Number(bytes), namesBytes: Number(names_bytes), sum,
+    namesMedian: median(distinct), namesMost: Math.max(0, ...distinct),
+  };
+}
+
 /** `events …, key actions …, sessions …, person-days …, people …` of a CompanyTotals. */
 export const totalsText = (t: CompanyTotals, people = 'people'): string =>
   `events ${fmt(t.events)}, key actions ${fmt(t.keyActions)}, sessions ${fmt(t.sessions)}, person-days ${fmt(t.personDays)}, ${people} ${fmt(t.people)}`;
+
+/** The event rollup's line of a count check. */
+export const eventRollupText = (e: EventRollupCheck): string =>
+  `event rollup: ${fmt(e.rows)} company_event_days rows, counts sum ${fmt(e.sum)}; names per company ${fmt(e.namesMedian)} (median), ${fmt(e.namesMost)} (most); ` +
+  `${fmt(e.pastBound)} companies past the bound of ${EVENT_NAMES_PER_COMPANY} (${fmt(e.other)} events under "${OTHER_EVENTS}"); ${fmt(e.differ)} companies differ\n` +
+  `    size: ${fmt(e.bytes / 1048576, 1)} MB with its index (${fmt(e.rows ? e.bytes / e.rows : 0)} bytes a row), ${fmt(e.rows / Math.max(1, e.companyDays), 1)} rows ` +
+  `and ${fmt(e.bytes / Math.max(1, e.companyDays))} bytes per active company-day; company_event_names ${fmt(e.namesBytes / 1048576, 1)} MB`;

@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import postgres from 'postgres';
-import { fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, type CompanyTotals } from './common.js';
+import {
+  fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, eventNamer, eventRollupText, noTotals, type CompanyTotals,
+} from './common.js';
 import { HISTORY_SLICE } from '../src/import/sink.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,8 +25,6 @@ const DAY_MS = 86_400_000;
 const GAP_MS = 30 * 60 * 1000;
 const SOURCE_ID = 'Zq3wBn7uKp';
 const KEY_ACTIONS = ['Created Report', 'Invited User'];
-const TRACK_NAMES = ['Viewed Dashboard', 'Created Report', 'Opened Record', 'Invited User', 'Exported Data', 'Searched', 'Commented'];
-const PAGES = ['/app', '/app/reports', '/app/records', '/app/settings', '/app/search'];
 
 export interface ImportBenchOptions {
   companies: number;
@@ -72,16 +72,20 @@ export function buildHistory(o: ImportBenchOptions): History {
   const people = o.companies * o.peoplePerCompany;
   const pickCompany = weightedCompanyPicker(o.companies, rnd);
 
+  // Each company's own 20 to 80 names; one company in 500 also sends ids in 80 % of its track names (so the biggest of them pass the bound).
+  const names = eventNamer(20261130, { company: (c) => c % 500 === 7, share: 0.8 });
   // Activity: one session for everyone, then sessions of people at weighted companies.
   type Act = { ms: number; person: number; track: boolean; name: string; ctx: boolean };
   const acts: Act[] = [];
   const session = (person: number) => {
+    const c = Math.floor(person / o.peoplePerCompany);
     let t = start + Math.floor(rnd() * (end - start - 3 * 3600_000));
     const n = 5 + Math.floor(rnd() * 36);
     for (let i = 0; i < n; i++) {
       t += 5_000 + Math.floor(rnd() * 175_000);
       const track = rnd() < 0.8;
-      acts.push({ ms: t, person, track, name: track ? TRACK_NAMES[Math.floor(rnd() * TRACK_NAMES.length)] : PAGES[Math.floor(rnd() * PAGES.length)], ctx: rnd() < 0.5 });
+      const u = rnd();
+      acts.push({ ms: t, person, track, name: track ? names.track(c, u) : names.page(c, u), ctx: rnd() < 0.5 });
     }
   };
   for (let p = 0; p < people; p++) session(p);
@@ -102,7 +106,7 @@ export function buildHistory(o: ImportBenchOptions): History {
     const ts = times[p].sort((a, b) => a - b);
     if (ts.length === 0) continue;
     const key = companyKey(companyOf(p));
-    const x = expected.get(key) ?? { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    const x = expected.get(key) ?? noTotals();
     x.people++;
     x.events += ts.length;
     let last = -Infinity;
@@ -113,7 +117,11 @@ export function buildHistory(o: ImportBenchOptions): History {
     x.personDays += new Set(ts.map((t) => Math.floor(t / DAY_MS))).size;
     expected.set(key, x);
   }
-  for (const a of acts) if (a.track && KEY_ACTIONS.includes(a.name)) expected.get(companyKey(companyOf(a.person)))!.keyActions++;
+  for (const a of acts) {
+    const x = expected.get(companyKey(companyOf(a.person)))!;
+    if (a.track && KEY_ACTIONS.includes(a.name)) x.keyActions++;
+    x.names.set(a.name, (x.names.get(a.name) ?? 0) + 1);
+  }
 
   // The messages, as Segment archives them, each with its received time.
   const lib = { name: 'analytics-node', version: '2.1.0' };
@@ -157,8 +165,8 @@ export function buildHistory(o: ImportBenchOptions): History {
     if (a.ctx) context.groupId = companyKey(c);
     const msg: Json = a.track
       ? { type: 'track', event: a.name, properties: { plan: ['free', 'team', 'business'][c % 3], count: a.ms % 10 }, context }
-      : { type: 'page', name: 'App', properties: { path: a.name, url: `https://app.example.com${a.name}` }, context };
-    add(msg, a.ms, a.person, a.track ? a.name : 'page');
+      : { type: 'page', name: a.name, properties: { path: `/app/${slug(a.name)}`, url: `https://app.example.com/app/${slug(a.name)}` }, context };
+    add(msg, a.ms, a.person, a.name);
   }
 
   // segment-logs/<source-id>/<received day, epoch ms>/<file>.gz: two files a day (by received half-day).
@@ -190,14 +198,18 @@ export function buildHistory(o: ImportBenchOptions): History {
   return { dir, archiveDir: join(dir, 'segment-logs'), csvPath, lines: lines.length, gzBytes, rawBytes, files: byFile.size, expected, people, companies: o.companies };
 }
 
+const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+
 interface CheckResult {
   ok: boolean;
   lines: string[];
 }
 
 async function countCheck(url: string, h: History): Promise<CheckResult> {
-  const { differ, sum, gotSum, counts } = await compareStoredTotals(url, h.expected);
-  const ok = differ === 0 && counts.messages === h.lines && counts.people === h.people && counts.companies === h.companies && counts.named === h.companies;
+  const { differ, sum, gotSum, counts, events } = await compareStoredTotals(url, h.expected);
+  const ok =
+    differ === 0 && counts.messages === h.lines && counts.people === h.people && counts.companies === h.companies && counts.named === h.companies &&
+    events.differ === 0 && events.sum === sum.events;
   return {
     ok,
     lines: [
@@ -205,6 +217,7 @@ async function countCheck(url: string, h: History): Promise<CheckResult> {
         `companies ${fmt(counts.companies)}/${fmt(h.companies)} (named ${fmt(counts.named)}), companies whose totals differ: ${fmt(differ)}`,
       `  generated: ${totalsText(sum)}`,
       `  stored:    ${totalsText(gotSum)}`,
+      `  ${eventRollupText(events)}`,
     ],
   };
 }

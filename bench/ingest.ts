@@ -12,14 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, type CompanyTotals } from './common.js';
+import {
+  fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, eventNamer, eventRollupText, noTotals, type CompanyTotals,
+} from './common.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY_MS = 86_400_000;
 const GAP_MS = 30 * 60 * 1000;
 const WRITE_KEY = 'wk_bench_local';
 const KEY_ACTIONS = ['Created Report', 'Invited User'];
-const TRACK_NAMES = ['Viewed Dashboard', 'Created Report', 'Opened Record', 'Invited User', 'Exported Data', 'Searched', 'Commented'];
 
 export interface IngestOptions {
   companies: number;
@@ -84,7 +85,9 @@ export function buildWorkload(o: IngestOptions): Workload {
   for (const e of setup) record(e, (e.groupId as string) ?? ((e.traits as Json).company as Json).id as string);
 
   const pick = weightedCompanyPicker(o.companies, rnd);
-  const activity: { ms: number; e: Json; c: number; p: string; key: boolean }[] = [];
+  // Each company's own 20 to 80 names; one company in 500 also sends ids in a third of its track names.
+  const names = eventNamer(20260501, { company: (c) => c % 500 === 7, share: 1 / 3 });
+  const activity: { ms: number; e: Json; c: number; p: string; name: string; key: boolean }[] = [];
   const start = now - 90 * DAY_MS;
   while (activity.length < o.activityEvents) {
     const c = pick();
@@ -94,12 +97,13 @@ export function buildWorkload(o: IngestOptions): Workload {
     for (let i = 0; i < n && activity.length < o.activityEvents; i++) {
       t += 10_000 + Math.floor(rnd() * 290_000);
       const isTrack = rnd() < 0.8;
-      const name = TRACK_NAMES[Math.floor(rnd() * TRACK_NAMES.length)];
+      const u = rnd();
+      const name = isTrack ? names.track(c, u) : names.page(c, u);
       const e: Json = isTrack
         ? { type: 'track', userId, event: name, properties: { plan: 'team', count: Math.floor(rnd() * 10) } }
-        : { type: 'page', userId, name: 'Dashboard', properties: { path: `/app/${Math.floor(rnd() * 50)}` } };
+        : { type: 'page', userId, name, properties: { path: `/app/${Math.floor(rnd() * 50)}` } };
       if (rnd() < 0.5) e.context = { groupId: `co_${c}` };
-      activity.push({ ms: Math.floor(t), e, c, p: userId, key: isTrack && KEY_ACTIONS.includes(name) });
+      activity.push({ ms: Math.floor(t), e, c, p: userId, name, key: isTrack && KEY_ACTIONS.includes(name) });
     }
   }
   activity.sort((a, b) => a.ms - b.ms);
@@ -114,9 +118,10 @@ export function buildWorkload(o: IngestOptions): Workload {
   const perPerson = new Map<string, { c: string; times: number[] }>();
   for (const a of activity) {
     const key = `co_${a.c}`;
-    const x = expected.get(key) ?? { events: 0, keyActions: 0, sessions: 0, personDays: 0, people: 0 };
+    const x = expected.get(key) ?? noTotals();
     x.events++;
     if (a.key) x.keyActions++;
+    x.names.set(a.name, (x.names.get(a.name) ?? 0) + 1);
     expected.set(key, x);
     const p = perPerson.get(a.p) ?? { c: key, times: [] };
     p.times.push(a.ms);
@@ -301,8 +306,8 @@ interface CheckResult {
 }
 
 async function countCheck(url: string, w: Workload): Promise<CheckResult> {
-  const { differ, activeCompanies, sum, gotSum, counts } = await compareStoredTotals(url, w.expected);
-  const ok = differ === 0 && counts.messages === w.totalEvents;
+  const { differ, activeCompanies, sum, gotSum, counts, events } = await compareStoredTotals(url, w.expected);
+  const ok = differ === 0 && counts.messages === w.totalEvents && events.differ === 0 && events.sum === sum.events;
   return {
     ok,
     lines: [
@@ -310,6 +315,7 @@ async function countCheck(url: string, w: Workload): Promise<CheckResult> {
         `companies with activity ${fmt(activeCompanies)}/${fmt(w.expected.size)} (${fmt(differ)} differ), people ${fmt(counts.people)}`,
       `  sent:   ${totalsText(sum, 'active people')}`,
       `  stored: ${totalsText(gotSum, 'active people')}`,
+      `  ${eventRollupText(events)}`,
     ],
   };
 }

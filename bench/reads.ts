@@ -18,7 +18,7 @@ import { companyStatsLive } from '../src/db/queries/companies.js';
 import { eventHistories } from '../src/db/queries/events.js';
 import { rebuildSummary } from '../src/db/queries/summary.js';
 import { dayString, utcDay } from '../src/domain/period.js';
-import { fmt, freshDatabase, median, table } from './common.js';
+import { fmt, freshDatabase, median, table, PRODUCT_EVENTS, PRODUCT_PAGES } from './common.js';
 
 export interface ReadsOptions {
   sizes: number[];
@@ -31,18 +31,34 @@ const COMMANDS = ['top', 'top 7d by sessions', 'quiet', 'show Company 42 Inc', '
 /** Runs one SQL text and returns its rows: a postgres.js connection, or the embedded database. */
 export type Exec = (text: string) => Promise<Record<string, number>[]>;
 
+/**
+ * Companies given per-event rows (company_event_days) by the seed: co_1 … co_N, the show target
+ * (co_42) among them. The seed's companies have about 53 events a day, which make about 23 rows
+ * a company-day: 2,000 companies are about 2 million rows (250 MB with the index); every company
+ * of 10,000 would be 10 million and take minutes to seed on the embedded database. `show` reads
+ * one company's index range, whose cost does not depend on the other companies' rows.
+ */
+export const EVENT_SEED_COMPANIES = 2_000;
+/** The same on the embedded database (PGlite, in memory), which seeds several times slower. */
+export const EVENT_SEED_COMPANIES_EMBEDDED = 500;
+
+export interface SeedOptions {
+  /** How many companies get per-event rows (co_1 … co_N); none when left out (the trend tests seed without). */
+  eventCompanies?: number;
+}
+
 /** Seed a database at `url` (PostgreSQL). */
-export async function seed(url: string, companies: number, now: Date): Promise<{ rows: Record<string, number>; seconds: number }> {
+export async function seed(url: string, companies: number, now: Date, opts: SeedOptions = {}): Promise<{ rows: Record<string, number>; seconds: number }> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return await seedWith((text) => sql.unsafe(text) as unknown as Promise<Record<string, number>[]>, companies, now);
+    return await seedWith((text) => sql.unsafe(text) as unknown as Promise<Record<string, number>[]>, companies, now, opts);
   } finally {
     await sql.end();
   }
 }
 
 /** Seed through any connection (PostgreSQL or the embedded database). */
-export async function seedWith(exec: Exec, companies: number, now: Date): Promise<{ rows: Record<string, number>; seconds: number }> {
+export async function seedWith(exec: Exec, companies: number, now: Date, opts: SeedOptions = {}): Promise<{ rows: Record<string, number>; seconds: number }> {
   const t0 = performance.now();
   const S = companies;
   const today = dayString(utcDay(now));
@@ -95,31 +111,69 @@ export async function seedWith(exec: Exec, companies: number, now: Date): Promis
     from (select person_id, max(day) as last, sum(events) as e, sum(key_actions) as k, sum(sessions) as s
           from company_person_days where company_key = '${key}' group by person_id) x
     where cp.company_key = '${key}' and cp.person_id = x.person_id`);
-  // What its people do (company_event_days): every company's events of a day under EVENT_NAMES_SEEDED
-  // names, and the `show` target's under SHOW_TARGET_EVENT_NAMES (each used on about 60 % of its days).
-  await exec(`
-    insert into company_event_days (company_key, event, day, count)
-    select company_key, 'Event ' || n, day, greatest(1, events / ${EVENT_NAMES_SEEDED})
-    from company_days cross join generate_series(1, ${EVENT_NAMES_SEEDED}) n where company_key <> '${key}'`);
-  await exec(`
-    insert into company_event_days (company_key, event, day, count)
-    select company_key, 'Feature ' || n, day, 1 + (random() * 20)::int
-    from company_days cross join generate_series(1, ${SHOW_TARGET_EVENT_NAMES}) n where company_key = '${key}' and random() < 0.6`);
+  await seedEvents(exec, Math.min(companies, opts.eventCompanies ?? 0));
   await exec(`vacuum analyze`);
   const [counts] = await exec(`
     select (select count(*) from companies)::int as companies, (select count(*) from people)::int as people,
            (select count(*) from company_days)::int as company_days, (select count(*) from company_people)::int as company_people,
            (select count(*) from company_person_days)::int as company_person_days,
-           (select count(*) from company_event_days)::int as company_event_days`);
+           (select count(*) from company_event_days)::int as company_event_days,
+           (select count(distinct company_key) from company_event_days)::int as event_companies`);
   return { rows: counts, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Event names of every company in the seed, per active day. */
-export const EVENT_NAMES_SEEDED = 5;
-/** Event names of the `show` target (realistic: a product with a few dozen tracked events). */
-export const SHOW_TARGET_EVENT_NAMES = 50;
 /** Companies whose events the digest reads at once (its listed falling companies). */
 const DIGEST_COMPANIES = Array.from({ length: 15 }, (_, i) => `co_${i * 10 + 1}`);
+
+/**
+ * What the people of companies co_1 … co_N do: company_event_days consistent with company_days
+ * (a company-day's events split over its names, summing to its events exactly). Each company
+ * uses 20 to 80 names of the product's vocabulary (bench/common.ts, a fifth of them page names),
+ * in an order of its own, with Zipf-like weights (rank r gets 1/r^1.1); a day's events are split
+ * by systematic sampling on the cumulative weights (a random offset per company-day), so a name
+ * gets floor(e·W(r) + φ) − floor(e·W(r−1) + φ) events and the counts sum to e. Names with none
+ * that day have no row. company_event_names holds each company's names.
+ */
+async function seedEvents(exec: Exec, n: number): Promise<void> {
+  if (n <= 0) return;
+  const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const vocab = [...PRODUCT_EVENTS, ...PRODUCT_PAGES].map((name, i) => `(${i + 1}, ${quote(name)})`).join(', ');
+  await exec(`create temporary table bench_vocab (v int primary key, name text not null)`);
+  await exec(`insert into bench_vocab values ${vocab}`);
+  // Each company's names: 20 to 80 of the vocabulary, the popular ones likelier and nearer the
+  // top (a weighted draw without replacement: key random()^(v^0.7), largest first).
+  await exec(`
+    create temporary table bench_names as
+    select c, r, name,
+           coalesce(lag(hi) over (partition by c order by r), 0) as lo,
+           case when r = count(*) over (partition by c) then 1 else hi end as hi
+    from (
+      select c, r, name, sum(w) over (partition by c order by r) / sum(w) over (partition by c) as hi
+      from (
+        select i as c, x.name, x.r, 1 / x.r ^ 1.1 as w
+        from generate_series(1, ${n}) i
+        cross join lateral (
+          select name, row_number() over (order by random() ^ (v ^ 0.7) desc) as r from bench_vocab where i > 0
+        ) x
+        where x.r <= 20 + (i * 37) % 61
+      ) k
+    ) h`);
+  await exec(`create index on bench_names (c, r)`);
+  // lo of a name is hi of the one before it (the same float), the last hi is 1: the counts telescope to e.
+  await exec(`
+    insert into company_event_days (company_key, day, event, count)
+    select d.company_key, d.day, x.name, x.k
+    from (select company_key, day, events, random() as phi, substr(company_key, 4)::int as c
+          from company_days where substr(company_key, 4)::int <= ${n}) d
+    cross join lateral (
+      select name, (floor(d.events * hi + d.phi) - floor(d.events * lo + d.phi))::int as k
+      from bench_names where bench_names.c = d.c
+    ) x
+    where x.k > 0`);
+  await exec(`insert into company_event_names (company_key, event) select distinct company_key, event from company_event_days`);
+  await exec(`drop table bench_names`);
+  await exec(`drop table bench_vocab`);
+}
 
 export interface ReadsResult {
   companies: number;
@@ -136,10 +190,11 @@ export async function runReads(o: ReadsOptions, log: (s: string) => void = conso
     try {
       const database = await openDatabase({ databaseUrl: db.url, max: 4, migrate: true });
       try {
-        const seeded = await seed(db.url, size, o.now);
+        const seeded = await seed(db.url, size, o.now, { eventCompanies: EVENT_SEED_COMPANIES });
         log(
           `reads at ${fmt(size)} companies: seeded ${fmt(seeded.rows.companies)} companies, ${fmt(seeded.rows.people)} people, ` +
-            `${fmt(seeded.rows.company_days)} company-days, ${fmt(seeded.rows.company_person_days)} person-days (show target) in ${fmt(seeded.seconds, 1)} s`,
+            `${fmt(seeded.rows.company_days)} company-days, ${fmt(seeded.rows.company_person_days)} person-days (show target), ` +
+            `${fmt(seeded.rows.company_event_days)} company-event-days (${fmt(seeded.rows.event_companies)} companies) in ${fmt(seeded.seconds, 1)} s`,
         );
         // The once-a-day rollover, timed on its own (the first read of a day pays it).
         const r0 = performance.now();
@@ -166,6 +221,8 @@ export async function runReads(o: ReadsOptions, log: (s: string) => void = conso
             text = reply.terminal;
           }
           if (command.startsWith('show') && size >= 42 && !text.includes('co_42')) throw new Error(`show found something else:\n${text}`);
+          // Its event rows are read: the reply lists what its people do.
+          if (command.startsWith('show') && size >= 42 && !/What they do[^\n]*\n1\. /.test(text)) throw new Error(`show listed no events:\n${text}`);
           results.push({ companies: size, command, medianMs: median(times), maxMs: Math.max(...times) });
           log(`  ${command.padEnd(20)} median ${fmt(median(times), 1)} ms, slowest ${fmt(Math.max(...times), 1)} ms   (${text.split('\n')[0].slice(0, 70)})`);
         }
@@ -239,20 +296,23 @@ export async function runShow(o: ShowOptions, log: (s: string) => void = console
         const db = await freshDatabase('lm_bench_show');
         drop = () => db.drop();
         database = await openDatabase({ databaseUrl: db.url, max: 4, migrate: true });
-        seeded = await seed(db.url, size, o.now);
+        seeded = await seed(db.url, size, o.now, { eventCompanies: EVENT_SEED_COMPANIES });
       } else {
         database = await openDatabase({ pgliteDir: 'memory://' });
         const d = database;
-        seeded = await seedWith((text) => rows(d.db, sql.raw(text)), size, o.now);
+        seeded = await seedWith((text) => rows(d.db, sql.raw(text)), size, o.now, { eventCompanies: EVENT_SEED_COMPANIES_EMBEDDED });
       }
       try {
         await rebuildSummary(database.db, dayString(utcDay(o.now)), { force: true });
-        log(`show on ${kind} at ${fmt(size)} companies (seeded in ${fmt(seeded.seconds, 1)} s)`);
+        log(
+          `show on ${kind} at ${fmt(size)} companies (seeded in ${fmt(seeded.seconds, 1)} s; ${fmt(seeded.rows.company_event_days)} company-event-days ` +
+            `of ${fmt(seeded.rows.event_companies)} companies)`,
+        );
         const ctx: ReplyContext = { db: database.db, keyActions: ['Created Report'], keyPath: null };
         const times = new Map<string, number[]>(SHOW_COMMANDS.map((c) => [c, []]));
         // The events read on its own (part of show; issue 16): one company, and the digest's 15 at once.
         const reads: [string, () => Promise<unknown>][] = [
-          [`events read, co_42 (${SHOW_TARGET_EVENT_NAMES} names)`, () => eventHistories(database.db, ['co_42'], { now: o.now, rangeDays: 30 })],
+          [`events read, co_42`, () => eventHistories(database.db, ['co_42'], { now: o.now, rangeDays: 30 })],
           [`events read, ${DIGEST_COMPANIES.length} companies`, () => eventHistories(database.db, DIGEST_COMPANIES, { now: o.now, rangeDays: 1 })],
         ];
         const readTimes = new Map<string, number[]>(reads.map(([name]) => [name, []]));
@@ -263,6 +323,7 @@ export async function runShow(o: ShowOptions, log: (s: string) => void = console
             const reply = await groupsReply(ctx, c, o.now);
             times.get(c)!.push(performance.now() - t);
             if (i === 0 && !c.endsWith('Inx') && !reply.terminal.includes('co_42')) throw new Error(`${c} found something else:\n${reply.terminal}`);
+            if (i === 0 && !c.endsWith('Inx') && !/What they do[^\n]*\n1\. /.test(reply.terminal)) throw new Error(`${c} listed no events:\n${reply.terminal}`);
             if (i === 0 && c.endsWith('Inx') && !reply.terminal.includes('No company matches')) throw new Error(`${c} matched:\n${reply.terminal}`);
           }
           for (const [name, read] of reads) {
