@@ -215,15 +215,22 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     // there are any). The people of the new events created where new, first seen at their first
     // new event, as the live path creates them. Its parts are joined by hashing: their row counts
     // are guesses (a function scan counts as 100 rows), and a nested loop over 50,000 x 50,000
-    // rows would never end.
+    // rows would never end; a merge join sorts both sides by text in the database's collation
+    // (strcoll, several times slower than comparing bytes), where a hash join hashes the bytes.
+    // The ids go into the index in byte order ("C"): the order of the index itself and of the live
+    // path's inserts wherever the database's collation orders as bytes do (C, C.UTF-8), which keeps
+    // concurrent inserters from waiting on each other in a cycle; with another collation such a
+    // cycle is a deadlock PostgreSQL detects, and the slice runs again (withRetry). Sorting in "C"
+    // takes about a quarter of the time (20,000 ids: 10 against 40 ms).
     sql`set local enable_nestloop = off`,
+    sql`set local enable_mergejoin = off`,
     sql`with x as materialized (
       select (${json(sources)}::jsonb ->> g::int) as s, m, p, t::timestamptz as t
       from rows from (${column(col.g.map(String))}, ${column(col.m)}, ${column(col.p)}, ${column(col.t)}) as r(g, m, p, t)
     ),
     stored as (
       insert into messages (source, message_id)
-      select s, m from x order by m, s
+      select s, m from x order by m collate "C", s collate "C"
       on conflict do nothing
       returning source as s, message_id as m
     ),
@@ -235,6 +242,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     )
     select count(*)::int as n from stored`,
     sql`set local enable_nestloop to default`,
+    sql`set local enable_mergejoin to default`,
     // Every person of the slice, locked in key order (the live path's order), read after the lock.
     sql`select person_id, company_key, company_at::text, name, email, traits, trait_keys, traits_at::text, first_seen_at::text, last_active_at::text,
                floor(extract(epoch from company_at) * 1000)::float8 as company_at_ms,
@@ -271,7 +279,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
   return () => withRetry(async () => {
     const { result, written } = await db.transaction(async (tx) => {
       const run = statementRunner(tx as unknown as Db);
-      const [, , , , storedRows, , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      const [, , , , , storedRows, , , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
       const dup = new Set<string>();
       if ((storedRows as { n: number }[])[0].n < slots.length) {
         // Some were stored before: the slice's ids this transaction did not insert (read by key).
