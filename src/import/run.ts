@@ -295,11 +295,12 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
       // Lines repeated in the input, dropped by the spill up to this chunk: counted with it.
       const repeated = spill.repeated;
       spill.repeated = 0;
-      let start: () => Promise<WriteResult>;
+      let start: (() => Promise<WriteResult>) | null = null;
+      let refused: unknown = null;
       try {
         start = sink.prepare ? sink.prepare(chunk) : () => sink.write(chunk);
       } catch (err) {
-        start = () => Promise.reject(err);
+        refused = err;
       }
       if (!(await settle())) return stopWriting();
       if (opts.signal?.aborted) {
@@ -307,6 +308,11 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
         return stopWriting();
       }
       for (const e of chunk) report.coverage.add(e);
+      if (start === null) {
+        report.ending = 'failed';
+        report.failure = refused instanceof Error ? refused.message : String(refused);
+        return stopWriting();
+      }
       const done = start();
       done.catch(() => {}); // awaited by settle; never an unhandled rejection meanwhile
       inflight = { done, events: chunk.length, repeated };
