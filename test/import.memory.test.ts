@@ -143,6 +143,11 @@ describe('an import of large events', () => {
         slices.push({ events: events.length, chars: events.reduce((a, e) => a + traitChars(e), 0) });
         return inner.write(events);
       },
+      // The run writes through prepare when the sink has it (the database sink does).
+      prepare: (events) => {
+        slices.push({ events: events.length, chars: events.reduce((a, e) => a + traitChars(e), 0) });
+        return inner.prepare!(events);
+      },
     };
     const report = await importPaths(bounded.database.db, [dir], { keyActions: [KEY], now, sink: recording });
     expect(report.ending).toBe('done');

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { CALL_TYPES, parseRequest, SpecError, type CallType } from '../ingest/segment.js';
 import { csvDelimiter, CsvRecords, detectFraming, LineSplitter, splitCsv, type Framing } from './framing.js';
 import { detectFormat, formatByName, MappingError, READABLE_FORMATS, type Format, type FormatName, type FormatOptions, type Json } from './formats/index.js';
-import type { ImportSink, SourcedEvent } from './sink.js';
+import type { ImportSink, SourcedEvent, WriteResult } from './sink.js';
 import { decode, type Input } from './source.js';
 import { silentProgress, type Progress } from './progress.js';
 import { Coverage, Skips, type ImportReport } from './summary.js';
@@ -253,29 +253,73 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
     if (opts.signal?.aborted) report.ending = 'interrupted';
     if (report.ending !== 'done') return report;
 
-    // Write pass, in event-time order.
+    // Write pass, in event-time order. One chunk is written at a time, each after the one
+    // before has ended; while a chunk is in the database, the next is read from the spill and
+    // prepared (sink.prepare: the part that needs no I/O), so the two overlap.
     progress.writing(spill.count);
-    for await (const chunk of spill.replay(opts.chunk ?? sink.slice ?? 2000, opts.chunkChars ?? sink.sliceChars ?? Infinity)) {
-      for (const e of chunk) report.coverage.add(e);
+    let inflight: { done: Promise<WriteResult>; events: number; repeated: number } | null = null;
+    /** Waits for the chunk in flight and counts it; false when it failed (the run stops). */
+    const settle = async (): Promise<boolean> => {
+      if (!inflight) return true;
+      const { done, events, repeated } = inflight;
+      inflight = null;
       try {
-        const r = await sink.write(chunk);
+        const r = await done;
         report.stored += r.stored;
         report.duplicates += r.duplicates;
-        report.written += chunk.length;
+        report.written += events;
       } catch (err) {
         report.ending = 'failed';
         report.failure = err instanceof Error ? err.message : String(err);
-        return report;
+        return false;
       }
-      report.duplicates += spill.repeated;
-      report.written += spill.repeated;
+      report.duplicates += repeated;
+      report.written += repeated;
+      progress.written(events);
+      return true;
+    };
+    const stopWriting = async (): Promise<ImportReport> => {
+      if (sink.flush && report.written > 0) {
+        try {
+          await sink.flush();
+        } catch (err) {
+          if (report.ending !== 'failed') {
+            report.ending = 'failed';
+            report.failure = err instanceof Error ? err.message : String(err);
+          }
+        }
+      }
+      return report;
+    };
+    for await (const chunk of spill.replay(opts.chunk ?? sink.slice ?? 2000, opts.chunkChars ?? sink.sliceChars ?? Infinity)) {
+      // Lines repeated in the input, dropped by the spill up to this chunk: counted with it.
+      const repeated = spill.repeated;
       spill.repeated = 0;
-      progress.written(chunk.length);
+      let start: (() => Promise<WriteResult>) | null = null;
+      let refused: unknown = null;
+      try {
+        start = sink.prepare ? sink.prepare(chunk) : () => sink.write(chunk);
+      } catch (err) {
+        refused = err;
+      }
+      if (!(await settle())) return stopWriting();
       if (opts.signal?.aborted) {
         report.ending = 'interrupted';
-        return report;
+        return stopWriting();
       }
+      for (const e of chunk) report.coverage.add(e);
+      if (start === null) {
+        report.ending = 'failed';
+        report.failure = refused instanceof Error ? refused.message : String(refused);
+        return stopWriting();
+      }
+      const done = start();
+      done.catch(() => {}); // awaited by settle; never an unhandled rejection meanwhile
+      inflight = { done, events: chunk.length, repeated };
     }
+    if (!(await settle())) return stopWriting();
+    if (opts.signal?.aborted) report.ending = 'interrupted';
+    await stopWriting();
     return report;
   } finally {
     progress.stop();

@@ -3,14 +3,28 @@
  * running bot's Segment API. Events arrive here validated, normalised and in time order.
  */
 import type { Db } from '../db/client.js';
-import { ingestHistory, type SourcedEvent } from '../ingest/history-store.js';
+import { historyDurable, ingestHistory, prepareHistory, type SourcedEvent } from '../ingest/history-store.js';
 import { LIMITS, type SegmentEvent } from '../ingest/segment.js';
 
 /** A normalised event with its dedup namespace; messageId is never null here. */
 export type { SourcedEvent };
 
+export interface WriteResult {
+  stored: number;
+  duplicates: number;
+}
+
 export interface ImportSink {
-  write(events: readonly SourcedEvent[]): Promise<{ stored: number; duplicates: number }>;
+  write(events: readonly SourcedEvent[]): Promise<WriteResult>;
+  /**
+   * Optional: the write in two steps. Does now the work that needs no I/O and returns the
+   * function that writes; the run prepares the next chunk this way while the previous one is
+   * being written, and calls the function only once that write has ended. Throws, like
+   * write, for a chunk it refuses.
+   */
+  prepare?(events: readonly SourcedEvent[]): () => Promise<WriteResult>;
+  /** Optional: returns once everything written so far is durable (called when the run stops writing). */
+  flush?(): Promise<void>;
   close(): Promise<void>;
   /** 'exact' when stored and duplicates are known; 'accepted' when a remote bot only says it took them. */
   readonly counts?: 'exact' | 'accepted';
@@ -48,6 +62,8 @@ export function databaseSink(db: Db, keyActions: ReadonlySet<string>): ImportSin
     slice: HISTORY_SLICE,
     sliceChars: HISTORY_SLICE_CHARS,
     write: (events) => ingestHistory(db, events, { keyActions }),
+    prepare: (events) => prepareHistory(db, events, { keyActions }),
+    flush: () => historyDurable(db),
     close: async () => {},
   };
 }
