@@ -40,11 +40,14 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<
 
 /**
  * Whether PostgreSQL text can hold `s`. It cannot hold NUL (U+0000): a parameter with
- * one fails the whole statement. Nothing stored holds one either (ingestion refuses
- * ids with NUL and strips it from names and traits), so a lookup or search for such
- * text matches nothing, and the queries that take text from a user (a command, a
- * button's value, a view's metadata) answer so without asking the database.
+ * one fails the whole statement; nor, inside the JSON documents that carry many values in
+ * one parameter, a lone surrogate (jsonb refuses `\ud800`). Nothing stored holds either
+ * (ingestion refuses ids with them and strips NUL from names and traits), so a lookup or
+ * search for such text matches nothing, and the queries that take text from a user (a
+ * command, a button's value, a view's metadata) answer so without asking the database.
  */
 export function storable(s: string): boolean {
-  return !s.includes('\u0000');
+  LONE_SURROGATE.lastIndex = 0;
+  return !s.includes('\u0000') && !LONE_SURROGATE.test(s);
 }
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
