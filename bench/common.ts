@@ -85,22 +85,25 @@ export function arg(name: string, dflt: string): string {
 
 export const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
+/** The index i where cumulative weights `cum` first reach u x their total (u uniform in [0, 1)): a weighted draw. */
+export function pickCumulative(cum: readonly number[], u: number): number {
+  const x = u * cum[cum.length - 1];
+  let lo = 0;
+  let hi = cum.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cum[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Companies differ in size, a few big and many small: a picker of company indexes weighted so. */
 export function weightedCompanyPicker(companies: number, rnd: () => number): () => number {
   const weights = Array.from({ length: companies }, () => 0.3 + rnd() ** 2 * 3);
   const cum: number[] = [];
   weights.reduce((s, w, i) => (cum[i] = s + w), 0);
-  return () => {
-    const x = rnd() * cum[cum.length - 1];
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  return () => pickCumulative(cum, rnd());
 }
 
 /**
@@ -155,17 +158,7 @@ export function eventNamer(seed: number, ids: IdNames): { track(c: number, u: nu
     for (let r = 1, s = 0; r <= n; r++) cum.push((s += 1 / r ** 1.1));
     return cum;
   };
-  const pickFrom = (names: string[], cum: number[], u: number) => {
-    const x = u * cum[cum.length - 1];
-    let lo = 0;
-    let hi = cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return names[lo];
-  };
+  const pickFrom = (names: string[], cum: number[], u: number) => names[pickCumulative(cum, u)];
   const of = (c: number) => {
     let v = vocab.get(c);
     if (v) return v;
