@@ -171,6 +171,16 @@ describe('charts in Slack', () => {
     await slack?.close();
   });
 
+  /**
+   * The status of a GET, its body read to the end: a response left unread holds its connection
+   * busy (a PNG larger than the socket's buffers never finishes), and stopping the app waits for it.
+   */
+  const statusOf = async (url: string) => {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    return res.status;
+  };
+
   /** The bot's own URL for a PUBLIC_URL link (the test cannot reach the public host). */
   const local = (publicLink: string) => `${withUrl.url}${publicLink.slice(PUBLIC.length)}`;
 
@@ -201,14 +211,15 @@ describe('charts in Slack', () => {
       const res = await fetch(local(t));
       expect(res.status, t).toBe(404);
       expect(res.headers.get('content-type')).not.toBe('image/png');
+      await res.arrayBuffer();
     }
     const key = chartKey(SIGNING_SECRET);
     const expired = chartUrl(PUBLIC, key, { subject: { kind: 'company', key: 'acct_acme' }, metric: 'key_actions', range: CHART_RANGE, expires: Math.floor(Date.now() / 1000) - 1 });
-    expect((await fetch(local(expired))).status).toBe(404);
+    expect(await statusOf(local(expired))).toBe(404);
     const fresh = chartUrl(PUBLIC, key, { subject: { kind: 'company', key: 'acct_acme' }, metric: 'key_actions', range: CHART_RANGE, expires: Math.floor(Date.now() / 1000) + 60 });
-    expect((await fetch(local(fresh))).status).toBe(200); // the same URL but for its expiry is served
+    expect(await statusOf(local(fresh))).toBe(200); // the same URL but for its expiry is served
     const gone = chartUrl(PUBLIC, key, { subject: { kind: 'company', key: 'acct_nobody' }, metric: 'key_actions', range: CHART_RANGE, expires: Math.floor(Date.now() / 1000) + 60 });
-    expect((await fetch(local(gone))).status).toBe(404);
+    expect(await statusOf(local(gone))).toBe(404);
   });
 
   it('the App Home detail view carries the chart too', async () => {
@@ -233,7 +244,7 @@ describe('charts in Slack', () => {
     const image = detail.blocks.find((b) => b.type === 'image') as { image_url: string; alt_text: string } | undefined;
     expect(image?.image_url.startsWith(`${PUBLIC}/charts/chart.png?company=acct_globex&`)).toBe(true);
     expect(image?.alt_text).toContain('Chart of Globex');
-    expect((await fetch(local(image!.image_url))).status).toBe(200);
+    expect(await statusOf(local(image!.image_url))).toBe(200);
   });
 
   it('without PUBLIC_URL, show keeps the text sparkline and serves no charts', async () => {
@@ -242,6 +253,6 @@ describe('charts in Slack', () => {
     expect(JSON.stringify(r.json.blocks)).toMatch(/Weekly key actions, last 12 weeks\*\\n[▁▂▃▄▅▆▇█]{12}/);
     const key = chartKey(SIGNING_SECRET);
     const link = chartUrl(without.url, key, { subject: { kind: 'company', key: 'acct_acme' }, metric: 'key_actions', range: CHART_RANGE, expires: Math.floor(Date.now() / 1000) + 60 });
-    expect((await fetch(link)).status).toBe(404);
+    expect(await statusOf(link)).toBe(404);
   });
 });
