@@ -217,6 +217,8 @@ export interface EventRollupCheck {
   rows: number;
   /** Company-days with event rows, and the two tables' sizes (pg_total_relation_size: heap, indexes, TOAST). */
   companyDays: number;
+  /** Name counts held (the arrays' elements): the rows of company_event_counts. */
+  counts: number;
   bytes: number;
   namesBytes: number;
   /** Sum of company_event_days' counts. */
@@ -277,10 +279,10 @@ export async function compareStoredTotals(url: string, expected: Map<string, Com
 
 async function compareEventRollup(sql: postgres.Sql, expected: Map<string, CompanyTotals>): Promise<EventRollupCheck> {
   const stored = await sql<{ c: string; event: string; n: number }[]>`
-    select company_key as c, event, sum(count)::int as n from company_event_days group by 1, 2`;
-  const registered = await sql<{ c: string; n: number }[]>`select company_key as c, count(*)::int as n from company_event_names group by 1`;
-  const [{ rows, company_days, bytes, names_bytes }] = await sql<{ rows: number; company_days: number; bytes: string; names_bytes: string }[]>`
-    select count(*)::int as rows, count(distinct (company_key, day))::int as company_days,
+    select company_key as c, event, sum(count)::int as n from company_event_counts group by 1, 2`;
+  const registered = await sql<{ c: string; n: number }[]>`select company_key as c, cardinality(names) as n from company_event_names`;
+  const [{ rows, company_days, counts, bytes, names_bytes }] = await sql<{ rows: number; company_days: number; counts: number; bytes: string; names_bytes: string }[]>`
+    select count(*)::int as rows, count(distinct (company_key, day))::int as company_days, coalesce(sum(cardinality(events)), 0)::int as counts,
            pg_total_relation_size('company_event_days') as bytes, pg_total_relation_size('company_event_names') as names_bytes
     from company_event_days`;
   const byCompany = new Map<string, Map<string, number>>();
@@ -318,7 +320,7 @@ async function compareEventRollup(sql: postgres.Sql, expected: Map<string, Compa
     if (!ok) differ++;
   }
   return {
-    differ, pastBound, other, rows, companyDays: company_days, bytes: Number(bytes), namesBytes: Number(names_bytes), sum,
+    differ, pastBound, other, rows, companyDays: company_days, counts, bytes: Number(bytes), namesBytes: Number(names_bytes), sum,
     namesMedian: median(distinct), namesMost: Math.max(0, ...distinct),
   };
 }
@@ -329,7 +331,7 @@ export const totalsText = (t: CompanyTotals, people = 'people'): string =>
 
 /** The event rollup's line of a count check. */
 export const eventRollupText = (e: EventRollupCheck): string =>
-  `event rollup: ${fmt(e.rows)} company_event_days rows, counts sum ${fmt(e.sum)}; names per company ${fmt(e.namesMedian)} (median), ${fmt(e.namesMost)} (most); ` +
+  `event rollup: ${fmt(e.rows)} company_event_days rows (${fmt(e.counts)} name counts, ${fmt(e.counts / Math.max(1, e.companyDays), 1)} a company-day), counts sum ${fmt(e.sum)}; names per company ${fmt(e.namesMedian)} (median), ${fmt(e.namesMost)} (most); ` +
   `${fmt(e.pastBound)} companies past the bound of ${EVENT_NAMES_PER_COMPANY} (${fmt(e.other)} events under "${OTHER_EVENTS}"); ${fmt(e.differ)} companies differ\n` +
-  `    size: ${fmt(e.bytes / 1048576, 1)} MB with its index (${fmt(e.rows ? e.bytes / e.rows : 0)} bytes a row), ${fmt(e.rows / Math.max(1, e.companyDays), 1)} rows ` +
-  `and ${fmt(e.bytes / Math.max(1, e.companyDays))} bytes per active company-day; company_event_names ${fmt(e.namesBytes / 1048576, 1)} MB`;
+  `    size: ${fmt(e.bytes / 1048576, 1)} MB with its index (${fmt(e.rows ? e.bytes / e.rows : 0)} bytes a row), ` +
+  `${fmt(e.bytes / Math.max(1, e.companyDays))} bytes per active company-day; company_event_names ${fmt(e.namesBytes / 1048576, 1)} MB`;

@@ -117,7 +117,7 @@ export async function seedWith(exec: Exec, companies: number, now: Date, opts: S
     select (select count(*) from companies)::int as companies, (select count(*) from people)::int as people,
            (select count(*) from company_days)::int as company_days, (select count(*) from company_people)::int as company_people,
            (select count(*) from company_person_days)::int as company_person_days,
-           (select count(*) from company_event_days)::int as company_event_days,
+           (select count(*) from company_event_counts)::int as company_event_days,
            (select count(distinct company_key) from company_event_days)::int as event_companies`);
   return { rows: counts, seconds: (performance.now() - t0) / 1000 };
 }
@@ -161,16 +161,17 @@ async function seedEvents(exec: Exec, n: number): Promise<void> {
   await exec(`create index on bench_names (c, r)`);
   // lo of a name is hi of the one before it (the same float), the last hi is 1: the counts telescope to e.
   await exec(`
-    insert into company_event_days (company_key, day, event, count)
-    select d.company_key, d.day, x.name, x.k
+    insert into company_event_days (company_key, day, events, counts)
+    select d.company_key, d.day, array_agg(x.name order by x.name), array_agg(x.k order by x.name)
     from (select company_key, day, events, random() as phi, substr(company_key, 4)::int as c
           from company_days where substr(company_key, 4)::int <= ${n}) d
     cross join lateral (
       select name, (floor(d.events * hi + d.phi) - floor(d.events * lo + d.phi))::int as k
       from bench_names where bench_names.c = d.c
     ) x
-    where x.k > 0`);
-  await exec(`insert into company_event_names (company_key, event) select distinct company_key, event from company_event_days`);
+    where x.k > 0
+    group by d.company_key, d.day`);
+  await exec(`insert into company_event_names (company_key, names) select company_key, array_agg(distinct event) from company_event_counts group by company_key`);
   await exec(`drop table bench_names`);
   await exec(`drop table bench_vocab`);
 }

@@ -17,10 +17,10 @@ const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
 const eventDays = (db: Db, key: string) =>
   rows<{ day: string; event: string; count: number }>(
     db,
-    sql`select day::text, event, count from company_event_days where company_key = ${key} order by day, event collate "C"`,
+    sql`select day::text, event, count from company_event_counts where company_key = ${key} order by day, event collate "C"`,
   );
 const names = async (db: Db, key: string) =>
-  (await rows<{ n: number }>(db, sql`select count(*)::int as n from company_event_names where company_key = ${key}`))[0].n;
+  (await rows<{ n: number }>(db, sql`select coalesce((select cardinality(names) from company_event_names where company_key = ${key}), 0)::int as n`))[0].n;
 
 describe('eventName', () => {
   it.each([
@@ -91,6 +91,24 @@ describe('company_event_days through the API', () => {
     const got = await eventDays(app.database.db, 'busy');
     expect(got).toEqual(['E0', 'E1', 'E2', 'E3'].map((event) => ({ day: '2026-11-10', event, count: (senders * perBatch) / 4 })));
     expect(await names(app.database.db, 'busy')).toBe(4);
+  });
+
+  it('concurrent batches bringing new names to a company near its bound never pass it', async () => {
+    const track = (event: string, id: string) => ({ type: 'track', userId: 'n1', event, messageId: id, timestamp: at(30), context: { groupId: 'nearly' } });
+    const held = EVENT_NAMES_PER_COMPANY - 10;
+    expect((await post(`${app.url}/v1/batch`, { batch: Array.from({ length: held }, (_, i) => track(`Held ${i}`, `near-${i}`)) })).status).toBe(200);
+    // 8 requests at once, each with 20 names the company does not hold (160 in all, 10 of them fit).
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, s) =>
+        post(`${app.url}/v1/batch`, { batch: Array.from({ length: 20 }, (_, i) => track(`New ${s}-${i}`, `near-new-${s}-${i}`)) }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(await names(app.database.db, 'nearly')).toBe(EVENT_NAMES_PER_COMPANY);
+    const got = await eventDays(app.database.db, 'nearly');
+    expect(got.filter((r) => r.event !== OTHER_EVENTS)).toHaveLength(EVENT_NAMES_PER_COMPANY);
+    expect(got.reduce((n, r) => n + r.count, 0)).toBe(held + 160);
+    expect(got.find((r) => r.event === OTHER_EVENTS)?.count).toBe(150);
   });
 
   it(`10,000 distinct names to one company: ${EVENT_NAMES_PER_COMPANY} kept, the rest under "${OTHER_EVENTS}", every event counted`, async () => {

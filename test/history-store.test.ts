@@ -36,8 +36,9 @@ const TABLES: Record<string, string> = {
                    from company_people order by company_key, person_id`,
   company_person_days: 'select company_key, person_id, day::text, events, key_actions, sessions from company_person_days order by 1, 2, 3',
   person_sessions: 'select person_id, session_key, started_at::text, ended_at::text, company_key, day::text from person_sessions order by 1, 2',
-  company_event_days: 'select company_key, day::text, event, count from company_event_days order by 1, 2, 3',
-  company_event_names: 'select company_key, event from company_event_names order by 1, 2',
+  company_event_days: 'select company_key, day::text, event, count from company_event_counts order by 1, 2, 3',
+  // Each company's names in the order it took them.
+  company_event_names: 'select company_key, u.i, u.event from company_event_names, unnest(names) with ordinality as u(event, i) order by 1, 2',
   company_summary: 'select * from company_summary order by company_key',
   summary_state: 'select id, as_of::text from summary_state order by id',
 };

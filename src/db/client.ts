@@ -203,11 +203,11 @@ async function pingWith(db: Db): Promise<boolean> {
 }
 
 /**
- * Apply drizzle-kit's migrations. Under an advisory lock so that
- * several processes starting together on one database do not race.
+ * Apply drizzle-kit's migrations (those of `migrationsFolder`: a test may stop at an older one).
+ * Under an advisory lock so that several processes starting together on one database do not race.
  */
-export async function migrateDatabase(database: Database): Promise<void> {
-  const config = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle' };
+export async function migrateDatabase(database: Database, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
+  const config = { migrationsFolder, migrationsSchema: 'drizzle' };
   if (database.kind === 'pglite') {
     const { migrate } = await import('drizzle-orm/pglite/migrator');
     await migrate(database.db as never, config);

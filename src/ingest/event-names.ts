@@ -19,29 +19,37 @@ export function eventName(e: Pick<SegmentEvent, 'type' | 'name'>): string {
   return e.name !== null && e.name !== '' ? e.name : e.type;
 }
 
-/** One event-rollup row of a write: company, name, day, count; `o`: the order the name first appeared in. */
-export interface EventDayRow {
-  c: string;
-  n: string;
-  d: string;
-  k: number;
-  o: number;
+/**
+ * The event rollup's part of a write: per company, the distinct names it sent in the order they
+ * first appeared (at most EVENT_NAMES_PER_COMPANY of them: a company holds at most that many, so
+ * the first that many sent always include every one it could still take); per company-day, the
+ * names and their counts, index for index.
+ */
+export interface EventRollupRows {
+  names: { c: string; n: string[] }[];
+  days: { c: string; d: string; n: string[]; k: number[] }[];
 }
 
 /**
- * The activity of a write, in walk order, as (company, name, day) counts. The order of first
+ * The activity of a write, in walk order, as the event rollup's rows. The order of first
  * appearance decides which new names fit under the bound, so the live path (request after
  * request) and the import (its slice at once, in the same order) keep the same names.
  */
-export function eventDayRows(activity: readonly { x: { e: Pick<SegmentEvent, 'type' | 'name'>; day: string }; companyKey: string }[]): EventDayRow[] {
-  const rows = new Map<string, EventDayRow>();
-  let o = 0;
-  for (const { x, companyKey } of activity) {
+export function eventRollupRows(activity: readonly { x: { e: Pick<SegmentEvent, 'type' | 'name'>; day: string }; companyKey: string }[]): EventRollupRows {
+  const names = new Map<string, Set<string>>();
+  const days = new Map<string, { c: string; d: string; counts: Map<string, number> }>();
+  for (const { x, companyKey: c } of activity) {
     const n = eventName(x.e);
-    const key = `${companyKey}\u0000${n}\u0000${x.day}`;
-    const r = rows.get(key);
-    if (r) r.k++;
-    else rows.set(key, { c: companyKey, n, d: x.day, k: 1, o: o++ });
+    let sent = names.get(c);
+    if (!sent) names.set(c, (sent = new Set()));
+    if (sent.size < EVENT_NAMES_PER_COMPANY) sent.add(n);
+    const key = `${c}\u0000${x.day}`;
+    let day = days.get(key);
+    if (!day) days.set(key, (day = { c, d: x.day, counts: new Map() }));
+    day.counts.set(n, (day.counts.get(n) ?? 0) + 1);
   }
-  return [...rows.values()].sort((a, b) => (a.c < b.c ? -1 : a.c > b.c ? 1 : a.d < b.d ? -1 : a.d > b.d ? 1 : a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
+  return {
+    names: [...names].map(([c, sent]) => ({ c, n: [...sent] })),
+    days: [...days.values()].map(({ c, d, counts }) => ({ c, d, n: [...counts.keys()], k: [...counts.values()] })),
+  };
 }

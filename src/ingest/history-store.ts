@@ -63,7 +63,7 @@ import { withRetry } from '../db/sqlutil.js';
 import { summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
-import { eventDayRows } from './event-names.js';
+import { eventRollupRows } from './event-names.js';
 import {
   applyToCompany,
   applyToPerson,
@@ -401,7 +401,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
         // The rollups statement joins its parts (all thousands of rows here, all guessed at 100):
         // hash joins for it, never nested loops; its lookups by key stay LATERAL, which only nest.
         sql`set local enable_nestloop = off`,
-        rollups(cpdRows, cpRows, eventDayRows(activity), asOf, at),
+        rollups(cpdRows, cpRows, eventRollupRows(activity), asOf, at),
         sql`set local enable_nestloop to default`,
         dirty.length === 0 ? null : peopleUpdate(dirty),
         ...companyStatements,

@@ -30,7 +30,7 @@ import { recordset, withRetry } from '../db/sqlutil.js';
 import { summaryAddSql, summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, MERGED_TRAITS, mergeTraits, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
-import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS, eventDayRows, type EventDayRow } from './event-names.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS, eventRollupRows, type EventRollupRows } from './event-names.js';
 
 export const SESSION_GAP_MS = 30 * 60 * 1000;
 /** Pseudo-company for activity with no company: counted for `/groups key`, never listed. */
@@ -360,7 +360,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       const dirty = [...persons.values()].filter((p) => p.dirty && !complete.has(p.person_id));
       const group2: (SQL | null)[] = [
         ...sessionWrites,
-        rollups(cpdRows, cpRows, eventDayRows(activity), asOf, at),
+        rollups(cpdRows, cpRows, eventRollupRows(activity), asOf, at),
         dirty.length === 0
           ? null
           : sql`update people set company_key = x.c, company_at = x.ca,
@@ -521,7 +521,7 @@ export type CpRow = { c: string; p: string; first: number; last: number } & Coun
  * and the summary (from the days, and from where a person's last_seen_at moved), so
  * that nothing between them waits for a round trip. Rows in key order in each table.
  */
-export function rollups(cpdRows: CpdRow[], cpRows: CpRow[], eventRows: EventDayRow[], asOf: string | null, at: (ms: number) => string): SQL | null {
+export function rollups(cpdRows: CpdRow[], cpRows: CpRow[], events: EventRollupRows, asOf: string | null, at: (ms: number) => string): SQL | null {
   if (cpdRows.length === 0 && cpRows.length === 0) return null;
   return sql`with pdx as (select * from ${recordset(
       cpdRows.map((r) => ({ c: r.c, p: r.p, d: r.d, e: r.events, k: r.keyActions, s: r.sessions })),
@@ -593,48 +593,63 @@ export function rollups(cpdRows: CpdRow[], cpRows: CpRow[], eventRows: EventDayR
     )${
       // The summary: increments relative to the day A read in group 1 (its row share-locked to commit).
       asOf === null ? sql`` : sql`, summary as (${summaryAddSql(asOf, 'days', 'moved')})`
-    }${eventRows.length === 0 ? sql`` : sql`, ${eventDaysSql(eventRows)}`}
+    }${events.days.length === 0 ? sql`` : sql`, ${eventDaysSql(events)}`}
     select 1`;
 }
 
 /**
- * The part of the rollups statement that writes company_event_days: each name a company already
- * has counts under itself; a new name is registered (company_event_names) while the company has
- * fewer than EVENT_NAMES_PER_COMPANY, in order of first appearance; the rest count under
- * OTHER_EVENTS. Registered names are read by key (LATERAL kept apart by OFFSET 0), the count of a
- * company's names by one index range. Two concurrent requests adding a company's last free names
- * can each see them free: the bound is then passed by those few names, and every count stays exact.
+ * The part of the rollups statement that writes company_event_days: one row per company-day, its
+ * names and counts in arrays, merged into the day's row on conflict. Each name a company already
+ * holds (company_event_names, one row per company, read by key) counts under itself; a company
+ * sending names it does not hold takes the new ones, in the order this write first saw them,
+ * while it holds fewer than EVENT_NAMES_PER_COMPANY; the rest count under OTHER_EVENTS. The names
+ * grow in an upsert, in key order, that computes the new list from the row as it stands under its
+ * lock: concurrent requests never pass the bound, and the counts map names through the list the
+ * upsert returned.
  */
-function eventDaysSql(eventRows: EventDayRow[]): SQL {
-  return sql`evx as (select * from ${recordset(eventRows, 'evx', 'c text, n text, d date, k int, o int')}),
-    evn as (select c, n, min(o) as o from evx group by c, n),
-    known as materialized (
-      select evn.c, evn.n from evn
-      cross join lateral (select 1 from company_event_names x where x.company_key = evn.c and x.event = evn.n offset 0) x
-    ),
-    fresh as (
-      select evn.c, evn.n, row_number() over (partition by evn.c order by evn.o) as r
-      from evn where not exists (select 1 from known where known.c = evn.c and known.n = evn.n)
-    ),
+function eventDaysSql(events: EventRollupRows): SQL {
+  const bound = sql`${EVENT_NAMES_PER_COMPANY}::int`;
+  // The names of `sent` that `held` lacks, in order, as many as the bound leaves room for.
+  const admit = (held: string, sent: string) =>
+    sql`coalesce((select array_agg(f.s order by f.i) from (
+          select u.s, u.i, row_number() over (order by u.i) as r from unnest(${sql.raw(sent)}) with ordinality as u(s, i) where u.s <> all(${sql.raw(held)})
+        ) f where f.r <= ${bound} - cardinality(${sql.raw(held)})), '{}')`;
+  // A day's names, those the company does not hold counted under OTHER_EVENTS (a day's names
+  // are distinct already: folding is needed only where one is not held, read lazily by CASE).
+  const folded = sql`(select case when u.n = any(kept.names) then u.n else ${OTHER_EVENTS}::text end as e, sum(u.k)::int as k
+          from unnest(evd.n, evd.k) as u(n, k) group by 1) f`;
+  return sql`evn as (select * from ${recordset(events.names, 'evn', 'c text, n text[]')}),
+    evd as (select * from ${recordset(events.days, 'evd', 'c text, d date, n text[], k int[]')}),
     held as materialized (
-      select c, (select count(*) from company_event_names x where x.company_key = f.c)::int as h
-      from (select distinct c from fresh) f
+      select evn.c, evn.n as sent, x.names from evn
+      left join lateral (select names from company_event_names x where x.company_key = evn.c offset 0) x on true
     ),
-    admitted as materialized (
-      select fresh.c, fresh.n from fresh join held on held.c = fresh.c where fresh.r <= ${EVENT_NAMES_PER_COMPANY}::int - held.h
+    grown as (
+      insert into company_event_names as t (company_key, names)
+      select c, sent from held
+      where names is null or (not (sent <@ names) and cardinality(names) < ${bound})
+      order by c
+      on conflict (company_key) do update set names = t.names || ${admit('t.names', 'excluded.names')}
+      returning t.company_key as c, t.names
     ),
-    registered as (
-      insert into company_event_names (company_key, event)
-      select c, n from admitted order by c, n
-      on conflict do nothing
+    kept as (
+      select c, names from grown
+      union all
+      select c, names from held where names is not null and (sent <@ names or cardinality(names) >= ${bound})
     ),
-    kept as (select c, n from known union all select c, n from admitted),
     ev as (
-      insert into company_event_days (company_key, day, event, count)
-      select evx.c, evx.d, coalesce(kept.n, ${OTHER_EVENTS}::text), sum(evx.k)::int
-      from evx left join kept on kept.c = evx.c and kept.n = evx.n
-      group by 1, 2, 3 order by 1, 2, 3
-      on conflict (company_key, day, event) do update set count = company_event_days.count + excluded.count
+      insert into company_event_days as t (company_key, day, events, counts)
+      select evd.c, evd.d,
+        case when evd.n <@ kept.names then evd.n else (select array_agg(f.e order by f.e) from ${folded}) end,
+        case when evd.n <@ kept.names then evd.k else (select array_agg(f.k order by f.e) from ${folded}) end
+      from evd join kept on kept.c = evd.c
+      order by evd.c, evd.d
+      on conflict (company_key, day) do update set (events, counts) = (
+        -- One aggregate node: both arrays take the rows in the same order.
+        select array_agg(g.e), array_agg(g.k) from (
+          select u.e, sum(u.k)::int as k from unnest(t.events || excluded.events, t.counts || excluded.counts) as u(e, k) group by u.e
+        ) g
+      )
     )`;
 }
 

@@ -1,4 +1,4 @@
-/** Reads of company_event_days: what one company's people do. */
+/** Reads of company_event_days (through its view company_event_counts, a row per name): what one company's people do. */
 import { sql } from 'drizzle-orm';
 import { EVENT_WEEKS, type EventHistory } from '../../domain/event-changes.js';
 import { dayString, utcDay, windowsFor } from '../../domain/period.js';
@@ -34,7 +34,7 @@ export async function eventHistories(db: Db, keys: readonly string[], opts: { no
                coalesce(sum(count) filter (where day = ${w.today}::date), 0)::int as t,
                max(day)::text as last,
                ${sql.join(weekCols, sql`, `)}
-        from company_event_days
+        from company_event_counts
         where company_key = any(array(select jsonb_array_elements_text(${JSON.stringify(wanted)}::jsonb)))
           and day between ${w.earliest}::date and ${w.today}::date
         group by company_key, event`,
@@ -101,7 +101,7 @@ export async function companyEventList(db: Db, key: string, opts: { now: Date; r
   const found = await rows<{ event: string | null; n: string | number; r: string | number; names: string | number; other: string | number }>(
     db,
     sql`with t as (
-          select event, sum(count)::bigint as n from company_event_days
+          select event, sum(count)::bigint as n from company_event_counts
           where company_key = ${key} and day between ${w.rangeStart}::date and ${w.today}::date
           group by event
         ),
