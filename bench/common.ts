@@ -2,6 +2,7 @@
  * Shared by the bench parts: the local PostgreSQL (only 127.0.0.1), fresh
  * databases that are dropped afterwards, a deterministic PRNG, small tables.
  */
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 export { freePort } from '../test/helpers/net.js';
 import postgres from 'postgres';
@@ -45,6 +46,72 @@ export async function freshDatabase(prefix: string): Promise<BenchDatabase> {
   created.add(name);
   return { name, url: withDatabase(ADMIN_URL, name), drop: () => dropDatabase(name) };
 }
+
+/**
+ * CPU seconds (user + system) of each PostgreSQL backend connected to database `name`, by
+ * pid, read from /proc (the bench's server is local: assertLocal). The difference of two
+ * readings is the CPU the database spent between them, a figure far steadier than wall time
+ * on a shared machine. Empty where /proc cannot be read.
+ */
+export async function backendCpu(name: string): Promise<Map<number, number>> {
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  try {
+    return await readBackendCpu(admin, name);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function readBackendCpu(admin: postgres.Sql, name: string): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const pids = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name}`;
+  for (const { pid } of pids) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(f[11]) + Number(f[12])) / CLOCK_TICKS);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+/**
+ * The CPU seconds of database `name`'s backends while a process that closes its connections
+ * when it exits (the import) runs: each backend's last reading, polled every `everyMs`, summed
+ * at stop() (the CPU of a backend's last interval before it closed is lost: at most that).
+ */
+export function backendCpuSampler(name: string, everyMs = 200): { stop(): Promise<number> } {
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const last = new Map<number, number>();
+  let stopped = false;
+  const poll = async () => {
+    for (const [pid, s] of await readBackendCpu(admin, name)) last.set(pid, s);
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await poll().catch(() => {});
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      await admin.end();
+      return [...last.values()].reduce((a, b) => a + b, 0);
+    },
+  };
+}
+
+/** USER_HZ: /proc's CPU times are in these (100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds the database spent between two backendCpu readings (backends new since `before` count whole). */
+export const cpuBetween = (before: Map<number, number>, after: Map<number, number>): number =>
+  [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0);
 
 async function dropDatabase(name: string): Promise<void> {
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import postgres from 'postgres';
 import {
-  fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, eventNamer, eventRollupText, noTotals, type CompanyTotals,
+  backendCpuSampler, fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, eventNamer, eventRollupText, noTotals, type CompanyTotals,
 } from './common.js';
 import { HISTORY_SLICE } from '../src/import/sink.js';
 
@@ -340,7 +340,9 @@ export async function runImportBench(o: ImportBenchOptions, log: (s: string) => 
     for (let i = 1; i <= o.runs; i++) {
       const db = await freshDatabase('lm_bench_import');
       try {
+        const sampler = backendCpuSampler(db.name);
         const r = await runChild(db.url, h);
+        const postgresCpu = await sampler.stop();
         const check = await countCheck(db.url, h);
         const copySeconds = await copyFloor(db.url, h);
         const run: ImportRun = {
@@ -353,7 +355,7 @@ export async function runImportBench(o: ImportBenchOptions, log: (s: string) => 
         runs.push(run);
         const split = r.writeStart === null ? '' : `: read pass ${fmt(r.writeStart, 1)} s, write pass ${fmt(r.seconds - r.writeStart, 1)} s (${fmt(h.lines / (r.seconds - r.writeStart))} events/s)`;
         log(
-          `  run ${i}: ${fmt(run.eventsPerSec)} events/s (${fmt(r.seconds, 1)} s end to end${split}; import CPU ${fmt(r.cpuSeconds, 1)} s), ` +
+          `  run ${i}: ${fmt(run.eventsPerSec)} events/s (${fmt(r.seconds, 1)} s end to end${split}; import CPU ${fmt(r.cpuSeconds, 1)} s, PostgreSQL CPU ${fmt(postgresCpu, 1)} s), ` +
             `COPY floor ${fmt(run.copyRowsPerSec)} rows/s (${fmt(copySeconds, 2)} s), ratio ${run.ratio.toFixed(3)}, peak RSS ${fmt(r.peakRssMb)} MB`,
         );
         if (i === 1) for (const l of r.summary) log(`    | ${l}`);

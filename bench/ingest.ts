@@ -13,7 +13,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import {
-  fmt, freePort, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, eventNamer, eventRollupText, noTotals, type CompanyTotals,
+  backendCpu,
+  compareStoredTotals,
+  cpuBetween,
+  eventNamer,
+  eventRollupText,
+  fmt,
+  freePort,
+  freshDatabase,
+  median,
+  noTotals,
+  prng,
+  table,
+  totalsText,
+  weightedCompanyPicker,
+  type CompanyTotals,
 } from './common.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -344,6 +358,8 @@ export interface IngestRun {
   peakRssMb: number;
   /** CPU seconds the server process used while sending (of 2 cores). */
   serverCpu: number;
+  /** CPU seconds of the database's backends over the run (bench/common.ts backendCpu). */
+  postgresCpu: number;
   retries: number;
   check: CheckResult;
 }
@@ -364,6 +380,7 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
       try {
         server = await startServerProcess(db.url);
         const cpu0 = server.cpuSeconds();
+        const pg0 = await backendCpu(db.name);
         const t0 = performance.now();
         const a = await send(server.port, w.batches.slice(0, w.setupBatches), o.senders);
         const t1 = performance.now();
@@ -371,6 +388,7 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
         const t2 = performance.now();
         const peakRssMb = server.peakRssKb() / 1024;
         const serverCpu = server.cpuSeconds() - cpu0;
+        const postgresCpu = cpuBetween(pg0, await backendCpu(db.name));
         await server.stop();
         server = null;
         const check = await countCheck(db.url, w);
@@ -384,6 +402,7 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
           copyRowsPerSec: w.totalEvents / copySeconds,
           peakRssMb,
           serverCpu,
+          postgresCpu,
           retries: a.retries + b.retries,
           check,
         };
@@ -391,7 +410,7 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
         log(
           `  run ${i}: ${fmt(run.eventsPerSec)} events/s (${fmt(seconds, 1)} s; track/page phase ${fmt(run.activityPerSec)}/s), ` +
             `COPY floor ${fmt(run.copyRowsPerSec)} rows/s, ratio ${(run.eventsPerSec / run.copyRowsPerSec).toFixed(3)}, ` +
-            `server peak RSS ${fmt(peakRssMb)} MB, server CPU ${fmt(serverCpu, 1)} s, resent batches ${run.retries}`,
+            `server peak RSS ${fmt(peakRssMb)} MB, server CPU ${fmt(serverCpu, 1)} s, PostgreSQL CPU ${fmt(postgresCpu, 1)} s, resent batches ${run.retries}`,
         );
         for (const l of check.lines) log(`    ${l}`);
       } finally {
@@ -412,6 +431,7 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
       ['psql \\copy floor, rows/s', fmt(median(runs.map((r) => r.copyRowsPerSec))), ''],
       ['ratio to the floor', ratio.toFixed(3), '>= 0.060'],
       ['server peak RSS, MB', fmt(median(runs.map((r) => r.peakRssMb))), '< 300'],
+      ['CPU s: server / PostgreSQL', `${fmt(median(runs.map((r) => r.serverCpu)), 1)} / ${fmt(median(runs.map((r) => r.postgresCpu)), 1)}`, ''],
       ['stored totals = sent', runs.every((r) => r.check.ok) ? 'yes, every run' : 'NO', 'yes'],
     ]),
   );

@@ -21,19 +21,20 @@ afterAll(async () => {
 
 /** A database with no migration applied, of the kind the tests run on. */
 async function emptyDatabase(): Promise<Database> {
-  if (!ADMIN_URL) {
+  const adminUrl = ADMIN_URL;
+  if (!adminUrl) {
     const database = await openDatabase({ pgliteDir: 'memory://', migrate: false });
     cleanups.push(() => database.close());
     return database;
   }
   const name = `lm_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
-  const database = await openDatabase({ databaseUrl: withDatabase(ADMIN_URL, name), migrate: false });
+  const database = await openDatabase({ databaseUrl: withDatabase(adminUrl, name), migrate: false });
   cleanups.push(async () => {
     await database.close().catch(() => {});
-    const a = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+    const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
     await a.unsafe(`drop database if exists ${name} with (force)`);
     await a.end();
   });
