@@ -58,6 +58,22 @@ describe('trends decided in PostgreSQL equal the rule', () => {
       from generate_series(1, 40) i
       cross join generate_series(date '${NOW.toISOString().slice(0, 10)}' - 100, date '${NOW.toISOString().slice(0, 10)}', interval '1 day') d
       cross join lateral (select d >= date '${NOW.toISOString().slice(0, 10)}' - 14 as recent) x`);
+    // And 91 accounts first seen 20 to 110 days ago, at, just after or just before a UTC midnight,
+    // half of them falling by two thirds: SQL's boundaries of the age (old enough for a trend, a
+    // full baseline), compared with first_seen_at, meet the rule's on every side.
+    await exec(`
+      insert into companies (company_key, name, traits, traits_at, first_seen_at, last_seen_at)
+      select 'age_' || i, 'Age ' || i, '{}'::jsonb, x.ts, x.ts, timestamptz '${NOW.toISOString()}' - interval '1 hour'
+      from generate_series(20, 110) i
+      cross join lateral (select (date '${NOW.toISOString().slice(0, 10)}' - i)::timestamp at time zone 'UTC'
+             + case i % 3 when 0 then interval '0' when 1 then interval '1 microsecond' else interval '1 day' - interval '1 microsecond' end as ts) x`);
+    await exec(`
+      insert into company_days (company_key, day, events, key_actions, sessions, people)
+      select 'age_' || i, d::date, x.e, x.e / 4, x.e / 6, 3
+      from generate_series(20, 110) i
+      cross join generate_series(date '${NOW.toISOString().slice(0, 10)}' - i, date '${NOW.toISOString().slice(0, 10)}', interval '1 day') d
+      cross join lateral (select (case when d >= date '${NOW.toISOString().slice(0, 10)}' - 13 and i % 2 = 0 then 40 else 120 end
+             + (i * 7 + extract(doy from d)::int * 13) % 23)::int as e) x`);
   });
   afterAll(async () => {
     await tdb?.drop();
@@ -87,6 +103,11 @@ describe('trends decided in PostgreSQL equal the rule', () => {
       for (const r of thin(21, 40)) expect(r.trend, r.key).toBe('steady');
       expect(quietAll.filter((r) => r.key.startsWith('thin_')).map((r) => r.key).sort()).toEqual(thin(1, 20).map((r) => r.key).sort());
     }
+    // The accounts of every age: some new, and (people did not fall: three each) over 20 falling.
+    const aged = all.filter((r) => r.key.startsWith('age_'));
+    expect(aged.length).toBe(91);
+    expect(aged.filter((r) => r.trend === 'new').length).toBeGreaterThan(0);
+    if (metric !== 'people') expect(aged.filter((r) => isFalling(r.trend)).length).toBeGreaterThan(20);
     expect(await quiet(ctx, { now: NOW, range, metric })).toEqual({ rows: quietAll.slice(0, QUIET_DETAILED), total: quietAll.length });
     expect(await report(ctx, { now: NOW, range, metric })).toEqual(reportCounts(all));
   });

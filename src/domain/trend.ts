@@ -580,21 +580,27 @@ function levelWithPhi(w: TrendWindows, f: number, phi: number, k: TrendParams): 
   const re = r / phi;
   const npq = ne * p * (1 - p);
   const z = (re - ne * p) / Math.sqrt(Math.max(1e-12, npq));
-  // With enough counts the exact tail is only computed where the normal one is not already
-  // far on one side of the level (over 30 times it, or under a thirtieth; the exact tail is slow).
-  const decided = (alpha: number): boolean | null => {
-    if (npq < NORMAL_ENOUGH) return null;
-    const tail = normalTail(Math.abs(z));
-    return tail > 30 * alpha ? false : tail < alpha / 30 ? true : null;
-  };
   const downAlpha = k.downAlpha ?? k.alpha;
-  if (change <= k.downMin && (decided(downAlpha) ?? binomCdf(re, ne, p) < downAlpha)) {
+  if (change <= k.downMin && (normalDecides(npq, z, downAlpha) ?? binomCdf(re, ne, p) < downAlpha)) {
     return { level: change <= k.downSharp ? -2 : -1, z };
   }
-  if (change >= k.upMin && (decided(k.alpha) ?? binomSf(re, ne, p) < k.alpha)) {
+  if (change >= k.upMin && (normalDecides(npq, z, k.alpha) ?? binomSf(re, ne, p) < k.alpha)) {
     return { level: change >= k.upSharp ? 2 : 1, z };
   }
   return { level: 0, z };
+}
+
+/**
+ * With enough counts (npq, the deflated binomial variance) the exact tail is only computed where
+ * the normal one is not already far on one side of the level (over 30 times it, or under a
+ * thirtieth; the exact tail is slow): true / false when the normal tail decides, else null.
+ * A module function, not a closure in levelWithPhi: the tsx loader names every closure it
+ * creates (keepNames), a cost per call that report paid for each company Node decides.
+ */
+function normalDecides(npq: number, z: number, alpha: number): boolean | null {
+  if (npq < NORMAL_ENOUGH) return null;
+  const tail = normalTail(Math.abs(z));
+  return tail > 30 * alpha ? false : tail < alpha / 30 ? true : null;
 }
 
 /** Binomial variance (in deflated counts) from which the normal tail decides clear cases (see levelWithPhi). */

@@ -417,19 +417,38 @@ export async function keyCoverage(db: Db, now: Date, days: number): Promise<Cove
 // condition of what the caller then decides exactly with domain/trend, so the
 // answers equal the full computation (test/summary-filters.test.ts).
 
+/** Whole days from a first-seen timestamp's UTC day to `today` (the rule's age); null when never seen. */
+const ageSql = (fs: string, today: string) => `(date '${today}' - (${fs} at time zone 'UTC')::date)`;
+
+/** The UTC midnight `days` after `today`'s, as a timestamptz literal (dates generated here, never input). */
+const midnightSql = (today: string, days: number) => `timestamptz '${dayString(utcDay(new Date(`${today}T00:00:00Z`), days))}T00:00:00Z'`;
+
 /**
  * Every company with its summary for range n and metric m as one derived table `w`
- * (key, name, people, events, key_actions, sessions, r = recent, b = baseline,
- * age = whole days since first activity). `offset 0` keeps PostgreSQL from folding
- * it into the outer query, so each row's age is computed once, not per use.
+ * (key, name, people, events, key_actions, sessions, r = recent, b = baseline, fs = first
+ * seen, bd = days of baseline it had, old = old enough for a trend; the evidence metrics'
+ * windows and noise, evidenceColumns).
+ * `offset 0` keeps PostgreSQL from folding it into the outer query, so each row's columns
+ * are computed once, not per use.
+ *
+ * The age (whole UTC days since first seen) is not computed for every company: its time zone
+ * conversion was a tenth of report's statement at 100,000 companies. `old` (age at least
+ * newBeforeDays) and a full baseline (age at least recentDays + baselineDays: bd is
+ * baselineDays, most companies) are comparisons of first_seen_at with a UTC midnight, exactly
+ * equivalent; only younger companies have their age computed. ageSql gives it to those who need it.
  */
 function windowed(n: SummaryRange, m: Metric, today: string, t: TrendConstants): string {
-  return `(select v.*, greatest(1, least(${t.baselineDays}, v.age - ${t.recentDays}))::float8 as bd from (
+  const fullBefore = midnightSql(today, 1 - t.recentDays - t.baselineDays);
+  const oldBefore = midnightSql(today, 1 - t.newBeforeDays);
+  return `(select v.*,
+             (case when v.fs is null or v.fs < ${fullBefore} then ${t.baselineDays}
+                   else greatest(1, least(${t.baselineDays}, ${ageSql('v.fs', today)} - ${t.recentDays})) end)::float8 as bd,
+             coalesce(v.fs < ${oldBefore}, false) as old from (
            select c.company_key as key, c.name,
              coalesce(s.people_${n}, 0)::float8 as people, coalesce(s.events_${n}, 0)::float8 as events,
              coalesce(s.recent_${m}, 0)::float8 as r, coalesce(s.base_${m}, 0)::float8 as b,
              s.phi_${m}::float8 as phi, coalesce(s.active_weeks_${m}, 0) as act${evidenceColumns(m)},
-             (date '${today}' - (c.first_seen_at at time zone 'UTC')::date) as age
+             c.first_seen_at as fs
            from companies c left join company_summary s on s.company_key = c.company_key
            where c.company_key <> '' offset 0) v offset 0) w`;
 }
@@ -456,7 +475,8 @@ function trendTerms(t: TrendConstants, m: Metric) {
   // A hair wider than the rule's thresholds, so float rounding never drops a candidate.
   const down = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9))`;
   const up = `(w.r * ${bdays} >= w.b * ${t.recentDays} * (1 + ${t.upMin}) * (1 - 1e-9))`;
-  const old = `(w.age is not null and w.age >= ${t.newBeforeDays})`;
+  // Old enough for a trend (age at least newBeforeDays), computed in `windowed`.
+  const old = `w.old`;
   // Used to be active: the minimum a week, or silent now after activity (gone quiet, whatever the size).
   const used = `(${old} and (w.b * 7 >= ${t.minBaselinePerWeek} * ${bdays} or (w.r = 0 and w.b > 0)))`;
   // The dispersion the rule uses for this company (domain/trend dispersionOf): its own, as
@@ -465,7 +485,9 @@ function trendTerms(t: TrendConstants, m: Metric) {
   // The own swing's weight (whole baseline weeks less the skipped ones, as differences; integer
   // division is floor here, the weeks being at least 0) and the weekly volume: columns of their
   // own (volumeColumns), so the interpolation below reads them instead of recomputing them.
-  const volume = `${t.ownWeight}::float8 * greatest(0, greatest(0, least(${t.baselineDays}, w.age - ${t.recentDays})) / 7 - ${t.ownSkipWeeks} - 1) as wo, w.b * 7 / ${bdays} as pw`;
+  // The weeks are floor(greatest(0, least(baselineDays, age - recentDays)) / 7), which is
+  // floor(bd / 7): bd differs from that least(...) only where it is 1 instead of 0 or less.
+  const volume = `${t.ownWeight}::float8 * greatest(0, floor(${bdays} / 7) - ${t.ownSkipWeeks} - 1) as wo, w.b * 7 / ${bdays} as pw`;
   const prior = priorSql(t, 'w.pw');
   const phi = `greatest(1, case when w.wo > 0 and w.phi is not null then (w.wo * w.phi + ${t.priorWeight} * ${prior}) / (w.wo + ${t.priorWeight}) else ${prior} end)`;
   // The count test can only pass where the company's own window (no book factor: the milder
@@ -723,14 +745,17 @@ export function decidedWindowsSql(opts: { now: Date; rangeDays: SummaryRange; me
   // Numbers travel as one text value (a driver's per-row cost dominates at this many rows);
   // keys as a JSON array, so any key survives. One aggregate node feeds both in the same order.
   const evs = evidenceMetrics(m);
-  const nums = `concat_ws(',', c.r, c.b, c.age, coalesce(c.phi::text, ''), c.act${evs.map((e) => `, c.r_${e}, c.b_${e}, coalesce(c.phi_${e}::text, ''), c.act_${e}`).join('')})`;
+  // The evidence metrics' windows only where the evidence may count (w.ev, necessary for it):
+  // elsewhere the rule never reads them (domain/trend mayTakeEvidence, or no fall on them).
+  const evNums = evs.length === 0 ? `''` : `case when c.ev then concat_ws(',', ''${evs.map((e) => `, c.r_${e}, c.b_${e}, coalesce(c.phi_${e}::text, ''), c.act_${e}`).join('')}) else '' end`;
+  const nums = `concat_ws(',', c.r, c.b, c.age, coalesce(c.phi::text, ''), c.act) || ${evNums}`;
   const evCols = evs.map((e) => `, w.r_${e}, w.b_${e}, w.phi_${e}, w.act_${e}`).join('');
   const today = dayString(opts.now);
   // `w` once (the join of companies and their summary), for the book's counts and sums and for
   // the candidates: bookStats's figures and the book's move in one scan.
   const from = candidates('w', opts.trend, m, opts.falling ? 'falling' : 'moving');
   const query = `with w as materialized (
-      select w.key, w.people, w.events, w.r, w.b, w.phi, w.act, w.age, w.bd${evCols} from ${windowed(opts.rangeDays, m, today, opts.trend)}
+      select w.key, w.people, w.events, w.r, w.b, w.phi, w.act, w.fs, w.bd, w.old${evCols} from ${windowed(opts.rangeDays, m, today, opts.trend)}
     ),
     bk as (
       select count(*)::float8 as total,
@@ -742,7 +767,7 @@ export function decidedWindowsSql(opts: { now: Date; rangeDays: SummaryRange; me
       from w
     ),
     c as materialized (
-      select w.key, w.r, w.b, w.age, w.phi, w.act, w.lv${evCols},
+      select w.key, w.r, w.b, ${ageSql('w.fs', today)} as age, w.phi, w.act, w.lv, w.ev${evCols},
              case when w.b > 0 then (w.r / ${R}) / (w.b / w.bd) - 1 end as change, greatest(0, (w.b / w.bd) * ${R} - w.r) as lost,
              ${t.used} as used
       from ${decidedSql(opts.trend, from)}
@@ -796,7 +821,8 @@ function parseWindows(m: Metric, keysText: string | string[] | null, nums: strin
   const evs = evidenceMetrics(m);
   return nums.split(';').map((row, i) => {
     const [r, b, a, phi, act, ...rest] = row.split(',');
-    const evidence = evs.map((e, j) => {
+    // The evidence windows come only where they may count (decidedWindowsSql); elsewhere none.
+    const evidence = rest.length === 0 ? [] : evs.map((e, j) => {
       const [er, eb, ephi, eact] = rest.slice(4 * j, 4 * j + 4);
       return { metric: e, recent: Number(er), baseline: Number(eb), noise: { phi: ephi === '' ? null : Number(ephi), activeWeeks: Number(eact) } };
     });
