@@ -68,10 +68,7 @@ import {
   applyToCompany,
   applyToPerson,
   companiesUpsert,
-  gapKey,
-  mergeIntervals,
   rollups,
-  SESSION_GAP_MS,
   UNGROUPED_KEY,
   type CompanyRow,
   type CompanyUpdates,
@@ -79,10 +76,10 @@ import {
   type CpdRow,
   type CpRow,
   type IngestResult,
-  type Interval,
   type PersonState,
   type Timed,
 } from './store.js';
+import { SESSION_GAP_MS, countSessions, type SessionRow } from './sessions.js';
 
 /** An event of an imported history, with its dedup namespace. */
 export interface SourcedEvent extends SegmentEvent {
@@ -109,8 +106,6 @@ interface Slot extends Timed {
   /** Index of the source group (order of first appearance in the call). */
   g: number;
 }
-
-type SessionRow = { p: string; k: string; s: string; e: string; c: string; d: string };
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -469,103 +464,3 @@ function peopleUpdate(dirty: PersonState[]): SQL {
     where people.person_id = (x.p #>> '{}')`;
 }
 
-type Bump = (c: string, p: string, d: string, n: Partial<Counts>, ms?: number) => void;
-
-/**
- * Sessions of the whole slice at once (see the header): sent ids counted once per person
- * (in the first group that carries them, at its earliest event), gap sessions merged with
- * the stored intervals that touch them. Returns the session writes.
- */
-function countSessions(
-  activity: { x: Slot; companyKey: string }[],
-  existing: SessionRow[],
-  storedSessionIds: { p: string; k: string }[],
-  bump: Bump,
-  at: (ms: number) => string,
-): SQL[] {
-  const writes: SQL[] = [];
-  const byId = new Map<string, { p: string; k: string; t: string; c: string; d: string; g: number }>();
-  const gapTimes = new Map<string, { p: string; c: string; items: { ms: number; d: string }[] }>();
-  for (const { x, companyKey } of activity) {
-    const { e } = x;
-    if (e.sessionId !== null) {
-      const k = `id:${e.sessionId}`;
-      const key = `${e.personId}${SEP}${k}`;
-      const prev = byId.get(key);
-      // The first group carrying the id decides; inside it, its earliest event (the first of equal times).
-      if (!prev || (prev.g === x.g && x.iso < prev.t)) byId.set(key, { p: e.personId, k, t: x.iso, c: companyKey, d: x.day, g: x.g });
-    } else {
-      const pc = `${e.personId}${SEP}${companyKey}`;
-      const list = gapTimes.get(pc);
-      if (list) list.items.push({ ms: x.ms, d: x.day });
-      else gapTimes.set(pc, { p: e.personId, c: companyKey, items: [{ ms: x.ms, d: x.day }] });
-    }
-  }
-  if (byId.size > 0) {
-    const stored = new Set(storedSessionIds.map((r) => `${r.p}${SEP}${r.k}`));
-    const created = [...byId].filter(([key]) => !stored.has(key)).map(([, v]) => v);
-    created.sort((a, b) => byText(a.p, b.p) || byText(a.k, b.k));
-    for (const r of created) bump(r.c, r.p, r.d, { sessions: 1 });
-    if (created.length > 0) {
-      writes.push(
-        sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
-            select p, k, t, t, c, d from jsonb_to_recordset(${json(created)}::jsonb) as x(p text, k text, t timestamptz, c text, d date) order by p, k
-            on conflict (person_id, session_key) do nothing`,
-      );
-    }
-  }
-  if (gapTimes.size === 0) return writes;
-
-  const oldByPersonCompany = new Map<string, Interval[]>();
-  for (const r of existing) {
-    const pc = `${r.p}${SEP}${r.c}`;
-    let list = oldByPersonCompany.get(pc);
-    if (!list) oldByPersonCompany.set(pc, (list = []));
-    list.push({ start: Date.parse(r.s), end: Date.parse(r.e), companyKey: r.c, day: r.d, old: true, key: r.k });
-  }
-  const upserts: SessionRow[] = [];
-  const deletes: { p: string; k: string }[] = [];
-  for (const [pc, { p, c, items }] of gapTimes) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const x of items) {
-      if (x.ms < lo) lo = x.ms;
-      if (x.ms > hi) hi = x.ms;
-    }
-    const old = (oldByPersonCompany.get(pc) ?? []).filter((i) => i.end >= lo - SESSION_GAP_MS && i.start <= hi + SESSION_GAP_MS);
-    const merged = mergeIntervals([...old, ...items.map((x) => ({ start: x.ms, end: x.ms, companyKey: c, day: x.d, old: false }))]);
-    const oldStarts = new Map(old.map((i) => [i.start, i]));
-    const keptStarts = new Set<number>();
-    for (const m of merged) {
-      const before = oldStarts.get(m.start);
-      if (before) {
-        keptStarts.add(m.start);
-        if (before.end !== m.end) upserts.push({ p, k: before.key!, s: at(m.start), e: at(m.end), c: before.companyKey, d: before.day });
-      } else {
-        upserts.push({ p, k: gapKey(m.start, m.companyKey), s: at(m.start), e: at(m.end), c: m.companyKey, d: m.day });
-        bump(m.companyKey, p, m.day, { sessions: 1 });
-      }
-    }
-    for (const o of old) {
-      if (keptStarts.has(o.start)) continue;
-      deletes.push({ p, k: o.key! });
-      bump(o.companyKey, p, o.day, { sessions: -1 });
-    }
-  }
-  if (deletes.length > 0) {
-    deletes.sort((a, b) => byText(a.p, b.p) || byText(a.k, b.k));
-    writes.push(
-      sql`delete from person_sessions s using jsonb_to_recordset(${json(deletes)}::jsonb) as x(p text, k text)
-          where s.person_id = x.p and s.session_key = x.k`,
-    );
-  }
-  if (upserts.length > 0) {
-    upserts.sort((a, b) => byText(a.p, b.p) || byText(a.k, b.k));
-    writes.push(
-      sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
-          select p, k, s, e, c, d from jsonb_to_recordset(${json(upserts)}::jsonb) as x(s timestamptz, e timestamptz, p text, k text, c text, d date) order by p, k
-          on conflict (person_id, session_key) do update set ended_at = excluded.ended_at`,
-    );
-  }
-  return writes;
-}

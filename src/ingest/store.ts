@@ -31,8 +31,8 @@ import { summaryAddSql, summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, MERGED_TRAITS, mergeTraits, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
 import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS, eventRollupRows, type EventRollupRows } from './event-names.js';
+import { SESSION_GAP_MS, countSessions, type SessionRow } from './sessions.js';
 
-export const SESSION_GAP_MS = 30 * 60 * 1000;
 /** Pseudo-company for activity with no company: counted for `/groups key`, never listed. */
 export const UNGROUPED_KEY = '';
 
@@ -81,25 +81,6 @@ export interface Counts {
   keyActions: number;
   sessions: number;
 }
-
-export interface Interval {
-  start: number;
-  end: number;
-  companyKey: string;
-  day: string;
-  old: boolean;
-  /** The stored session_key of an old interval. */
-  key?: string;
-}
-
-/**
- * The key of a new gap session. Sessions are per person and company, so the company is in
- * the key (two companies' sessions of one person may start at the same instant). Rows
- * written before sessions were per company are keyed `gap:<start ms>`; they keep their key.
- */
-export const gapKey = (start: number, companyKey: string) => `gap:${start}:${companyKey}`;
-
-type SessionRow = { p: string; k: string; s: string; e: string; c: string; d: string };
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -653,125 +634,3 @@ function eventDaysSql(events: EventRollupRows): SQL {
     )`;
 }
 
-type Bump = (c: string, p: string, d: string, n: Partial<Counts>, at?: number) => void;
-
-/**
- * Count sessions exactly, including late and out-of-order events (see the file's header),
- * from the sessions read in group 1; returns the session writes for group 2.
- */
-function countSessions(
-  activity: { x: Timed; companyKey: string }[],
-  existing: SessionRow[],
-  storedSessionIds: { p: string; k: string }[],
-  bump: Bump,
-  at: (ms: number) => string,
-): SQL[] {
-  const writes: SQL[] = [];
-  // Sent session ids: one session per person and id, counted where it was first seen.
-  const byId = new Map<string, { p: string; k: string; t: string; c: string; d: string }>();
-  // Gap sessions are per person and company: a person's events for one company, no gap over
-  // SESSION_GAP_MS. Keyed person NUL company.
-  const gapTimes = new Map<string, { ms: number; c: string; d: string }[]>();
-  for (const { x, companyKey } of activity) {
-    const { e } = x;
-    if (e.sessionId !== null) {
-      const k = `id:${e.sessionId}`;
-      const key = `${e.personId}\u0000${k}`;
-      const prev = byId.get(key);
-      if (!prev || x.iso < prev.t) byId.set(key, { p: e.personId, k, t: x.iso, c: companyKey, d: x.day });
-    } else {
-      const pc = `${e.personId}\u0000${companyKey}`;
-      const list = gapTimes.get(pc);
-      if (list) list.push({ ms: x.ms, c: companyKey, d: x.day });
-      else gapTimes.set(pc, [{ ms: x.ms, c: companyKey, d: x.day }]);
-    }
-  }
-  if (byId.size > 0) {
-    // Read after the person's lock: an id not stored then is stored by this transaction only.
-    const stored = new Set(storedSessionIds.map((r) => `${r.p}\u0000${r.k}`));
-    const created = [...byId].filter(([key]) => !stored.has(key)).map(([, v]) => v);
-    for (const r of created) bump(r.c, r.p, r.d, { sessions: 1 });
-    if (created.length > 0) {
-      writes.push(
-        sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
-            select p, k, t, t, c, d from ${recordset(created, 'x', 'p text, k text, t timestamptz, c text, d date')} order by p, k
-            on conflict (person_id, session_key) do nothing`,
-      );
-    }
-  }
-  if (gapTimes.size === 0) return writes;
-
-  // Gap sessions: each person's intervals near this request's events (read in group 1), merged; write the difference.
-  const oldByPersonCompany = new Map<string, Interval[]>();
-  for (const r of existing) {
-    const pc = `${r.p}\u0000${r.c}`;
-    const list = oldByPersonCompany.get(pc) ?? [];
-    list.push({ start: Date.parse(r.s), end: Date.parse(r.e), companyKey: r.c, day: r.d, old: true, key: r.k });
-    oldByPersonCompany.set(pc, list);
-  }
-  const upserts: SessionRow[] = [];
-  const deletes: { p: string; k: string }[] = [];
-  for (const [pc, times] of gapTimes) {
-    const p = pc.slice(0, pc.indexOf('\u0000'));
-    // Group 1 read around all the request's events; a replayed one can widen that. Merge
-    // exactly the intervals within SESSION_GAP_MS of this person's new events.
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const x of times) {
-      if (x.ms < lo) lo = x.ms;
-      if (x.ms > hi) hi = x.ms;
-    }
-    const old = (oldByPersonCompany.get(pc) ?? []).filter((i) => i.end >= lo - SESSION_GAP_MS && i.start <= hi + SESSION_GAP_MS);
-    const merged = mergeIntervals([...old, ...times.map((x) => ({ start: x.ms, end: x.ms, companyKey: x.c, day: x.d, old: false }))]);
-    const oldStarts = new Map(old.map((i) => [i.start, i]));
-    const keptStarts = new Set<number>();
-    for (const m of merged) {
-      const before = oldStarts.get(m.start);
-      if (before && before.old) {
-        keptStarts.add(m.start);
-        if (before.end !== m.end) upserts.push({ p, k: before.key!, s: at(m.start), e: at(m.end), c: before.companyKey, d: before.day });
-      } else {
-        upserts.push({ p, k: gapKey(m.start, m.companyKey), s: at(m.start), e: at(m.end), c: m.companyKey, d: m.day });
-        bump(m.companyKey, p, m.day, { sessions: 1 });
-      }
-    }
-    for (const o of old) {
-      if (keptStarts.has(o.start)) continue;
-      deletes.push({ p, k: o.key! });
-      bump(o.companyKey, p, o.day, { sessions: -1 });
-    }
-  }
-  if (deletes.length > 0) {
-    writes.push(
-      sql`delete from person_sessions s using ${recordset(deletes, 'x', 'p text, k text')}
-          where s.person_id = x.p and s.session_key = x.k`,
-    );
-  }
-  if (upserts.length > 0) {
-    writes.push(
-      sql`insert into person_sessions (person_id, session_key, started_at, ended_at, company_key, day)
-          select p, k, s, e, c, d from ${recordset(upserts, 'x', 's timestamptz, e timestamptz, p text, k text, c text, d date')} order by p, k
-          on conflict (person_id, session_key) do update set ended_at = excluded.ended_at`,
-    );
-  }
-  return writes;
-}
-
-/**
- * Merge points and intervals into sessions: sorted by start, an item that begins
- * no more than SESSION_GAP_MS after the current session's end joins it. A session
- * keeps the attribution (company, day) of its earliest item; an old interval wins a tie.
- */
-export function mergeIntervals(items: Interval[]): Interval[] {
-  const sorted = [...items].sort((a, b) => a.start - b.start || Number(b.old) - Number(a.old));
-  const out: Interval[] = [];
-  for (const it of sorted) {
-    const cur = out[out.length - 1];
-    if (cur && it.start - cur.end <= SESSION_GAP_MS) {
-      cur.end = Math.max(cur.end, it.end);
-    } else {
-      out.push({ ...it });
-    }
-  }
-  return out;
-}
