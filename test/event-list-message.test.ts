@@ -5,7 +5,7 @@
  * words ("page 2 of 5 · 183 events").
  */
 import { describe, expect, it } from 'vitest';
-import { OTHER_EVENTS } from '../src/ingest/event-names.js';
+import { OTHER_EVENTS, OTHER_EVENTS_LABEL } from '../src/ingest/event-names.js';
 import { MAX_BLOCKS } from '../src/render/blocks.js';
 import { EVENT_LIST_PAGE_SIZE, eventListMessage, eventListText, MAX_EVENT_NAME, type EventListInput } from '../src/render/event-list-message.js';
 
@@ -38,7 +38,7 @@ describe('eventListMessage', () => {
     expect(m.blocks.some((b) => b.type === 'actions')).toBe(false);
   });
 
-  it(`"${OTHER_EVENTS}" is shown last, unnumbered, with the note; an empty range says so`, () => {
+  it(`"${OTHER_EVENTS_LABEL}" is shown last, unnumbered, with the note; an empty range says so`, () => {
     const m = eventListMessage(input({ rows: [{ name: 'Z', count: 3 }, { name: OTHER_EVENTS, count: 25 }], offset: 200, names: 201, other: 25, total: 500 }));
     expect(m.text).toContain('201. Z · 3\nother events · 25');
     expect(m.text).toContain('page 6 of 6 · 201 events and “other events” · 500 in all');

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventPageKey, signPageState } from '../src/app/event-page-token.js';
-import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../src/ingest/event-names.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS_LABEL } from '../src/ingest/event-names.js';
 import { EVENT_LIST_PAGE_SIZE } from '../src/render/event-list-message.js';
 import { post, SIGNING_SECRET, startTestApp } from './harness.js';
 import { blockAction, slashCommand, startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/slack.js';
@@ -81,6 +81,11 @@ describe('show NAME events', () => {
       { type: 'group', userId: 'gx-e', groupId: 'acct_gx_east', traits: { name: 'Globex East' }, timestamp: recent(0) },
       { type: 'group', userId: 'gx-w', groupId: 'acct_gx_west', traits: { name: 'Globex West' }, timestamp: recent(0) },
       ...times(2, 'acct_gx_west', 'West Only'),
+      // An event really called "other events" (one sent with spaces around it, which are trimmed).
+      { type: 'group', userId: 'oe-u0', groupId: 'acct_named_other', traits: { name: 'Named Other Inc' }, timestamp: recent(0) },
+      ...times(4, 'acct_named_other', 'other events'),
+      track('acct_named_other', '  other events ', 5),
+      track('acct_named_other', 'Signup', 6),
     ];
     for (let i = 0; i < batch.length; i += 400) expect((await post(`${app.url}/v1/batch`, { batch: batch.slice(i, i + 400) })).status).toBe(200);
     // acct_wide: 25 names past the bound, each once, in this order: the first EVENT_NAMES_PER_COMPANY are kept.
@@ -141,14 +146,21 @@ describe('show NAME events', () => {
     expect(button(third, 'Next')).toBeUndefined();
   });
 
-  it(`a company past the bound: "${OTHER_EVENTS}" comes last, with its count and a note, on the last page`, async () => {
+  it(`a company past the bound: "${OTHER_EVENTS_LABEL}" comes last, with its count and a note, on the last page`, async () => {
     let page = await command('show acct_wide events');
-    expect(pageLine(page)).toBe(`Key \`acct_wide\` · last 30 days · page 1 of 6 · 200 events and “${OTHER_EVENTS}” · 225 in all`);
+    expect(pageLine(page)).toBe(`Key \`acct_wide\` · last 30 days · page 1 of 6 · 200 events and “${OTHER_EVENTS_LABEL}” · 225 in all`);
     for (let p = 2; p <= 6; p++) page = (await click(button(page, 'Next')!.value!)).body as unknown as Message;
     expect(pageLine(page)).toContain('page 6 of 6');
-    expect(eventLines(page)).toEqual([`_${OTHER_EVENTS}_ · 25`]);
+    expect(eventLines(page)).toEqual([`_${OTHER_EVENTS_LABEL}_ · 25`]);
     expect(JSON.stringify(page.blocks)).toContain(`this company sends over ${EVENT_NAMES_PER_COMPANY} distinct event names`);
-    expect(page.text).toContain(`${OTHER_EVENTS} · 25`);
+    expect(page.text).toContain(`${OTHER_EVENTS_LABEL} · 25`);
+  });
+
+  it('an event really called "other events" is an event like any other: numbered, counted, no note', async () => {
+    const m = await command('show Named Other events');
+    expect(pageLine(m)).toBe('Key `acct_named_other` · last 30 days · page 1 of 1 · 2 events · 6 in all');
+    expect(eventLines(m)).toEqual(['1. other events · 5', '2. Signup · 1']);
+    expect(JSON.stringify(m.blocks)).not.toContain('distinct event names');
   });
 
   it('several matches: the choices, each with an Events button that opens its list', async () => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_LISTED } from '../src/app/company-reads.js';
-import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../src/ingest/event-names.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS_LABEL } from '../src/ingest/event-names.js';
 import { post, startTestApp } from './harness.js';
 import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
@@ -72,11 +72,11 @@ describe('show: What they do', () => {
     expect(reply.text).toContain('What they do, last 30 days');
   });
 
-  it(`says when names past ${EVENT_NAMES_PER_COMPANY} were counted under "${OTHER_EVENTS}"`, async () => {
+  it(`says when names past ${EVENT_NAMES_PER_COMPANY} were counted under "${OTHER_EVENTS_LABEL}"`, async () => {
     const s = section((await slashCommand(app.url, 'show acct_wide', slack.responseUrl)).json as Reply);
     expect(s).toContain(`and ${EVENT_NAMES_PER_COMPANY - EVENTS_LISTED} more events`);
-    expect(s).toContain(`25 more under “${OTHER_EVENTS}”`);
+    expect(s).toContain(`25 more under “${OTHER_EVENTS_LABEL}”`);
     const plain = section((await slashCommand(app.url, 'show acct_ev', slack.responseUrl)).json as Reply);
-    expect(plain).not.toContain(OTHER_EVENTS);
+    expect(plain).not.toContain(OTHER_EVENTS_LABEL);
   });
 });

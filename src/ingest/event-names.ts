@@ -11,8 +11,15 @@ import type { SegmentEvent } from './segment.js';
  */
 export const EVENT_NAMES_PER_COMPANY = 200;
 
-/** Where the names past the bound are counted. */
-export const OTHER_EVENTS = 'other events';
+/**
+ * Where the names past the bound are counted, as stored: a key no sent name can equal (every
+ * name is trimmed, and this one starts with a space), so an event really called "other events"
+ * keeps a count of its own. Migration 0011 moved the bucket here from "other events".
+ */
+export const OTHER_EVENTS = ' other events';
+
+/** How that bucket is shown. */
+export const OTHER_EVENTS_LABEL = 'other events';
 
 /** A track counts under its event name; a page or screen under its name, else "page" or "screen". */
 export function eventName(e: Pick<SegmentEvent, 'type' | 'name'>): string {

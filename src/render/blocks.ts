@@ -41,7 +41,7 @@ import {
   truncate,
 } from './format.js';
 import { metricTotal } from '../domain/metric.js';
-import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../ingest/event-names.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS_LABEL } from '../ingest/event-names.js';
 import { fallingItemsWithOwners } from './digest-owners.js';
 
 export { metricTotal };
@@ -587,7 +587,7 @@ export function whatTheyDo(events: EventCounts, range: Range, escape: (s: string
   if (events.names > events.top.length) lines.push(`and ${formatNumber(events.names - events.top.length)} more events`);
   if (events.other > 0) {
     lines.push(
-      `${formatNumber(events.other)} more under “${OTHER_EVENTS}”: this company sends over ${formatNumber(EVENT_NAMES_PER_COMPANY)} distinct event names, and the names past them are counted together.`,
+      `${formatNumber(events.other)} more under “${OTHER_EVENTS_LABEL}”: this company sends over ${formatNumber(EVENT_NAMES_PER_COMPANY)} distinct event names, and the names past them are counted together.`,
     );
   }
   return lines;

@@ -9,7 +9,7 @@
  */
 import type { Button, KnownBlock } from '@slack/types';
 import type { Range, SlackMessage } from '../domain/types.js';
-import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../ingest/event-names.js';
+import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS, OTHER_EVENTS_LABEL } from '../ingest/event-names.js';
 import { encodeEventsAction } from './action-ids.js';
 import { companyName, context, esc, header, listBlocks, MAX_BLOCKS, MAX_NAME, MAX_SECTION_TEXT, rangeText, section } from './blocks.js';
 import { escapeMrkdwn, formatNumber } from './format.js';
@@ -52,13 +52,13 @@ export function listLength(input: Pick<EventListInput, 'names' | 'other'>): numb
 
 const isOther = (e: EventListEntry, index: number, input: EventListInput) => e.name === OTHER_EVENTS && input.offset + index === listLength(input) - 1 && input.other > 0;
 
-const OTHER_NOTE = `“${OTHER_EVENTS}”: this company sends over ${formatNumber(EVENT_NAMES_PER_COMPANY)} distinct event names; the names past the first ${formatNumber(EVENT_NAMES_PER_COMPANY)} are counted together there.`;
+const OTHER_NOTE = `“${OTHER_EVENTS_LABEL}”: this company sends over ${formatNumber(EVENT_NAMES_PER_COMPANY)} distinct event names; the names past the first ${formatNumber(EVENT_NAMES_PER_COMPANY)} are counted together there.`;
 
 /** `page 2 of 5 · 183 events · 12,345 in all`. */
 function pageLine(input: EventListInput, pageSize: number): string {
   const pages = Math.max(1, Math.ceil(listLength(input) / pageSize));
   const page = Math.min(pages, Math.floor(input.offset / pageSize) + 1);
-  const names = `${formatNumber(input.names)} ${input.names === 1 ? 'event' : 'events'}${input.other > 0 ? ` and “${OTHER_EVENTS}”` : ''}`;
+  const names = `${formatNumber(input.names)} ${input.names === 1 ? 'event' : 'events'}${input.other > 0 ? ` and “${OTHER_EVENTS_LABEL}”` : ''}`;
   return `page ${formatNumber(page)} of ${formatNumber(pages)} · ${names} · ${formatNumber(input.total)} in all`;
 }
 
@@ -91,7 +91,7 @@ export function eventListMessage(input: EventListInput, pageSize = EVENT_LIST_PA
       packed = [];
       length = 0;
     };
-    for (const line of lines(input, (s) => esc(s, MAX_EVENT_NAME), `_${escapeMrkdwn(OTHER_EVENTS)}_`)) {
+    for (const line of lines(input, (s) => esc(s, MAX_EVENT_NAME), `_${escapeMrkdwn(OTHER_EVENTS_LABEL)}_`)) {
       if (length + line.length + 1 > MAX_SECTION_TEXT) flush();
       packed.push(line);
       length += line.length + 1;
@@ -119,10 +119,10 @@ export function eventListMessage(input: EventListInput, pageSize = EVENT_LIST_PA
 /** The whole list as terminal text: names cleaned of control characters, not escaped. */
 export function eventListText(input: EventListInput): string {
   const name = companyName(input.company);
-  const out = [clean(name, 200), `Key ${clean(input.company.key, 200)} · ${rangeText(input.range)} · ${formatNumber(input.names)} ${input.names === 1 ? 'event' : 'events'}${input.other > 0 ? ` and “${OTHER_EVENTS}”` : ''} · ${formatNumber(input.total)} in all`, ''];
+  const out = [clean(name, 200), `Key ${clean(input.company.key, 200)} · ${rangeText(input.range)} · ${formatNumber(input.names)} ${input.names === 1 ? 'event' : 'events'}${input.other > 0 ? ` and “${OTHER_EVENTS_LABEL}”` : ''} · ${formatNumber(input.total)} in all`, ''];
   if (listLength(input) === 0) out.push(`No events in the ${rangeText(input.range)}.`);
   else {
-    const rows = input.rows.map((e, i) => [isOther(e, i, input) ? '' : String(input.offset + i + 1), clean(e.name, MAX_EVENT_NAME), formatNumber(e.count)]);
+    const rows = input.rows.map((e, i) => isOther(e, i, input) ? ['', OTHER_EVENTS_LABEL, formatNumber(e.count)] : [String(input.offset + i + 1), clean(e.name, MAX_EVENT_NAME), formatNumber(e.count)]);
     out.push(table(['#', 'Event', 'Count'], rows, 'rlr'));
     const left = listLength(input) - input.offset - input.rows.length;
     if (left > 0) out.push(`and ${formatNumber(left)} more`);
