@@ -90,6 +90,21 @@ describe('npm run import (the command)', () => {
     expect(r.stdout).toContain('1 × not valid JSON\n      -:6');
   });
 
+  it('--project-timezone: Mixpanel times read on the project\'s wall clock; a zone it does not know is refused', async () => {
+    // 23:30 on 2026-11-20 in Los Angeles is 07:30 UTC on the 21st.
+    const wall = Date.UTC(2026, 10, 20, 23, 30) / 1000;
+    const mp = Buffer.from(jsonl([{ event: 'Login', properties: { time: wall, distinct_id: 'u1', $insert_id: 'm1', company_id: 'acme' } }]));
+    const utc = await run(['--dry-run', '--group-property', 'company_id', '-'], { PGLITE_DIR: join(dir, 'never') }, { stdin: mp });
+    expect(utc.code, utc.stderr).toBe(0);
+    expect(utc.stdout).toContain('date range:  2026-11-20 to 2026-11-20 (UTC)');
+    const la = await run(['--dry-run', '--group-property', 'company_id', '--project-timezone', 'America/Los_Angeles', '-'], { PGLITE_DIR: join(dir, 'never') }, { stdin: mp });
+    expect(la.code, la.stderr).toBe(0);
+    expect(la.stdout).toContain('date range:  2026-11-21 to 2026-11-21 (UTC)');
+    const bad = await run(['--project-timezone', 'Pacific Time', '-'], { PGLITE_DIR: join(dir, 'never') }, { stdin: mp });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--project-timezone Pacific Time: not a time zone');
+  });
+
   it('stops past --max-errors with a non-zero exit and the report; names unknown formats', async () => {
     write(join(dir, 'bad/x.jsonl'), jsonl(['{', '{', '{']));
     const r = await run(['--max-errors', '1', join(dir, 'bad')], env);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cleanTraits, parseRequest, type SegmentEvent } from '../src/ingest/segment.js';
 import { detectFraming, LineSplitter, splitCsv } from '../src/import/framing.js';
-import { isoTime } from '../src/import/formats/format.js';
+import { isoTime, isTimeZone, wallClockToUtc } from '../src/import/formats/format.js';
 import { amplitude } from '../src/import/formats/amplitude.js';
 import { mixpanel } from '../src/import/formats/mixpanel.js';
 import { posthog } from '../src/import/formats/posthog.js';
@@ -87,6 +87,30 @@ describe('vendor times', () => {
   });
 });
 
+describe('a wall-clock time in a zone, as UTC', () => {
+  it.each([
+    ['UTC', '2026-07-01T12:00:00', '2026-07-01T12:00:00.000Z'],
+    ['America/Los_Angeles', '2026-07-01T12:00:00', '2026-07-01T19:00:00.000Z'],
+    ['America/Los_Angeles', '2026-01-15T12:00:00', '2026-01-15T20:00:00.000Z'],
+    // The clocks go forward at 02:00 on 2026-03-08: before and after.
+    ['America/Los_Angeles', '2026-03-08T01:30:00', '2026-03-08T09:30:00.000Z'],
+    ['America/Los_Angeles', '2026-03-08T05:00:00', '2026-03-08T12:00:00.000Z'],
+    // The clocks go back at 02:00 on 2026-11-01: 01:30 happens twice, read as the first (PDT).
+    ['America/Los_Angeles', '2026-11-01T01:30:00', '2026-11-01T08:30:00.000Z'],
+    ['America/Los_Angeles', '2026-11-01T03:00:00', '2026-11-01T11:00:00.000Z'],
+    ['Europe/Berlin', '2026-07-01T00:30:00', '2026-06-30T22:30:00.000Z'],
+    ['Asia/Kolkata', '2026-01-01T00:00:00', '2025-12-31T18:30:00.000Z'],
+    ['Australia/Sydney', '2026-01-01T09:15:30.5', '2025-12-31T22:15:30.500Z'],
+  ])('%s %s', (zone, wall, utc) => expect(new Date(wallClockToUtc(Date.parse(`${wall}Z`), zone)).toISOString()).toBe(utc));
+
+  it('knows IANA zones and refuses anything else', () => {
+    expect(isTimeZone('America/Los_Angeles')).toBe(true);
+    expect(isTimeZone('UTC')).toBe(true);
+    expect(isTimeZone('Pacific Time')).toBe(false);
+    expect(isTimeZone('')).toBe(false);
+  });
+});
+
 describe('formats', () => {
   it('are told apart by their fields', () => {
     expect(detectFormat({ type: 'track', userId: 'u', event: 'x' })?.name).toBe('segment');
@@ -101,6 +125,16 @@ describe('formats', () => {
     const r = { event: 'Login', properties: { time: 1764400000, distinct_id: 'u1', $insert_id: 'i1', company_id: ['', 'acme', 'b'] } };
     expect(mixpanel.toCall(r, opts)).toEqual({ call: { type: 'track', event: 'Login', userId: 'u1', timestamp: '2025-11-29T07:06:40.000Z', messageId: 'i1', context: { groupId: 'acme' } } });
     expect('context' in (mixpanel.toCall(r, { ...opts, groupProperty: null }) as { call: object }).call).toBe(false);
+  });
+
+  it('Mixpanel: --project-timezone reads `time` as that zone\'s wall clock (exports of projects created before 2023)', () => {
+    // 2025-11-28 23:06:40 on Los Angeles' wall clock, written as epoch seconds: 2025-11-29 07:06:40 UTC.
+    const wall = Date.UTC(2025, 10, 28, 23, 6, 40) / 1000;
+    const r = { event: 'Login', properties: { time: wall, distinct_id: 'u1', $insert_id: 'i1' } };
+    expect((mixpanel.toCall(r, { ...opts, projectTimeZone: 'America/Los_Angeles' }) as { call: { timestamp: string } }).call.timestamp).toBe('2025-11-29T07:06:40.000Z');
+    expect((mixpanel.toCall(r, opts) as { call: { timestamp: string } }).call.timestamp).toBe('2025-11-28T23:06:40.000Z');
+    // In ms too (above 1e10).
+    expect((mixpanel.toCall({ ...r, properties: { ...r.properties, time: wall * 1000 + 250 } }, { ...opts, projectTimeZone: 'America/Los_Angeles' }) as { call: { timestamp: string } }).call.timestamp).toBe('2025-11-29T07:06:40.250Z');
   });
 
   it('Amplitude: device_id when no user_id; uuid when no $insert_id; a real session id', () => {

@@ -9,6 +9,7 @@ import { DatabaseInUseError } from '../db/client.js';
 import { sourceOfWriteKey } from '../ingest/http.js';
 import { parseCsvMap } from '../import/formats/csv.js';
 import { FORMAT_NAMES, MappingError, READABLE_FORMATS, type FormatName } from '../import/formats/index.js';
+import { isTimeZone } from '../import/formats/format.js';
 import { barProgress, plainProgress, silentProgress } from '../import/progress.js';
 import { runImport } from '../import/run.js';
 import { databaseSink, httpSink, nullSink, type ImportSink } from '../import/sink.js';
@@ -21,6 +22,8 @@ const USAGE = `usage: npm run import -- [options] PATH...
   PATH                    a file, a directory (read recursively), a glob, or - for standard input
   --format NAME           read every file as NAME instead of detecting it: ${FORMAT_NAMES.join(', ')}
   --group-property NAME   Mixpanel: the event property holding the company (e.g. company_id)
+  --project-timezone TZ   Mixpanel: read \`time\` as the project's wall clock in TZ (e.g. America/Los_Angeles),
+                          as exports of projects created before 2023 give it; default: UTC
   --group-type TYPE       Amplitude and PostHog: the group type holding the company (e.g. company)
   --map COLUMN=FIELD      CSV: read COLUMN as FIELD (repeatable): messageId, userId, anonymousId,
                           event, timestamp, groupId, type, name, sessionId
@@ -60,6 +63,7 @@ async function main(): Promise<number> {
         format: { type: 'string' },
         'group-property': { type: 'string' },
         'group-type': { type: 'string' },
+        'project-timezone': { type: 'string' },
         map: { type: 'string', multiple: true },
         'max-errors': { type: 'string' },
         'dry-run': { type: 'boolean' },
@@ -93,6 +97,8 @@ async function main(): Promise<number> {
     if (err instanceof MappingError) return fail(err.message);
     throw err;
   }
+  const zone = o['project-timezone'];
+  if (zone !== undefined && !isTimeZone(zone)) return fail(`--project-timezone ${zone}: not a time zone; name it as Mixpanel's project settings show it, e.g. America/Los_Angeles or Europe/Berlin`);
   if (o.url !== undefined && !/^https?:\/\/[^/]/.test(o.url)) return fail(`--url ${o.url}: expected the bot's base URL, such as https://groups.example.com`);
 
   readDotEnv();
@@ -179,7 +185,7 @@ async function main(): Promise<number> {
       {
         inputs,
         format: (o.format as FormatName | undefined) ?? null,
-        formatOptions: { groupProperty: o['group-property'] ?? null, groupType: o['group-type'] ?? null, map },
+        formatOptions: { groupProperty: o['group-property'] ?? null, groupType: o['group-type'] ?? null, projectTimeZone: zone ?? null, map },
         maxErrors,
         dryRun: Boolean(o['dry-run']),
         groupKeyPath: config.groupKeyPath,

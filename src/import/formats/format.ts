@@ -12,6 +12,11 @@ export interface FormatOptions {
   groupProperty: string | null;
   /** Amplitude and PostHog: the group type holding the company (--group-type). */
   groupType: string | null;
+  /**
+   * Mixpanel: the project's time zone (--project-timezone), for projects whose export gives
+   * `time` as seconds of the project's wall clock rather than of UTC; null: UTC.
+   */
+  projectTimeZone?: string | null;
   /** CSV: column -> field (--map). */
   map: Readonly<Record<string, string>>;
 }
@@ -72,11 +77,46 @@ const ZONE = /(Z|[+-]\d{2}:?\d{2})$/i;
  * UTC, as Amplitude, PostHog and warehouse exports write it; a trailing ` UTC` is read),
  * or epoch seconds (milliseconds when above 1e10).
  */
-export function isoTime(v: unknown, field: string): string {
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** How far `zone`'s wall clock is ahead of UTC at the instant `utcMs`, in ms. */
+function zoneOffset(utcMs: number, zone: string): number {
+  let f = zoneFormats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    zoneFormats.set(zone, f);
+  }
+  const p: Record<string, number> = {};
+  for (const { type, value } of f.formatToParts(utcMs)) if (type !== 'literal') p[type] = Number(value);
+  const wholeSecond = utcMs - (((utcMs % 1000) + 1000) % 1000);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - wholeSecond;
+}
+
+/**
+ * The instant at which `zone`'s wall clock showed `wallMs` (a wall-clock time written as if it
+ * were UTC, as Mixpanel's export of an older project gives `time`). The offset is read at the
+ * instant itself (a second pass), so the days around a daylight-saving change come out right;
+ * a wall-clock time that occurs twice (the hour the clocks go back) is read as the first.
+ */
+export function wallClockToUtc(wallMs: number, zone: string): number {
+  return wallMs - zoneOffset(wallMs - zoneOffset(wallMs, zone), zone);
+}
+
+/** Is `zone` a time zone this runtime knows (IANA name such as America/Los_Angeles, or UTC)? */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isoTime(v: unknown, field: string, wallClockZone: string | null = null): string {
   if (typeof v === 'number' || (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()))) {
     const n = Number(v);
     const ms = n > 1e10 ? n : n * 1000;
-    const d = new Date(Math.round(ms));
+    const d = new Date(Math.round(wallClockZone ? wallClockToUtc(ms, wallClockZone) : ms));
     if (!Number.isFinite(d.getTime())) throw new MappingError(`${field}: is not a time`);
     return d.toISOString();
   }

@@ -1,6 +1,8 @@
 /**
  * Mixpanel raw export (`/api/2.0/export`): JSON lines `{event, properties: {time,
- * distinct_id, $insert_id, ...}}`. `time` is in seconds, or ms when above 1e10. The company
+ * distinct_id, $insert_id, ...}}`. `time` is in seconds, or ms when above 1e10: of UTC, or, for
+ * a project whose export gives its own wall clock (Mixpanel: projects created before 2023),
+ * of the time zone --project-timezone names. The company
  * is the property named by --group-property, a string or a list (its first id).
  * Identity bookkeeping ($identify, $create_alias, $merge) is not activity and is left out.
  */
@@ -28,7 +30,7 @@ export const mixpanel: Format = {
       type: 'track',
       event,
       userId: person,
-      timestamp: isoTime(time, 'properties.time'),
+      timestamp: isoTime(time, 'properties.time', opts.projectTimeZone ?? null),
     };
     const id = idOf(own(props, '$insert_id'), 'properties.$insert_id');
     if (id !== null) call.messageId = id;
