@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { brotliCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { rows } from '../src/db/client.js';
@@ -57,6 +58,36 @@ describe('npm run import: bad input', () => {
     expect(r.stored).toBe(r.valid);
     const [messages] = await rows<{ n: number }>(t.database.db, sql`select count(*)::int as n from messages where message_id like 'b-%'`);
     expect(messages.n).toBe(30);
+  });
+
+  it('PostHog brotli: read by its .br name, or by its first byte without it; a truncated one is named, the other files go on', async () => {
+    const ph = (n: number, prefix: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        uuid: `${prefix}-${i}`,
+        event: 'Login',
+        distinct_id: `${prefix}-u${i % 3}`,
+        timestamp: ago(now, 1 + (i % 20), 9, i % 60).toISOString(),
+        properties: { $groups: { company: 'ph-co' } },
+      }));
+    const br = (records: unknown[]) => brotliCompressSync(Buffer.from(jsonl(records)));
+    write(join(dir, 'named.jsonl.br'), br(ph(12, 'n')));
+    const unnamed = br(ph(7, 'u'));
+    expect(unnamed[0] === 0x1b || unnamed[0] === 0x8b).toBe(true); // brotli's usual first byte (window 4 MB): not text
+    write(join(dir, 'unnamed.jsonl'), unnamed);
+    const whole = br(ph(300, 'c'));
+    write(join(dir, 'cut.jsonl.br'), whole.subarray(0, Math.floor(whole.length * 0.6)));
+    write(join(dir, 'plain.jsonl'), jsonl(segmentLines(5, 'p')));
+    const r = await importPaths(t.database.db, [dir]);
+    expect(r.fileProblems).toHaveLength(1);
+    expect(r.fileProblems[0].label).toBe(join(dir, 'cut.jsonl.br'));
+    expect(r.fileProblems[0].message).toMatch(/truncated or damaged brotli/);
+    expect(r.skipped.total).toBe(0); // the half line at the cut is dropped, never read as a bad line
+    const count = async (like: string) => (await rows<{ n: number }>(t.database.db, sql`select count(*)::int as n from messages where message_id like ${like}`))[0].n;
+    expect([await count('n-%'), await count('u-%'), await count('p-%')]).toEqual([12, 7, 5]);
+    const cut = await count('c-%');
+    expect(cut).toBeGreaterThan(0);
+    expect(cut).toBeLessThan(300);
+    expect(r.stored).toBe(24 + cut);
   });
 
   it('a truncated zip names the entry; a damaged entry does not stop the next file', async () => {

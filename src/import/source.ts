@@ -5,11 +5,17 @@
  * never by a file name, since S3 clients unzip silently and keep the `.gz`. A zip's entries
  * (Amplitude's `*.json.gz`) are undone the same way, one by one.
  *
+ * Brotli (PostHog's batch exports offer it for JSON lines) has no magic bytes: a file is
+ * read as brotli when its name ends in `.br`, or when its first byte cannot begin text
+ * (JSON lines or CSV) and it is neither gzip nor zip.
+ *
  * Decoding is push-based (fflate), so a file streams through with bounded memory and a
  * truncated archive is reported as such, with the complete lines before the cut kept and
  * the half line at the cut dropped.
  */
 import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createBrotliDecompress } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { Gunzip, Unzip, UnzipInflate } from 'fflate';
 import { glob, isDynamicPattern } from 'tinyglobby';
@@ -184,6 +190,49 @@ function zipDecoder(label: string, out: Out): Decoder {
 }
 
 /**
+ * Can `b` be the start of a text file? A UTF-8 byte-order mark, whitespace, printable ASCII,
+ * or the lead byte of a UTF-8 sequence. Gzip and zip are told before this.
+ */
+function mayBeText(b: Uint8Array): boolean {
+  const x = b[0];
+  return x === 0x09 || x === 0x0a || x === 0x0d || (x >= 0x20 && x <= 0x7e) || (x >= 0xc2 && x <= 0xf4);
+}
+
+/** Is this input brotli? Its name says so (`.br`), or its first bytes are none of gzip, zip and text. */
+function isBrotli(input: Input, head: Uint8Array): boolean {
+  if (/\.br$/i.test(input.label)) return true;
+  return head.length > 0 && !startsWith(head, GZIP) && !startsWith(head, ZIP) && !startsWith(head, EMPTY_ZIP) && !mayBeText(head);
+}
+
+class BrotliError extends Error {}
+
+/** The raw chunks of an input, undone from brotli when it is brotli (see isBrotli). */
+async function* rawChunks(input: Input, stream: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Uint8Array> {
+  const counted = (async function* () {
+    for await (const chunk of stream) {
+      onBytes(chunk.length);
+      yield chunk;
+    }
+  })();
+  const first = await counted.next();
+  if (first.done) return;
+  const all = (async function* () {
+    yield first.value;
+    yield* counted;
+  })();
+  if (!isBrotli(input, first.value)) {
+    for await (const c of all) yield new Uint8Array(c.buffer, c.byteOffset, c.length);
+    return;
+  }
+  const out = Readable.from(all).pipe(createBrotliDecompress());
+  try {
+    for await (const c of out as AsyncIterable<Buffer>) yield new Uint8Array(c.buffer, c.byteOffset, c.length);
+  } catch (err) {
+    throw new BrotliError(`truncated or damaged brotli (${(err as Error).message}); the lines before the damage were read`);
+  }
+}
+
+/**
  * The content of one input as pieces. `onBytes` counts the raw bytes read (for progress).
  * A read error ends the input with an error piece, never a throw.
  */
@@ -192,14 +241,13 @@ export async function* decode(input: Input, onBytes: (n: number) => void = () =>
   const root = sniffer(input.label, (p) => queue.push(p));
   const stream = input.path === null ? stdin : createReadStream(input.path, { highWaterMark: 256 * 1024 });
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      onBytes(chunk.length);
-      root.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), false);
+    for await (const chunk of rawChunks(input, stream as AsyncIterable<Buffer>, onBytes)) {
+      root.push(chunk, false);
       while (queue.length > 0) yield queue.shift()!;
     }
     root.push(new Uint8Array(0), true);
   } catch (err) {
-    queue.push({ kind: 'error', label: input.label, message: `could not be read (${(err as Error).message})` });
+    queue.push({ kind: 'error', label: input.label, message: err instanceof BrotliError ? err.message : `could not be read (${(err as Error).message})` });
   }
   while (queue.length > 0) yield queue.shift()!;
 }
