@@ -92,6 +92,28 @@ export interface SimCompany {
   dipEnd?: number;
   /** New: first day the company exists. */
   startDay?: number;
+  /**
+   * What the simulation knows and no rule can: each metric's expected count and variance per
+   * day had the account neither faded nor dipped and without its weekly swing, and the
+   * swing's coefficient of variation (bench/trend-oracle.ts tests against it). Computed from
+   * the same parameters, with no random draw of its own: the books are those of before.
+   */
+  truth: SimTruth;
+}
+
+/** Per metric (key actions, events, sessions): expected count and variance per day. */
+export interface SimTruth {
+  mean: Record<TruthMetric, Float64Array>;
+  variance: Record<TruthMetric, Float64Array>;
+  /** The weekly swing: coefficient of variation of the multiplier drawn each week (by calendar week, d % 7 = 0). */
+  cv: number;
+}
+export type TruthMetric = 'key_actions' | 'events' | 'sessions';
+export const TRUTH_METRICS: readonly TruthMetric[] = ['key_actions', 'events', 'sessions'];
+
+function emptyTruth(days: number, cv: number): SimTruth {
+  const arrays = () => ({ key_actions: new Float64Array(days), events: new Float64Array(days), sessions: new Float64Array(days) });
+  return { mean: arrays(), variance: arrays(), cv };
 }
 
 export interface SimBook {
@@ -241,7 +263,16 @@ export function simulateBook(opts: SimOptions): SimBook {
       kind === 'a' ? 0 : kind === 'c' ? Math.sqrt((companyCv * 0.2) ** 2 + 0.5 ** 2 / people) : Math.sqrt((0.03 + companyCv * 0.09) ** 2 + 0.35 ** 2 / people);
     const shape = cv > 0 ? 1 / (cv * cv) : Infinity;
     const growth = kind_ === 'growing' ? 1.3 + rand() * 1.7 : 1;
-    const c: SimCompany = { id, kind: kind_, tiny, people, daily: new Array(days).fill(0), events: new Array(days).fill(0), sessions: new Array(days).fill(0) };
+    const c: SimCompany = {
+      id,
+      kind: kind_,
+      tiny,
+      people,
+      daily: new Array(days).fill(0),
+      events: new Array(days).fill(0),
+      sessions: new Array(days).fill(0),
+      truth: emptyTruth(days, Number.isFinite(shape) ? cv : 0),
+    };
     if (kind_ === 'fading') {
       const len = 7 * (fadeMin + Math.floor(rand() * (fadeMax - fadeMin + 1)));
       const lo = FIRST_EVAL_DAY + 7;
@@ -267,6 +298,14 @@ export function simulateBook(opts: SimOptions): SimBook {
       }
       if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mean *= dipDepth;
       if (c.startDay !== undefined && d < c.startDay) mean = 0;
+      // The truth: the same mean without the weekly swing, the fade and the dip.
+      const m0 = c.startDay !== undefined && d < c.startDay ? 0 : weekdayRate * (d % 7 >= 5 ? weekend : 1) * Math.pow(growth, d / days) * (d >= holidayStart && d < holidayStart + holidayDays ? holidayDepth : 1);
+      c.truth.mean.key_actions[d] = m0;
+      c.truth.variance.key_actions[d] = dispersion * m0;
+      c.truth.mean.events[d] = EVENTS_PER_KEY_ACTION * m0;
+      c.truth.variance.events[d] = dispersion * m0 + (kind === 'a' ? 1 : EVENTS_DISPERSION) * (EVENTS_PER_KEY_ACTION - 1) * m0;
+      c.truth.mean.sessions[d] = SESSIONS_PER_KEY_ACTION * m0;
+      c.truth.variance.sessions[d] = SESSIONS_PER_KEY_ACTION * m0;
       c.daily[d] = burstyCount(rand, mean, dispersion);
       c.events[d] = c.daily[d] + burstyCount(rand2, mean * (EVENTS_PER_KEY_ACTION - 1), kind === 'a' ? 1 : EVENTS_DISPERSION);
       c.sessions[d] = poisson(rand2, mean * SESSIONS_PER_KEY_ACTION);
@@ -319,7 +358,16 @@ function simulateSmallB2B(opts: SimOptions): SimBook {
     const people = Math.min(30, Math.max(1, Math.round(6 * Math.exp(0.8 * normal(rand)))));
     const propensity = Array.from({ length: people }, () => Math.min(0.6, 0.2 * Math.exp(0.4 * normal(rand) - 0.08)));
     const growth = kind === 'growing' ? 1.3 + rand() * 1.7 : 1;
-    const c: SimCompany = { id, kind, tiny: false, people, daily: new Array(days).fill(0), events: new Array(days).fill(0), sessions: new Array(days).fill(0) };
+    const c: SimCompany = {
+      id,
+      kind,
+      tiny: false,
+      people,
+      daily: new Array(days).fill(0),
+      events: new Array(days).fill(0),
+      sessions: new Array(days).fill(0),
+      truth: emptyTruth(days, 0.1),
+    };
     if (kind === 'fading') {
       const lo = FIRST_EVAL_DAY + 7;
       c.fadeStart = lo + Math.floor(rand() * (days - fadeLen - SMALL_B2B_CATCH_DAYS - lo));
@@ -346,6 +394,19 @@ function simulateSmallB2B(opts: SimOptions): SimBook {
       if (c.dipStart !== undefined && d >= c.dipStart && d < c.dipEnd!) mult *= dipDepth;
       if (c.startDay !== undefined && d < c.startDay) mult = 0;
       const weekend = d % 7 >= 5;
+      // The truth: each person-day a session with probability p (no swing, fade or dip); a
+      // session holds n ~ U{3..15} events (mean 9, E[n^2] 95), each a key action with
+      // probability 0.2 (mean 1.8, E[X^2] 5.24).
+      const m0 = (c.startDay !== undefined && d < c.startDay ? 0 : 1) * Math.pow(growth, d / days) * (d >= holidayStart && d < holidayStart + 7 ? 0.3 : 1);
+      for (const q of propensity) {
+        const pd = Math.min(1, (weekend ? 0.1 : 1) * q * m0);
+        c.truth.mean.sessions[d] += pd;
+        c.truth.variance.sessions[d] += pd * (1 - pd);
+        c.truth.mean.events[d] += 9 * pd;
+        c.truth.variance.events[d] += 95 * pd - 81 * pd * pd;
+        c.truth.mean.key_actions[d] += 1.8 * pd;
+        c.truth.variance.key_actions[d] += 5.24 * pd - 3.24 * pd * pd;
+      }
       let count = 0;
       let events = 0;
       let sessions = 0;
@@ -419,6 +480,8 @@ export type FlagRule = (ctx: {
   market: MarketOf;
   total: number[];
   prior: (R: number, B: number) => NoisePrior | null;
+  /** The account itself: only an oracle (bench/trend-oracle.ts) reads it, for what no rule can know. */
+  company?: SimCompany;
   /** The other metrics (events, sessions), the same for each: prefix sums, the book's sums and noise. */
   others?: Partial<Record<Metric, { p: number[]; market: MarketOf; prior: (R: number, B: number) => NoisePrior | null }>>;
 }) => boolean;
@@ -619,6 +682,7 @@ export function scoreRules(
       const firstDay = firstDays[i];
       const flag = (now: number) =>
         rule({
+          company: c,
           p,
           firstDay,
           now,

@@ -23,6 +23,8 @@ import {
 } from './simulate-book.js';
 import { describeTrendRule, MIN_BASELINE_PER_WEEK } from '../src/domain/trend.js';
 import { trendGoals } from './trend-goals.js';
+import { oracleAtBudget } from './trend-oracle.js';
+import { TRUTH_METRICS } from './simulate-book.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,6 +74,9 @@ for (const kind of books) {
       }
     }
   }
+  // The oracle (bench/trend-oracle.ts): what a test knowing each account's true rate and noise
+  // gets at false alarms of at most 5 % on every seed, on each metric alone.
+  const oracles = TRUTH_METRICS.map((metric) => ({ metric, at: oracleAtBudget(sims, metric) }));
   console.log(`book ${BOOK_NAMES[kind]} [${((performance.now() - t0) / 1000).toFixed(1)} s]`);
   sims.forEach((b, i) => {
     const s = main[i].new;
@@ -83,6 +88,7 @@ for (const kind of books) {
       row('  without other metrics\' evidence', main[i].noEvidence),
       row('rule before issue 12', main[i].before),
       ...naive.map((n) => row(`${n.label} (equal false alarms)`, n.scores[i])),
+      ...oracles.flatMap((o) => (o.at ? [row(`oracle on ${o.metric.replace('_', ' ')}, p < ${o.at.alpha} (<= 5 %)`, o.at.scores[i])] : [])),
     ];
     console.log(table([header, ...rows]).replace(/^/gm, '    '));
     for (const [goal, ok, got] of trendGoals(kind, s)) goalLines.push(`${ok ? 'met   ' : 'MISSED'}  book ${kind} seed ${b.seed}: ${goal} (${got})`);

@@ -33,10 +33,12 @@ describe(`the trend rule on the family of books (${COMPANIES} companies, seed ${
 
   it('books b, c, d: floors under the measured recall and lead (goals 90 % and 2 weeks not met on all accounts)', () => {
     const floors: Record<string, { recall: number; large: number; lead: number }> = {
-      // Measured (with the evidence of sessions): b 85.2 %, c 78.4 %, d 84.8 %; lead 1.4-1.6.
-      b: { recall: 0.83, large: 0.93, lead: 1.4 },
-      c: { recall: 0.76, large: 0.9, lead: 1.4 },
-      d: { recall: 0.83, large: 0.95, lead: 1.4 },
+      // Measured (the book's weight measured, sessions' evidence at 0.5 %): b 83.9 %, c 80.0 %,
+      // d 86.6 %; lead 1.4-1.7. A test on key actions knowing each account's true rate and noise
+      // (bench/trend-oracle.ts) gets 84-90 % on these books: the goal is out of that metric's reach.
+      b: { recall: 0.82, large: 0.95, lead: 1.4 },
+      c: { recall: 0.78, large: 0.93, lead: 1.4 },
+      d: { recall: 0.85, large: 0.95, lead: 1.4 },
     };
     for (const [b, f] of Object.entries(floors)) {
       const { now } = get(b as BookKind);
@@ -48,9 +50,9 @@ describe(`the trend rule on the family of books (${COMPANIES} companies, seed ${
 
   it('book e (small B2B): finds several times what the rule before issue 12 found, most of what it lists is falling', () => {
     const { now, before } = get('e');
-    expect(now.recall).toBeGreaterThanOrEqual(0.57); // goal 90 %: not met (measured 60.0 %)
+    expect(now.recall).toBeGreaterThanOrEqual(0.79); // goal 90 %: not met (measured 81.3 %; was 60.0 % before the measured weight)
     expect(now.recall).toBeGreaterThan(5 * before.recall);
-    expect(now.precision).toBeGreaterThanOrEqual(0.8); // goal 90 %: not met (measured 84 %)
+    expect(now.precision).toBeGreaterThanOrEqual(0.86); // goal 90 %: not met (measured 88.4 %)
   });
 
   it('the evidence of sessions (thin key actions) never finds less, finds more small accounts, most on book e', () => {
@@ -64,8 +66,8 @@ describe(`the trend rule on the family of books (${COMPANIES} companies, seed ${
       const { now, noEvidence } = get(b);
       expect(now.recallBand['< 20'] + now.recallBand['20-50'], `book ${b}: the small accounts`).toBeGreaterThan(noEvidence.recallBand['< 20'] + noEvidence.recallBand['20-50']);
     }
-    // Book e (measured: 48.0 % without, 60.0 % with).
-    expect(get('e').now.recall).toBeGreaterThan(get('e').noEvidence.recall + 0.08);
+    // Book e (measured: 42.7 % without, 81.3 % with).
+    expect(get('e').now.recall).toBeGreaterThan(get('e').noEvidence.recall + 0.3);
   });
 
   it.each(BOOK_KINDS)('book %s: accounts of 10-50 a week are found, which the floor of 50 left out', (b) => {

@@ -7,7 +7,14 @@ import {
   binomCdf,
   binomSf,
   DOWN_TEST_ALPHA,
+  EVIDENCE_STEADY_BELOW_Z,
+  EVIDENCE_TEST_ALPHA,
   NORMAL_ENOUGH,
+  ESTIMATE_REL_VAR,
+  PRIOR_FIT_DIFFS,
+  PRIOR_WEIGHT,
+  PRIOR_WEIGHT_MAX,
+  priorWeightAt,
   STEADY_BELOW_Z,
   TEST_ALPHA,
   compareByDrop,
@@ -26,6 +33,7 @@ import {
   type NoisePrior,
 } from '../src/domain/trend.js';
 import type { TrendWindows } from '../src/domain/types.js';
+import { mulberry32 } from '../bench/simulate-book.js';
 
 const OLD = 365;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -138,6 +146,57 @@ describe('fitNoisePrior: the book\'s typical noise by volume', () => {
     expect(prior.weekFactors!.every((f) => Math.abs(f - 1) < 0.01)).toBe(true);
   });
 
+  it('weighs the book by how much its accounts truly differ in noise (empirical Bayes)', () => {
+    // Poisson weeks: every account shares one noise (phi 1), so their estimates scatter by
+    // chance alone and the book's word is nearly final.
+    const rand = mulberry32(7);
+    const poissonWeek = (mean: number) => {
+      let k = 0;
+      for (let t = -Math.log(rand()); t < mean; t -= Math.log(rand())) k++;
+      return k;
+    };
+    const alike = Array.from({ length: 800 }, () => Array.from({ length: 12 }, () => poissonWeek(40)));
+    const shared = fitNoisePrior(alike)!;
+    expect(shared.weight!.every((w) => w >= 10)).toBe(true);
+    // Half the accounts calm (Poisson), half swinging ±30 % a week: they truly differ, and
+    // each account's own estimate counts for more than the fixed weight gave it.
+    const differ = Array.from({ length: 200 }, (_, i) => Array.from({ length: 12 }, () => Math.round(i % 2 ? poissonWeek(40) : 40 * (1 + 0.3 * (rand() < 0.5 ? -1 : 1)))));
+    const mixed = fitNoisePrior(differ)!;
+    const sorted = [...mixed.weight!].sort((a, b) => a - b);
+    expect(sorted[sorted.length >> 1]).toBeLessThan(PRIOR_WEIGHT);
+    // How the weight moves an account's dispersion: a swinging account of the mixed book keeps
+    // most of its own swing; in the book of alike accounts an account's chance high estimate
+    // is pulled back to the book's.
+    const swinger = acct(differ[0], 80);
+    expect(dispersionOf(swinger, mixed).phi).toBeGreaterThan(dispersionOf(swinger, { ...mixed, weight: undefined }).phi);
+    const lucky = acct([40, 52, 30, 47, 33, 49, 31, 44, 40, 40, 40, 40], 80);
+    expect(dispersionOf(lucky, shared).phi).toBeLessThan(dispersionOf(lucky, { ...shared, weight: undefined }).phi);
+    // Interpolated like the noise itself; a prior stored without weights keeps PRIOR_WEIGHT.
+    expect(priorWeightAt(1e9, shared)).toBe(shared.weight![shared.weight!.length - 1]);
+    expect(priorWeightAt(40, { ...shared, weight: undefined })).toBe(PRIOR_WEIGHT);
+    expect(Math.max(...shared.weight!)).toBeLessThanOrEqual(PRIOR_WEIGHT_MAX);
+  });
+
+  it('ESTIMATE_REL_VAR: how far an own estimate on a full baseline scatters by chance, as measured', () => {
+    const rand = mulberry32(11);
+    const poissonWeek = (mean: number) => {
+      let k = 0;
+      for (let t = -Math.log(rand()); t < mean; t -= Math.log(rand())) k++;
+      return k;
+    };
+    for (const mean of [5, 40, 400]) {
+      const phis = Array.from({ length: 6000 }, () => ownDispersion(Array.from({ length: PRIOR_FIT_DIFFS + 1 }, () => poissonWeek(mean)))!.phi);
+      const m = phis.reduce((a, b) => a + b, 0) / phis.length;
+      const v = phis.reduce((a, b) => a + (b - m) ** 2, 0) / phis.length;
+      const sorted = [...phis].sort((a, b) => a - b);
+      const kept = sorted.slice(600, 5400);
+      const km = kept.reduce((a, b) => a + b, 0) / kept.length;
+      const trimmed = kept.reduce((a, b) => a + (b - km) ** 2, 0) / (kept.length - 1) / 0.661;
+      expect(v / (m * m), `own, ${mean} a week`).toBeCloseTo(ESTIMATE_REL_VAR.own, 1);
+      expect(trimmed / (m * m), `trimmed, ${mean} a week`).toBeCloseTo(ESTIMATE_REL_VAR.trimmed, 1);
+    }
+  });
+
   it('takes the book\'s move (a holiday week) out of every account\'s weeks', () => {
     // 100 accounts at 20..119 a week with a little swing; week 6 is a holiday (x0.3) for all.
     const book = Array.from({ length: 100 }, (_, i) => swinging(20 + i, i % 2 ? 0.05 : -0.05).map((x, wk) => (wk === 6 ? Math.round(0.3 * x) : x)));
@@ -226,6 +285,23 @@ describe('STEADY_BELOW_Z: what PostgreSQL may leave out before the rule runs', (
       }
     }
     expect(lowest).toBeGreaterThan(Math.max(DOWN_TEST_ALPHA, TEST_ALPHA));
+  });
+
+  it(`EVIDENCE_STEADY_BELOW_Z (${EVIDENCE_STEADY_BELOW_Z}): no window that close below its expectation passes a fall's test at the evidence's level`, () => {
+    let lowest = 1;
+    for (const p of [0.01, 0.05, 0.1, 14 / 98, 0.2, 0.3, 0.5, 0.7, 0.9]) {
+      for (let n = 5; n < 200_000; n = Math.ceil(n * 1.07)) {
+        const npq = n * p * (1 - p);
+        if (npq >= NORMAL_ENOUGH) lowest = Math.min(lowest, binomCdf(n * p - EVIDENCE_STEADY_BELOW_Z * Math.sqrt(npq), n, p));
+      }
+    }
+    for (let p = 0.01; p < 0.96; p *= 1.03) {
+      for (let n = 0.02; n * p * (1 - p) < NORMAL_ENOUGH; n *= 1.01) {
+        lowest = Math.min(lowest, binomCdf(Math.max(0, n * p - EVIDENCE_STEADY_BELOW_Z * Math.sqrt(n * p * (1 - p))), n, p));
+      }
+    }
+    expect(lowest).toBeGreaterThan(EVIDENCE_TEST_ALPHA);
+    expect(EVIDENCE_STEADY_BELOW_Z).toBeLessThanOrEqual(STEADY_BELOW_Z);
   });
 
   it('CLEAR_Z and ORDINARY_Z sit where the rule takes the normal tail\'s word (a thirtieth of, and 30 times, the test level)', () => {

@@ -52,6 +52,7 @@ import {
   PRIOR_WEIGHT,
   RECENT_DAYS,
   STEADY_BELOW_Z,
+  EVIDENCE_STEADY_BELOW_Z,
   trendChange,
   trendWithEvidence,
   UP_MIN_CHANGE,
@@ -189,6 +190,7 @@ const TREND_CONSTANTS = {
   minBaselinePerWeek: MIN_BASELINE_PER_WEEK,
   evidenceThinPerWeek: EVIDENCE_THIN_PER_WEEK,
   evidenceMinChange: EVIDENCE_MIN_CHANGE,
+  evidenceSteadyBelowZ: EVIDENCE_STEADY_BELOW_Z,
 };
 /** The rule's constants for the reads that pre-select and decide in PostgreSQL, with the book's noise. */
 export const trendConstants = (prior: NoisePrior | null, evidencePriors: Partial<Record<Metric, NoisePrior | null>> = {}): TrendConstants => ({ ...TREND_CONSTANTS, prior, evidencePriors });

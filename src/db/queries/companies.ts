@@ -453,13 +453,24 @@ function windowed(n: SummaryRange, m: Metric, today: string, t: TrendConstants):
            where c.company_key <> '' offset 0) v offset 0) w`;
 }
 
+const num = (x: number) => (Number.isFinite(x) ? String(x) : '0');
+
 /** domain/trend priorDispersion as SQL over a weekly volume expression (numbers only, generated here). */
 function priorSql(t: TrendConstants, perWeek: string): string {
-  const num = (x: number) => (Number.isFinite(x) ? String(x) : '0');
   const pr = t.prior;
   if (!pr || pr.perWeek.length === 0) return `(${num(t.d0)} + ${num(t.cv * t.cv)} * ${perWeek})`;
-  const xs = pr.perWeek;
-  const ys = pr.phi;
+  return atVolumeSql(pr.perWeek, pr.phi, perWeek);
+}
+
+/** domain/trend priorWeightAt as SQL: the book's weight in the shrinkage at this weekly volume. */
+function priorWeightSql(t: TrendConstants, perWeek: string): string {
+  const pr = t.prior;
+  if (!pr || !pr.weight || pr.weight.length !== pr.perWeek.length || pr.perWeek.length === 0) return num(t.priorWeight);
+  return atVolumeSql(pr.perWeek, pr.weight, perWeek);
+}
+
+/** domain/trend atVolume as SQL: ys at the volume, linear in its log between the knots xs, flat outside. */
+function atVolumeSql(xs: readonly number[], ys: readonly number[], perWeek: string): string {
   const parts = [`when ${perWeek} <= ${num(xs[0])} then ${num(ys[0])}`];
   for (let i = 1; i < xs.length; i++) {
     const slope = (ys[i] - ys[i - 1]) / (Math.log(xs[i]) - Math.log(xs[i - 1]));
@@ -489,7 +500,8 @@ function trendTerms(t: TrendConstants, m: Metric) {
   // floor(bd / 7): bd differs from that least(...) only where it is 1 instead of 0 or less.
   const volume = `${t.ownWeight}::float8 * greatest(0, floor(${bdays} / 7) - ${t.ownSkipWeeks} - 1) as wo, w.b * 7 / ${bdays} as pw`;
   const prior = priorSql(t, 'w.pw');
-  const phi = `greatest(1, case when w.wo > 0 and w.phi is not null then (w.wo * w.phi + ${t.priorWeight} * ${prior}) / (w.wo + ${t.priorWeight}) else ${prior} end)`;
+  const wp = priorWeightSql(t, 'w.pw');
+  const phi = `greatest(1, case when w.wo > 0 and w.phi is not null then (w.wo * w.phi + ${wp} * ${prior}) / (w.wo + ${wp}) else ${prior} end)`;
   // The count test can only pass where the company's own window (no book factor: the milder
   // verdict needs it) is unusual at that dispersion: |z| of at least STEADY_BELOW_Z, whatever
   // the deflated binomial variance (domain/trend; pinned by test/trend-noise.test.ts, exact
@@ -501,16 +513,17 @@ function trendTerms(t: TrendConstants, m: Metric) {
   // change is a fall's, and (necessary for a fall on that metric's own test) an evidence metric
   // whose own change is one too. Those go to Node unless SQL finds them falling by themselves.
   // Each evidence metric's own test at f = 1 can pass only with its change a fall's and its window
-  // at least STEADY_BELOW_Z standard deviations below expectation at the dispersion the rule
-  // uses for it (its own noise shrunk toward the book's on that metric, as for the asked one).
-  // The bound holds at the evidence's stricter level too (a stricter test needs a larger |z|).
+  // at least EVIDENCE_STEADY_BELOW_Z standard deviations below expectation at the dispersion the
+  // rule uses for it (its own noise shrunk toward the book's on that metric, as for the asked
+  // one): the bound for the evidence's own level, looser than the asked metric's.
   const pe = `(${t.recentDays}::float8 / (${t.recentDays} + ${bdays}))`;
   const evPrior = (e: Metric) => priorSql({ ...t, prior: t.evidencePriors?.[e] ?? null }, `(w.b_${e} * 7 / ${bdays})`);
+  const evWeight = (e: Metric) => priorWeightSql({ ...t, prior: t.evidencePriors?.[e] ?? null }, `(w.b_${e} * 7 / ${bdays})`);
   const evPhi = (e: Metric) =>
-    `greatest(1, case when w.wo > 0 and w.phi_${e} is not null then (w.wo * w.phi_${e} + ${t.priorWeight} * ${evPrior(e)}) / (w.wo + ${t.priorWeight}) else ${evPrior(e)} end)`;
+    `greatest(1, case when w.wo > 0 and w.phi_${e} is not null then (w.wo * w.phi_${e} + ${evWeight(e)} * ${evPrior(e)}) / (w.wo + ${evWeight(e)}) else ${evPrior(e)} end)`;
   const evDown = (e: Metric) =>
     `(w.b_${e} > 0 and w.r_${e} * ${bdays} <= w.b_${e} * ${t.recentDays} * (1 + ${t.downMin}) * (1 + 1e-9)
-      and (w.r_${e} = 0 or abs(w.r_${e} - (w.r_${e} + w.b_${e}) * ${pe}) >= ${t.steadyBelowZ} * sqrt((w.r_${e} + w.b_${e}) * ${pe} * (1 - ${pe}) * ${evPhi(e)}) * (1 - 1e-9)))`;
+      and (w.r_${e} = 0 or abs(w.r_${e} - (w.r_${e} + w.b_${e}) * ${pe}) >= ${t.evidenceSteadyBelowZ} * sqrt((w.r_${e} + w.b_${e}) * ${pe} * (1 - ${pe}) * ${evPhi(e)}) * (1 - 1e-9)))`;
   const evs = evidenceMetrics(m);
   const askedDown = `(w.r * ${bdays} <= w.b * ${t.recentDays} * (1 + ${t.evidenceMinChange}) * (1 + 1e-9))`;
   const evidence =
@@ -546,7 +559,7 @@ function candidates(source: string, t: TrendConstants, m: Metric, which: 'moving
 }
 
 export interface TrendConstants {
-  /** domain/trend OWN_WEIGHT_PER_WEEK, PRIOR_WEIGHT, OWN_SKIP_WEEKS, COUNT_DISPERSION, WEEKLY_SWING_CV and the book's typical noise: the dispersion the rule uses. */
+  /** domain/trend OWN_WEIGHT_PER_WEEK, PRIOR_WEIGHT (where the prior has no weights), OWN_SKIP_WEEKS, COUNT_DISPERSION, WEEKLY_SWING_CV and the book's typical noise: the dispersion the rule uses. */
   ownWeight: number;
   priorWeight: number;
   ownSkipWeeks: number;
@@ -572,6 +585,8 @@ export interface TrendConstants {
   evidenceThinPerWeek: number;
   /** domain/trend EVIDENCE_MIN_CHANGE: the asked metric's change at or below which evidence may count. */
   evidenceMinChange: number;
+  /** domain/trend EVIDENCE_STEADY_BELOW_Z: what STEADY_BELOW_Z is at the evidence's level. */
+  evidenceSteadyBelowZ: number;
   /** The book's typical noise of each evidence metric (the rule's dispersion on it). */
   evidencePriors?: Partial<Record<Metric, NoisePrior | null>>;
 }
