@@ -79,7 +79,7 @@ const schema = z.object({
   PUBLIC_URL: z.preprocess(
     optional,
     z
-      .url({ error: 'the bot\'s public base URL, such as https://groups.example.com' })
+      .url({ error: 'the bot\'s public base URL, such as https://groups.example.com', abort: true })
       .refine((u) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(u), 'the bot\'s public base URL, such as https://groups.example.com (no query or #fragment)')
       .transform((u) => u.replace(/\/+$/, ''))
       .optional(),
@@ -163,6 +163,9 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** Every environment variable the product reads. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as readonly string[];
 
 /** Parse an environment (process.env by default). Throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {

@@ -123,6 +123,19 @@ export function createSlackApp(deps: ServerDeps, customRoutes: CustomRoute[]): B
   return app;
 }
 
+/**
+ * Socket Mode could not connect: when Slack refused the app-level token (apps.connections.open
+ * answers invalid_auth, not_authed, not_allowed_token_type …), name SLACK_APP_TOKEN and the
+ * fix; anything else as it came.
+ */
+function socketModeStartError(error: unknown): unknown {
+  const code = (error as { data?: { error?: unknown } } | null)?.data?.error;
+  if (typeof code !== 'string' || !/auth|token|revoked|not_allowed|invalid/.test(code)) return error;
+  return new Error(
+    `Slack refused SLACK_APP_TOKEN (${code}): generate an app-level token with the connections:write scope under Basic Information › App-Level Tokens (xapp-…), set SLACK_APP_TOKEN to it, and restart; or unset SLACK_APP_TOKEN to use HTTP`,
+  );
+}
+
 /** The routes alone, for Socket Mode (no /slack/events): an unknown path or method gets 404, as in HTTP mode. */
 function routesListener(customRoutes: CustomRoute[], log: Logger) {
   const table = new Map(customRoutes.flatMap((r) => [r.method].flat().map((m) => [`${m.toUpperCase()} ${r.path}`, r.handler] as const)));
@@ -220,7 +233,7 @@ export async function startServer(deps: ServerDeps, port = deps.config.port): Pr
       await app.start();
     } catch (error) {
       await closeServer(server);
-      throw error;
+      throw socketModeStartError(error);
     }
   }
   return {

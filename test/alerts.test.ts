@@ -20,6 +20,7 @@ import { createWebApi } from '../src/slack/webapi.js';
 import { BOT_TOKEN, SIGNING_SECRET, startTestApp, testConfig, testDatabase, usingPostgres, WRITE_KEY, type TestDatabase } from './harness.js';
 import { channelMemory, memoryLog, sleep, type ChannelMemory } from './helpers/digest.js';
 import { blockAction, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { childEnv } from './helpers/child-env.js';
 
 const KEY_ACTIONS = ['Report Created'];
 const DAY = 86_400_000;
@@ -394,9 +395,7 @@ describe.skipIf(!usingPostgres)('two `npm start` processes sharing one PostgreSQ
     let out = '';
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+      env: childEnv({
         DATABASE_URL: tdb.url,
         SLACK_API_URL: fake.apiUrl,
         SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -405,7 +404,7 @@ describe.skipIf(!usingPostgres)('two `npm start` processes sharing one PostgreSQ
         KEY_ACTIONS: KEY_ACTIONS.join(','),
         ALERT_CRON: '*/2 * * * * *',
         PORT: '0',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KnownBlock } from '@slack/types';
 import fc from 'fast-check';
 import {
+  detailTrend,
   digestMessage,
   helpMessage,
   keyHealthMessage,
@@ -634,5 +635,14 @@ describe('two listed companies with one name: the key beside it', () => {
     const msg = topMessage({ rows: [row({ key: 'acct_x', name: 'acct_y' }), row({ key: 'acct_y', name: null })], metric: 'key_actions', range: d30, totalCompanies: 2, keyActionsSet: true, now: NOW });
     expect(msg.text).toContain('*1. acct_y (acct_x)*\n');
     expect(msg.text).toContain('*2. acct_y*\n');
+  });
+});
+
+describe("show's trend line", () => {
+  it('says the change and why for a judged trend, and only "new" for a new company (no baseline to compare with)', () => {
+    expect(detailTrend({ trend: 'down', change: -0.46, swing: 0.12, goneQuiet: false })).toBe('↓ down (−46 %) over the last 14 days; its weekly swing is usually ±12 %');
+    // A company first seen 19 days ago: its change against a few days of baseline means nothing.
+    expect(detailTrend({ trend: 'new', change: 0, swing: 0.57, goneQuiet: false })).toBe('✦ new');
+    expect(detailTrend({ trend: 'steady', change: null, swing: null, goneQuiet: false })).toBe('→ steady');
   });
 });

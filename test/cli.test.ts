@@ -15,6 +15,7 @@ import { dayString, utcDay } from '../src/domain/period.js';
 import { kill, startApp } from './faults/helpers.js';
 import { freePort } from './helpers/net.js';
 import { loadWorkedExample, startTestApp, testDatabase, usingPostgres, type TestDatabase } from './harness.js';
+import { childEnv } from './helpers/child-env.js';
 
 interface Run {
   code: number | null;
@@ -27,7 +28,7 @@ function run(script: 'groups' | 'digest', args: string[], env: Record<string, st
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(','), ...env },
+      env: childEnv({ KEY_ACTIONS: EXAMPLE_KEY_ACTIONS.join(','), ...env }),
       cwd: process.cwd(),
     });
     let stdout = '';

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, missingSlackSettings } from '../src/config.js';
 import { startApp } from './faults/helpers.js';
+import { childEnv } from './helpers/child-env.js';
 
 describe('loadConfig', () => {
   it('defaults', () => {
@@ -108,6 +109,14 @@ describe('loadConfig', () => {
     expect(loadConfig({}).publicUrl).toBeUndefined();
     for (const bad of ['groups.example.com', 'ftp://groups.example.com', 'https://groups.example.com/?a=1']) {
       expect(() => loadConfig({ PUBLIC_URL: bad }), bad).toThrow(/PUBLIC_URL: expected the bot's public base URL, such as https:\/\/groups\.example\.com/);
+      // Said once, not once per failed check.
+      let message = '';
+      try {
+        loadConfig({ PUBLIC_URL: bad });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message.match(/PUBLIC_URL:/g), bad).toHaveLength(1);
     }
   });
 
@@ -125,7 +134,7 @@ describe('loadConfig', () => {
 describe('npm start without its settings', () => {
   const run = (env: Record<string, string>) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: childEnv(env),
       encoding: 'utf8',
       timeout: 30_000,
       cwd: process.cwd(),
@@ -158,7 +167,7 @@ describe('npm start without its settings', () => {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
     // Its own process group, so that whatever happens the finally below leaves nothing running.
     const child = spawn('npm', ['start', '--silent'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's3cr3t', PORT: String(port), PGLITE_DIR: dir },
+      env: childEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's3cr3t', PORT: String(port), PGLITE_DIR: dir }),
       cwd: process.cwd(),
       detached: true,
     });

@@ -11,10 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { DEMO_DIR, demoReadCommand } from '../src/demo/read-command.js';
 import { ROOT } from './faults/helpers.js';
 import { ADMIN_URL, usingPostgres } from './harness.js';
+import { childEnv } from './helpers/child-env.js';
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+    const child = spawn(cmd, args, { cwd: ROOT, env: childEnv(env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

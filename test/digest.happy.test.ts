@@ -14,6 +14,7 @@ import { createWebApi } from '../src/slack/webapi.js';
 import { BOT_TOKEN, SIGNING_SECRET, startTestApp, testConfig, testDatabase, usingPostgres, WRITE_KEY, type TestDatabase } from './harness.js';
 import { channelMemory, digestRow, loadWorkedExample, memoryLog, sleep, type ChannelMemory } from './helpers/digest.js';
 import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { childEnv } from './helpers/child-env.js';
 
 let fake: FakeSlack;
 let memory: ChannelMemory;
@@ -184,9 +185,7 @@ describe.skipIf(!usingPostgres)('two `npm start` processes sharing one PostgreSQ
     let out = '';
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
+      env: childEnv({
         DATABASE_URL: tdb.url,
         SLACK_API_URL: fake.apiUrl,
         SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -197,7 +196,7 @@ describe.skipIf(!usingPostgres)('two `npm start` processes sharing one PostgreSQ
         DIGEST_CRON: '*/2 * * * * *',
         DIGEST_TZ: TZ,
         PORT: '0',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

@@ -86,6 +86,8 @@ describe('show NAME events', () => {
       ...times(4, 'acct_named_other', 'other events'),
       track('acct_named_other', '  other events ', 5),
       track('acct_named_other', 'Signup', 6),
+      // 25 companies whose names share a word: more than a reply lists.
+      ...Array.from({ length: 25 }, (_, i) => ({ type: 'group', userId: `mc-${i}`, groupId: `acct_mc_${i}`, traits: { name: `Manyco ${i}` }, timestamp: recent(0) })),
     ];
     for (let i = 0; i < batch.length; i += 400) expect((await post(`${app.url}/v1/batch`, { batch: batch.slice(i, i + 400) })).status).toBe(200);
     // acct_wide: 25 names past the bound, each once, in this order: the first EVENT_NAMES_PER_COMPANY are kept.
@@ -171,6 +173,17 @@ describe('show NAME events', () => {
     const list = (await click(west.value!, west.action_id)).body as unknown as Message;
     expect(list.replace_original).toBe(true);
     expect(eventLines(list)).toEqual(['1. West Only · 2']);
+  });
+
+  it('more matches than a reply lists: says so, lists the first 20, for show and for show … events', async () => {
+    for (const text of ['show Manyco', 'show Manyco events']) {
+      const m = await command(text);
+      expect(m.text).toMatch(/^More than 20 companies match “Manyco”; the first 20, type more of the name to narrow them\. Pick one:/);
+      expect(buttons(m)).toHaveLength(20);
+    }
+    // Exactly as many as listed: a plain count.
+    const two = await command('show globex');
+    expect(two.text).toMatch(/^2 companies match “globex”\. Pick one:/);
   });
 
   it('no match: says so, with the closest names', async () => {

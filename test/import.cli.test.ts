@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { plainProgress } from '../src/import/progress.js';
 import { ago, gz, join, jsonl, write } from './helpers/import.js';
 import { testDatabase, usingPostgres, type TestDatabase } from './harness.js';
+import { childEnv } from './helpers/child-env.js';
 
 interface Run {
   code: number | null;
@@ -23,7 +24,7 @@ interface Run {
 function run(args: string[], env: Record<string, string>, opts: { stdin?: Buffer; onStderr?: (s: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: childEnv(env),
       cwd: process.cwd(),
     });
     let stdout = '';
@@ -71,7 +72,7 @@ describe('npm run import (the command)', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/^import: (reading [\d.]+ of [\d.]+ MB, \d of 1 files, [\d,]+ events \([\d,]+\/s\)|writing [\d,]+ of 1,200 events \([\d,]+\/s\))/m);
     expect(first.stdout).toMatch(/^Import done: into /m);
-    expect(first.stdout).toContain('events:      1,200 read, 1,200 valid; 1,200 stored, 0 duplicate (stored before)');
+    expect(first.stdout).toContain('events:      1,200 read, 1,200 valid; 1,200 stored, 0 duplicate (stored before, or twice in the input)');
     expect(first.stdout).toMatch(/companies: +7\n/);
     expect(first.stdout).toContain('with a company: 100.0 % of activity events (1,200 of 1,200)');
     expect(first.stdout).toMatch(/trend: +84 of 84 baseline days present: trends are live\n/);
@@ -79,7 +80,7 @@ describe('npm run import (the command)', () => {
     expect(first.stdout).toMatch(/"segment-import" namespace.*--write-key KEY/);
     const again = await run([join(dir, 'in')], env);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('1,200 read, 1,200 valid; 0 stored, 1,200 duplicate (stored before)');
+    expect(again.stdout).toContain('1,200 read, 1,200 valid; 0 stored, 1,200 duplicate (stored before, or twice in the input)');
   }, 120_000);
 
   it('reads standard input (-), gzip or not; --dry-run writes nothing and needs no database', async () => {
@@ -105,7 +106,18 @@ describe('npm run import (the command)', () => {
     expect(bad.stderr).toContain('--project-timezone Pacific Time: not a time zone');
   });
 
-  it('stops past --max-errors with a non-zero exit and the report; names unknown formats', async () => {
+  it('--url: a password in the URL is refused and never printed; a trailing slash is no double slash', async () => {
+    const r = await run(['--url', 'https://admin:s3cret@bot.example/', '--write-key', 'wk', '-'], { PGLITE_DIR: join(dir, 'never') }, { stdin: Buffer.from(jsonl(lines(1))) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('a user name or password in the URL is not sent');
+    expect(r.stderr).toContain('https://bot.example');
+    expect(r.stderr + r.stdout).not.toContain('s3cret');
+    const dry = await run(['--dry-run', '--url', 'https://bot.example/', '--write-key', 'wk', '-'], { PGLITE_DIR: join(dir, 'never') }, { stdin: Buffer.from(jsonl(lines(1))) });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('would send to https://bot.example/v1/batch');
+  });
+
+    it('stops past --max-errors with a non-zero exit and the report; names unknown formats', async () => {
     write(join(dir, 'bad/x.jsonl'), jsonl(['{', '{', '{']));
     const r = await run(['--max-errors', '1', join(dir, 'bad')], env);
     expect(r.code).toBe(1);

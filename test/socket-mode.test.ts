@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
-import { basic, loadWorkedExample, post, startTestApp, WRITE_KEY } from './harness.js';
+import { basic, loadWorkedExample, post, startTestApp, testDatabase, WRITE_KEY } from './harness.js';
 import { slashCommand, slashCommandFields, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 const APP_TOKEN = 'xapp-1-A1-1234-socketmodetesttoken';
@@ -302,6 +302,24 @@ describe('Socket Mode', () => {
     // No reconnect after a deliberate stop.
     await new Promise((r) => setTimeout(r, 300));
     expect(slack.callsTo('apps.connections.open')).toHaveLength(1);
+  });
+});
+
+describe('Socket Mode, a token Slack refuses', () => {
+  it('stops start-up naming SLACK_APP_TOKEN and how to get one', async () => {
+    const slack = await startFakeSlack();
+    const socket = await startSocketModeServer();
+    answerConnectionsOpen(slack, socket);
+    const t = await testDatabase();
+    try {
+      const start = startTestApp({ env: { SLACK_API_URL: slack.apiUrl, SLACK_APP_TOKEN: 'xapp-1-A1-1234-notthetoken' }, database: t.database });
+      await expect(start).rejects.toThrow(/Slack refused SLACK_APP_TOKEN \(invalid_auth\).*connections:write.*App-Level Tokens/);
+      await expect(start).rejects.not.toThrow(/notthetoken/);
+    } finally {
+      await t.drop();
+      await socket.close();
+      await slack.close();
+    }
   });
 });
 

@@ -20,6 +20,7 @@ import { kill, startApp, ROOT, type AppProcess } from './faults/helpers.js';
 import { freePort } from './helpers/net.js';
 import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 import { ADMIN_URL, BOT_TOKEN, SIGNING_SECRET, testDatabase, usingPostgres, withDatabase, WRITE_KEY, type TestDatabase } from './harness.js';
+import { childEnv } from './helpers/child-env.js';
 
 /** The embedded database's first start (migrations) takes seconds, and far more on a loaded machine. */
 const READY_MS = 120_000;
@@ -216,7 +217,7 @@ describe('npm start', () => {
 function runCli(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], { cwd: ROOT, env: childEnv(env) });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();

@@ -292,7 +292,7 @@ export const EVENTS_LISTED = 8;
 
 export type ShowResult =
   | { kind: 'company'; detail: CompanyDetail }
-  | { kind: 'choices'; matches: CompanyName[] }
+  | { kind: 'choices'; matches: CompanyName[]; more?: boolean }
   | { kind: 'none'; suggestions: CompanyName[] };
 
 /** `show NAME-OR-KEY`: exact key first, then name by prefix, then substring. */
@@ -301,7 +301,7 @@ export async function show(ctx: GroupsContext, query: string, opts: { now: Date;
   if (found.matches.length === 0) {
     return { kind: 'none', suggestions: closestNames(query, await allCompanyNames(ctx.db)) };
   }
-  if (found.matches.length > 1) return { kind: 'choices', matches: found.matches };
+  if (found.matches.length > 1) return { kind: 'choices', matches: found.matches, more: found.more };
   const detail = await companyDetail(ctx, found.matches[0].key, opts);
   return detail ? { kind: 'company', detail } : { kind: 'none', suggestions: [] };
 }

@@ -53,7 +53,7 @@ function choice(ctx: EventListContext, c: CompanyName, range: Range, now: Date):
 export async function eventListReply(ctx: EventListContext, query: string, range: Range, now: Date): Promise<Reply> {
   const found = await findCompanies(ctx.db, query);
   if (found.matches.length > 1) {
-    const input = { query, matches: found.matches.map((m) => choice(ctx, m, range, now)) };
+    const input = { query, matches: found.matches.map((m) => choice(ctx, m, range, now)), more: found.more };
     return { message: eventChoicesMessage(input), terminal: eventChoicesText(input) };
   }
   if (found.matches.length === 0) {

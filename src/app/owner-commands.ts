@@ -42,7 +42,7 @@ async function oneCompany(ctx: GroupsContext, query: string): Promise<{ key: str
   const found = await findCompanies(ctx.db, query);
   if (found.matches.length === 1) return found.matches[0];
   if (found.matches.length > 1) {
-    const input = { query, matches: found.matches };
+    const input = { query, matches: found.matches, more: found.more };
     return { message: blocks.matchesMessage(input), terminal: terminal.matchesText(input) };
   }
   const input = { query, suggestions: closestNames(query, await allCompanyNames(ctx.db)) };

@@ -113,7 +113,7 @@ export async function showReply(ctx: ReplyContext, query: string, range: Range, 
     return withOwnerLine(reply, owner, ctx.owners.ownerTrait);
   }
   if (result.kind === 'choices') {
-    const input = { query, matches: result.matches };
+    const input = { query, matches: result.matches, more: result.more };
     return { message: blocks.matchesMessage(input), terminal: terminal.matchesText(input) };
   }
   const input = { query, suggestions: result.suggestions };

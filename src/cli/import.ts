@@ -99,7 +99,21 @@ async function main(): Promise<number> {
   }
   const zone = o['project-timezone'];
   if (zone !== undefined && !isTimeZone(zone)) return fail(`--project-timezone ${zone}: not a time zone; name it as Mixpanel's project settings show it, e.g. America/Los_Angeles or Europe/Berlin`);
-  if (o.url !== undefined && !/^https?:\/\/[^/]/.test(o.url)) return fail(`--url ${o.url}: expected the bot's base URL, such as https://groups.example.com`);
+  let botUrl: URL | undefined;
+  if (o.url !== undefined) {
+    try {
+      botUrl = /^https?:\/\/[^/]/.test(o.url) ? new URL(o.url) : undefined;
+    } catch {
+      botUrl = undefined;
+    }
+    // Never echo a password given in the URL, even to say it is wrong.
+    if (!botUrl) return fail(`--url ${safeUrl(o.url)}: expected the bot's base URL, such as https://groups.example.com`);
+    if (botUrl.username || botUrl.password) {
+      return fail(`--url ${safeUrl(o.url)}: a user name or password in the URL is not sent (the write key is the credential); give the bot's base URL alone, such as ${botUrl.protocol}//${botUrl.host}`);
+    }
+  }
+  // Where the batches go, as printed: the base URL without a trailing slash.
+  const shownUrl = botUrl ? botUrl.toString().replace(/\/+$/, '') : undefined;
 
   readDotEnv();
   let config: Config;
@@ -135,15 +149,15 @@ async function main(): Promise<number> {
   let target: string;
   if (o['dry-run']) {
     sink = nullSink();
-    target = o.url ? `would send to ${o.url}` : `would write to ${databaseLabel(config)}`;
+    target = shownUrl ? `would send to ${shownUrl}/v1/batch` : `would write to ${databaseLabel(config)}`;
   } else if (o.url !== undefined) {
     sink = httpSink({
       url: o.url,
       writeKey: writeKey!,
       idPrefixOf: (source) => (source === 'mixpanel' || source === 'amplitude' || source === 'posthog' ? `${source}:` : ''),
-      onRetry: (why, ms) => process.stderr.write(`import: ${o.url} answered ${why}; retrying in ${(ms / 1000).toFixed(1)} s\n`),
+      onRetry: (why, ms) => process.stderr.write(`import: ${shownUrl} answered ${why}; retrying in ${(ms / 1000).toFixed(1)} s\n`),
     });
-    target = `sent to ${safeUrl(o.url)}/v1/batch`;
+    target = `sent to ${shownUrl}/v1/batch`;
   } else {
     let database;
     try {

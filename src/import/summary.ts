@@ -143,7 +143,7 @@ export function renderSummary(r: ImportReport, now: Date): string {
   let events = `  events:      ${n(r.read)} read, ${n(r.valid)} valid`;
   if (r.dryRun) events += `; none written (a dry run does not open the database, so ids stored before are not looked up)`;
   else if (r.counts === 'accepted') events += `; ${n(r.written)} sent and accepted (the bot skips ids it has stored and does not say how many)`;
-  else events += `; ${n(r.stored)} stored, ${n(r.duplicates)} duplicate (stored before)`;
+  else events += `; ${n(r.stored)} stored, ${n(r.duplicates)} duplicate (stored before, or twice in the input)`;
   out.push(events);
   if (r.written < r.valid && !r.dryRun && r.ending !== 'done') out.push(`  not written: ${n(r.valid - r.written)} (run the same command again: what was written is skipped)`);
   if (ignored > 0) {
@@ -157,7 +157,7 @@ export function renderSummary(r: ImportReport, now: Date): string {
   }
   const c = r.coverage;
   if (c.firstMs !== null && c.lastMs !== null) {
-    out.push(`  date range:  ${dayOf(c.firstMs)} to ${dayOf(c.lastMs)} (UTC), ${n(c.activityDays.size)} days with activity`);
+    out.push(`  date range:  ${dayOf(c.firstMs)} to ${dayOf(c.lastMs)} (UTC), ${n(c.activityDays.size)} ${c.activityDays.size === 1 ? 'day' : 'days'} with activity`);
   } else out.push('  date range:  none (no events)');
   out.push(`  companies:   ${n(c.companies.size)}`);
   const share = c.activity === 0 ? 0 : (100 * c.activityWithCompany) / c.activity;

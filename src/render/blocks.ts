@@ -38,6 +38,7 @@ import {
   metricLabel,
   relativeTime,
   sparkline,
+  matchesIntro,
   truncate,
 } from './format.js';
 import { metricTotal } from '../domain/metric.js';
@@ -167,6 +168,15 @@ export function listedName(c: { key: string; name: string | null }, shared: Read
   return shared.has(nameForComparison(c)) && companyName(c) !== c.key ? `${name} (${escape(c.key)})` : name;
 }
 
+
+/**
+ * `show`'s trend: the word, the change and why ("↓ down (−46 %) over the last 14 days; its weekly
+ * swing is usually ±12 %"). A new company has no baseline to compare with: the word alone.
+ */
+export function detailTrend(detail: Pick<CompanyDetail, 'trend' | 'change' | 'swing' | 'goneQuiet' | 'evidence'>): string {
+  if (detail.trend === 'new' || detail.change === null) return trendText(detail.trend);
+  return `${trendText(detail.trend)} (${formatPercent(detail.change)})${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false, evidence: detail.evidence })}`;
+}
 
 /** `⇊ down sharply`. */
 export function trendText(t: Trend): string {
@@ -434,13 +444,12 @@ export function showMessage(input: ShowInput): SlackMessage {
   }
 
   const a = detail.activity;
-  const change = detail.change === null ? '' : ` (${formatPercent(detail.change)})`;
   const fields = [
     `*People, ${rangeText(range)}*\n${formatNumber(a.people)} active · ${formatNumber(detail.peopleKnown)} known in all`,
     ...(keyActionsSet ? [`*Key actions*\n${formatNumber(a.keyActions)}`] : []),
     `*Events*\n${formatNumber(a.events)}`,
     `*Sessions*\n${formatNumber(a.sessions)}`,
-    `*Trend*\n${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false, evidence: detail.evidence })}`,
+    `*Trend*\n${detailTrend(detail)}`,
   ];
   blocks.push(fieldsSection(fields));
   text.push(fields.map((f) => f.replace('\n', ': ').replace(/\*/g, '')).join(' · '));
@@ -596,6 +605,8 @@ export function whatTheyDo(events: EventCounts, range: Range, escape: (s: string
 export interface MatchesInput {
   query: string;
   matches: { key: string; name: string | null }[];
+  /** More companies matched than are listed. */
+  more?: boolean;
 }
 
 function matchLine(m: { key: string; name: string | null }): string {
@@ -604,7 +615,7 @@ function matchLine(m: { key: string; name: string | null }): string {
 
 /** `/groups show` with several matches: the choices, each with its key. */
 export function matchesMessage(input: MatchesInput): SlackMessage {
-  const intro = `${formatNumber(input.matches.length)} companies match “${esc(input.query)}”. Pick one:`;
+  const intro = `${matchesIntro(input.matches.length, input.more, esc(input.query))} Pick one:`;
   const hint = 'Or type `/groups show KEY` with one of the keys above.';
   const blocks: KnownBlock[] = [section(intro)];
   const list = listBlocks(

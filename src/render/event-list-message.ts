@@ -12,7 +12,7 @@ import type { Range, SlackMessage } from '../domain/types.js';
 import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS, OTHER_EVENTS_LABEL } from '../ingest/event-names.js';
 import { encodeEventsAction } from './action-ids.js';
 import { companyName, context, esc, header, listBlocks, MAX_BLOCKS, MAX_NAME, MAX_SECTION_TEXT, rangeText, section } from './blocks.js';
-import { escapeMrkdwn, formatNumber } from './format.js';
+import { escapeMrkdwn, formatNumber, matchesIntro } from './format.js';
 import { clean, table } from './terminal.js';
 
 /** Event names a Slack page lists. */
@@ -143,8 +143,8 @@ function choiceLine(m: { key: string; name: string | null }): string {
 }
 
 /** Several companies match: the choices, each with an Events button that opens its list. */
-export function eventChoicesMessage(input: { query: string; matches: EventChoice[] }): SlackMessage {
-  const intro = `${formatNumber(input.matches.length)} companies match “${esc(input.query)}”. Pick one:`;
+export function eventChoicesMessage(input: { query: string; matches: EventChoice[]; more?: boolean }): SlackMessage {
+  const intro = `${matchesIntro(input.matches.length, input.more, esc(input.query))} Pick one:`;
   const hint = 'Or type `/groups show KEY events` with one of the keys above.';
   const list = listBlocks(
     input.matches.map((m, i) => ({ line: choiceLine(m), button: m.first ? button('Events', m.first, i) : undefined })),
@@ -168,8 +168,8 @@ export function eventNoMatchMessage(input: { query: string; suggestions: EventCh
   return { text: [none, 'Closest names:', ...list.lines].join('\n'), blocks: [section(`${none} Closest names:`), ...list.blocks] };
 }
 
-export function eventChoicesText(input: { query: string; matches: EventChoice[] }): string {
-  return `${formatNumber(input.matches.length)} companies match “${clean(input.query, 200)}”. Pick one with: show KEY events\n\n${table(['Company', 'Key'], input.matches.map((m) => [clean(m.name ?? ''), clean(m.key, 200)]), 'll')}\n`;
+export function eventChoicesText(input: { query: string; matches: EventChoice[]; more?: boolean }): string {
+  return `${matchesIntro(input.matches.length, input.more, clean(input.query, 200))} Pick one with: show KEY events\n\n${table(['Company', 'Key'], input.matches.map((m) => [clean(m.name ?? ''), clean(m.key, 200)]), 'll')}\n`;
 }
 
 export function eventNoMatchText(input: { query: string; suggestions: EventChoice[] }): string {

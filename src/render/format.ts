@@ -17,6 +17,16 @@ export function escapeMrkdwn(s: string): string {
 const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 /** `1200` -> `1,200`; rounds to a whole number; not finite -> `—`. */
+/**
+ * How many companies a search matched, for the line above the choices: `3 companies match` or,
+ * when the list was cut at its limit, `More than 20 companies match … the first 20`.
+ */
+export function matchesIntro(count: number, more: boolean | undefined, quoted: string): string {
+  return more
+    ? `More than ${formatNumber(count)} companies match “${quoted}”; the first ${formatNumber(count)}, type more of the name to narrow them.`
+    : `${formatNumber(count)} companies match “${quoted}”.`;
+}
+
 export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return '—';
   const rounded = Math.round(n);

@@ -6,7 +6,7 @@
  */
 import { digestOwnerLines } from './digest-owners.js';
 import type { Metric } from '../domain/types.js';
-import { BASELINE_DAYS, RECENT_DAYS, trendReason } from '../domain/trend.js';
+import { BASELINE_DAYS, RECENT_DAYS } from '../domain/trend.js';
 import {
   companyName,
   countsLine,
@@ -29,6 +29,7 @@ import {
   reportLines,
   traitEntries,
   trendText,
+  detailTrend,
   whatTheyDo,
   fellMostLines,
   stoppedLines,
@@ -54,6 +55,7 @@ import {
   metricLabel,
   relativeTime,
   sparkline,
+  matchesIntro,
   truncate,
 } from './format.js';
 
@@ -169,13 +171,12 @@ export function showText(input: ShowInput): string {
     out.push(...more(traits.length, MAX_TRAITS_LISTED));
   }
 
-  const change = detail.change === null ? '' : ` (${formatPercent(detail.change)})`;
   const metrics: [string, string][] = [
     [`People, ${rangeText(range)}`, `${formatNumber(a.people)} active · ${formatNumber(detail.peopleKnown)} known in all`],
     ...(keyActionsSet ? [['Key actions', formatNumber(a.keyActions)] as [string, string]] : []),
     ['Events', formatNumber(a.events)],
     ['Sessions', formatNumber(a.sessions)],
-    ['Trend', `${trendText(detail.trend)}${change}${trendReason({ change: detail.change, swing: detail.swing ?? null, goneQuiet: detail.goneQuiet ?? false, evidence: detail.evidence })}`],
+    ['Trend', detailTrend(detail)],
   ];
   const labelWidth = Math.max(...metrics.map(([l]) => width(l)));
   out.push('', ...metrics.map(([l, v]) => `${pad(l, labelWidth, 'left')}  ${v}`));
@@ -215,7 +216,7 @@ export function showText(input: ShowInput): string {
 
 export function matchesText(input: MatchesInput): string {
   return join([
-    `${formatNumber(input.matches.length)} companies match “${clean(input.query, 200)}”. Pick one with: show KEY`,
+    `${matchesIntro(input.matches.length, input.more, clean(input.query, 200))} Pick one with: show KEY`,
     '',
     table(['Company', 'Key'], input.matches.map((m) => [clean(m.name ?? ''), clean(m.key, 200)]), 'll'),
   ]);

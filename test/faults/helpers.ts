@@ -14,6 +14,7 @@ import { Analytics, FetchHTTPClient, type HTTPClientRequest } from '@segment/ana
 import postgres from 'postgres';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { companyTotals } from '../helpers/dbq.js';
+import { childEnv } from '../helpers/child-env.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -63,9 +64,7 @@ export interface AppProcess {
 
 /** Start `npm start`'s entry point as a child process with exactly this environment (no .env from the parent). */
 export function startApp(env: Record<string, string | undefined>, port: number): AppProcess {
-  const clean: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production' };
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-  clean.PORT = String(port);
+  const clean = childEnv({ NODE_ENV: 'production', ...env, PORT: String(port) }, process.env.HOME ?? '/tmp');
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventCallback, slashCommand, startFakeSlack } from '../helpers/slack.js';
 import { ADMIN_URL, appEnv, freePort, freshPgDatabase, kill, MAIN, ROOT, SECRETS, startApp } from './helpers.js';
+import { childEnv } from '../helpers/child-env.js';
 
 describe('secrets stay secret', () => {
   it('no token, signing secret or write key in any log line, reply or Slack call body', async () => {
@@ -56,7 +57,7 @@ describe('secrets stay secret', () => {
       // A bad configuration: the refused value is never echoed.
       const bad = spawn(process.execPath, ['--import', 'tsx', MAIN], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', SLACK_SIGNING_SECRET: SECRETS.signingSecret, SLACK_BOT_TOKEN: `bad${SECRETS.botToken}`, INGEST_WRITE_KEYS: SECRETS.writeKey, PGLITE_DIR: 'memory://' },
+        env: childEnv({ PORT: '0', SLACK_SIGNING_SECRET: SECRETS.signingSecret, SLACK_BOT_TOKEN: `bad${SECRETS.botToken}`, INGEST_WRITE_KEYS: SECRETS.writeKey, PGLITE_DIR: 'memory://' }, process.env.HOME ?? '/tmp'),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let badOut = '';

@@ -355,7 +355,11 @@ export interface CompanyName {
 }
 
 /** Find companies by key (exact), then name prefix, then name or key substring; case-insensitive. */
-export async function findCompanies(db: Db, query: string, limit = 20): Promise<{ how: 'key' | 'prefix' | 'substring' | 'none'; matches: CompanyName[] }> {
+export async function findCompanies(
+  db: Db,
+  query: string,
+  limit = 20,
+): Promise<{ how: 'key' | 'prefix' | 'substring' | 'none'; matches: CompanyName[]; /** More matched than `limit` (only the first `limit` are here). */ more?: boolean }> {
   const q = query.trim();
   if (!storable(q)) return { how: 'none', matches: [] };
   const exact = await rows<CompanyName>(db, sql`select company_key as key, name from companies where company_key = ${q} and company_key <> ''`);
@@ -371,16 +375,18 @@ export async function findCompanies(db: Db, query: string, limit = 20): Promise<
                case when lower(name) like ${`${like}%`} or lower(company_key) = ${lower} then 1 else 2 end as tier
         from companies
         where company_key <> '' and (lower(name) like ${`%${like}%`} or lower(company_key) like ${`%${like}%`})
-        order by tier, lower(name) = ${lower} desc, last_seen_at desc nulls last, company_key limit ${limit}`,
+        order by tier, lower(name) = ${lower} desc, last_seen_at desc nulls last, company_key limit ${limit + 1}`,
   );
   const tier = Number(found[0]?.tier ?? 0);
-  const matches = found.filter((m) => Number(m.tier) === tier).map(({ key, name }) => ({ key, name }));
+  const all = found.filter((m) => Number(m.tier) === tier).map(({ key, name }) => ({ key, name }));
+  const more = all.length > limit;
+  const matches = all.slice(0, limit);
   if (tier === 1) {
     // An exact name (case-insensitive) wins over longer names that merely start with it.
     const same = matches.filter((m) => m.name?.toLowerCase() === lower);
-    return { how: 'prefix', matches: same.length > 0 ? same : matches };
+    return same.length > 0 ? { how: 'prefix', matches: same } : { how: 'prefix', matches, ...(more ? { more } : {}) };
   }
-  return { how: matches.length > 0 ? 'substring' : 'none', matches };
+  return { how: matches.length > 0 ? 'substring' : 'none', matches, ...(more ? { more } : {}) };
 }
 
 /** Every company's key and name (for suggestions and split detection). */
