@@ -11,6 +11,7 @@ import { describeAlertSchedule, startAlertSchedule, type AlertSchedule } from '.
 import type { Database } from './db/client.js';
 import { pruneMessages } from './db/queries/maintenance.js';
 import { ensureSummaryFresh } from './db/queries/summary.js';
+import { uncountedKeyActions, uncountedKeyActionsWarning } from './db/queries/events.js';
 import { startStartingServer, type RunningServer } from './server.js';
 import { pruneSeenEvents } from './slack/dedupe.js';
 import { checkSlackToken } from './slack/token-check.js';
@@ -116,6 +117,14 @@ async function main(): Promise<void> {
   alerts = startAlertSchedule({ config, database, log });
 
   const db = database.db;
+  // KEY_ACTIONS applies to events as they arrive: say so when the history holds events of its
+  // names that were stored before it named them (in the background; a read of two weeks).
+  uncountedKeyActions(db, config.keyActions, new Date())
+    .then((found) => {
+      const warning = uncountedKeyActionsWarning(found);
+      if (warning) log.warn(warning);
+    })
+    .catch((error) => log.warn('could not compare KEY_ACTIONS with the history', { error }));
   prune = setInterval(() => {
     pruneMessages(db, new Date()).catch((error) => log.warn('could not prune old message ids', { error }));
     pruneSeenEvents(db, new Date()).catch((error) => log.warn('could not prune old Slack event ids', { error }));

@@ -19,7 +19,7 @@ import { setupProblem } from '../src/startup.js';
 import { kill, startApp, ROOT, type AppProcess } from './faults/helpers.js';
 import { freePort } from './helpers/net.js';
 import { slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
-import { ADMIN_URL, BOT_TOKEN, SIGNING_SECRET, testDatabase, usingPostgres, withDatabase, WRITE_KEY, type TestDatabase } from './harness.js';
+import { ADMIN_URL, BOT_TOKEN, post, SIGNING_SECRET, testDatabase, usingPostgres, withDatabase, WRITE_KEY, type TestDatabase } from './harness.js';
 import { childEnv } from './helpers/child-env.js';
 
 /** The embedded database's first start (migrations) takes seconds, and far more on a loaded machine. */
@@ -104,6 +104,39 @@ describe('npm start', () => {
     app.child.kill('SIGTERM');
     expect((await app.exited).code).toBe(0);
   }, 180_000);
+
+  it('KEY_ACTIONS naming events stored before it named them: a warning that says so, and what reads the history', async () => {
+    slack.respond.set('auth.test', () => ({ body: { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'leadmaps', team_id: 'T1', user_id: 'UBOT', bot_id: 'B1' } }));
+    const first = env();
+    const port = await freePort();
+    app = startApp(first, port);
+    await app.waitReady(READY_MS);
+    const now = Date.now();
+    const batch = Array.from({ length: 60 }, (_, i) => ({
+      type: 'track',
+      userId: `ka-u${i % 3}`,
+      event: i % 2 ? 'Report Created' : 'Login',
+      timestamp: new Date(now - (1 + (i % 5)) * 86_400_000).toISOString(),
+      context: { groupId: 'acct_ka' },
+    }));
+    expect((await post(`${app.url}/v1/batch`, { batch })).status).toBe(200);
+    await kill(app);
+    // The same history, KEY_ACTIONS now naming an event it holds: warned.
+    app = startApp({ ...first, KEY_ACTIONS: 'Report Created' }, port);
+    await app.waitReady(READY_MS);
+    await app.waitForOutput(/KEY_ACTIONS names events stored before it named them/);
+    const warning = logLines(app.output()).find((l) => String(l.msg).startsWith('KEY_ACTIONS names events'))!;
+    expect(warning.level).toBe('warn');
+    expect(warning.msg).toContain('30 of the 30 such events');
+    expect(warning.msg).toContain('/groups top by events');
+    await kill(app);
+    // KEY_ACTIONS naming an event the history does not hold: nothing to say.
+    app = startApp({ ...first, KEY_ACTIONS: 'Invite Sent' }, port);
+    await app.waitReady(READY_MS);
+    await app.waitForOutput(/"msg":"ready on port/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(app.output()).not.toContain('KEY_ACTIONS names events');
+  }, 120_000);
 
   it('a refused SLACK_BOT_TOKEN: named with where to copy it from, on /healthz, and /groups still answers', async () => {
     slack.respond.set('auth.test', () => ({ body: { ok: false, error: 'invalid_auth' } }));

@@ -124,3 +124,56 @@ export async function companyEventList(db: Db, key: string, opts: { now: Date; r
     total: Number(sizes?.n ?? 0),
   };
 }
+
+/**
+ * Key actions stored before KEY_ACTIONS named them. KEY_ACTIONS applies to events as they
+ * arrive, so a name added to it later leaves the history's events of that name uncounted as
+ * key actions, and trends by key actions read `steady` or `new` until 14 weeks of them exist.
+ * The per-event rollup still holds those events by name: this compares, on two sample weeks
+ * (the last 7 complete days, and the 7 days that open the trend's baseline, 92 to 98 days
+ * ago), the events the rollup holds under KEY_ACTIONS' names with the key actions counted,
+ * on the days the rollup covers (its events equal company_days' there). Two weeks of rows,
+ * not the whole 98 days: a change anywhere in the trend's windows shows in one of them.
+ */
+export async function uncountedKeyActions(db: Db, keyActions: readonly string[], now: Date): Promise<{ named: number; counted: number } | null> {
+  if (keyActions.length === 0) return null;
+  const today = utcDay(now);
+  const day = (ago: number) => dayString(new Date(today.getTime() - ago * 86_400_000));
+  const inSample = (col: string) => sql`(${sql.raw(col)} between ${day(7)}::date and ${day(1)}::date or ${sql.raw(col)} between ${day(98)}::date and ${day(92)}::date)`;
+  const names = `{${keyActions.map((n) => `"${n.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+  const perDay = await rows<{ day: string; named: string | number; rolled: string | number; counted: string | number; events: string | number }>(
+    db,
+    sql`with r as (
+          select d.day, sum(u.k) filter (where u.e = any(${names}::text[])) as named, sum(u.k) as rolled
+          from company_event_days d cross join lateral unnest(d.events, d.counts) as u(e, k)
+          where ${inSample('d.day')} group by d.day
+        ), c as (
+          select day, sum(key_actions) as counted, sum(events) as events from company_days where ${inSample('day')} group by day
+        )
+        select r.day::text, coalesce(r.named, 0) as named, r.rolled, c.counted, c.events from r join c on c.day = r.day`,
+  );
+  let named = 0;
+  let counted = 0;
+  for (const d of perDay) {
+    // A day the rollup does not fully cover (before migration 0009) says nothing.
+    if (Number(d.rolled) < Number(d.events)) continue;
+    named += Number(d.named);
+    counted += Number(d.counted);
+  }
+  return { named, counted };
+}
+
+/**
+ * The start-up warning when KEY_ACTIONS names events the history holds uncounted (see
+ * uncountedKeyActions): more than a tenth of them, and at least 20.
+ */
+export function uncountedKeyActionsWarning(found: { named: number; counted: number } | null): string | null {
+  if (!found) return null;
+  const missing = found.named - found.counted;
+  if (missing < 20 || missing < 0.1 * found.named) return null;
+  return (
+    `KEY_ACTIONS names events stored before it named them: ${missing.toLocaleString('en-US')} of the ${found.named.toLocaleString('en-US')} such events in two sample weeks are not counted as key actions ` +
+    '(KEY_ACTIONS applies to events as they arrive). Trends by key actions read steady or new until 14 weeks of them are counted, and the digest may miss falling accounts meanwhile; ' +
+    '`/groups top by events` reads the whole history'
+  );
+}
