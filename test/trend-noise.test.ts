@@ -33,7 +33,7 @@ import {
   type NoisePrior,
 } from '../src/domain/trend.js';
 import type { TrendWindows } from '../src/domain/types.js';
-import { mulberry32 } from '../bench/simulate-book.js';
+import { mulberry32, poisson } from '../bench/simulate-book.js';
 
 const OLD = 365;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -150,11 +150,7 @@ describe('fitNoisePrior: the book\'s typical noise by volume', () => {
     // Poisson weeks: every account shares one noise (phi 1), so their estimates scatter by
     // chance alone and the book's word is nearly final.
     const rand = mulberry32(7);
-    const poissonWeek = (mean: number) => {
-      let k = 0;
-      for (let t = -Math.log(rand()); t < mean; t -= Math.log(rand())) k++;
-      return k;
-    };
+    const poissonWeek = (mean: number) => poisson(rand, mean);
     const alike = Array.from({ length: 800 }, () => Array.from({ length: 12 }, () => poissonWeek(40)));
     const shared = fitNoisePrior(alike)!;
     expect(shared.weight!.every((w) => w >= 10)).toBe(true);
@@ -179,11 +175,7 @@ describe('fitNoisePrior: the book\'s typical noise by volume', () => {
 
   it('ESTIMATE_REL_VAR: how far an own estimate on a full baseline scatters by chance, as measured', () => {
     const rand = mulberry32(11);
-    const poissonWeek = (mean: number) => {
-      let k = 0;
-      for (let t = -Math.log(rand()); t < mean; t -= Math.log(rand())) k++;
-      return k;
-    };
+    const poissonWeek = (mean: number) => poisson(rand, mean);
     for (const mean of [5, 40, 400]) {
       const phis = Array.from({ length: 6000 }, () => ownDispersion(Array.from({ length: PRIOR_FIT_DIFFS + 1 }, () => poissonWeek(mean)))!.phi);
       const m = phis.reduce((a, b) => a + b, 0) / phis.length;
