@@ -397,9 +397,10 @@ export function fitNoisePriorFrom(points: readonly { perWeek: number; phi: numbe
   for (let i = 0; i < bins; i++) {
     const bin = pts.slice(Math.floor((i * pts.length) / bins), Math.floor(((i + 1) * pts.length) / bins));
     perWeek.push(median(bin.map((p) => p.perWeek)));
-    const mean = trimmedMean(bin.map((p) => p.phi), PRIOR_TRIM);
+    const kept = trimmed(bin.map((p) => p.phi), PRIOR_TRIM);
+    const mean = kept.reduce((a, b) => a + b, 0) / Math.max(1, kept.length);
     phi.push(Math.max(1, mean));
-    weight.push(empiricalBayesWeight(bin.map((p) => p.phi), mean));
+    weight.push(empiricalBayesWeight(kept, mean));
   }
   return weekFactors ? { perWeek, phi, weight, weekFactors } : { perWeek, phi, weight };
 }
@@ -428,7 +429,7 @@ export function withoutBookMove(weeks: readonly number[], factors: readonly numb
 }
 /**
  * The book's weight in the shrinkage for one bin of accounts of like volume, from how their
- * own estimates scatter: the scatter is the true differences between the accounts (tau^2)
+ * own estimates (`kept`: the middle of them, trimmed as the bin's mean `mean` is) scatter: the scatter is the true differences between the accounts (tau^2)
  * plus each estimate's sampling variance. The posterior mean puts tau^2 / (tau^2 + s^2) on the
  * account's own estimate; in the rule's units (OWN_WEIGHT_PER_WEEK per difference, a full
  * baseline's PRIOR_FIT_DIFFS) that is a book's weight of OWN_WEIGHT_PER_WEEK x d x s^2 / tau^2,
@@ -437,14 +438,10 @@ export function withoutBookMove(weeks: readonly number[], factors: readonly numb
  * pass for differences in noise; what chance alone gives that statistic, and an estimate's own
  * variance, were measured on accounts of one noise (ESTIMATE_REL_VAR).
  */
-function empiricalBayesWeight(phis: readonly number[], mean: number): number {
-  const s = [...phis].sort((a, b) => a - b);
-  const cut = Math.floor(s.length * PRIOR_TRIM);
-  const kept = s.slice(cut, s.length - cut);
+function empiricalBayesWeight(kept: readonly number[], mean: number): number {
   if (kept.length < 3 || !(mean > 0)) return PRIOR_WEIGHT;
-  const m = kept.reduce((a, b) => a + b, 0) / kept.length;
   // A 10 %-trimmed variance of a normal is 0.661 of its variance.
-  const scatter = kept.reduce((a, x) => a + (x - m) ** 2, 0) / (kept.length - 1) / 0.661;
+  const scatter = kept.reduce((a, x) => a + (x - mean) ** 2, 0) / (kept.length - 1) / 0.661;
   const tau2 = scatter - ESTIMATE_REL_VAR.trimmed * mean * mean;
   if (!(tau2 > 0)) return PRIOR_WEIGHT_MAX;
   const w = (OWN_WEIGHT_PER_WEEK * PRIOR_FIT_DIFFS * ESTIMATE_REL_VAR.own * mean * mean) / tau2;
@@ -471,11 +468,11 @@ export const PRIOR_BINS = 8;
  */
 export const PRIOR_TRIM = 0.1;
 
-function trimmedMean(xs: number[], trim: number): number {
+/** The middle of xs, sorted: `trim` of them cut from each end. */
+function trimmed(xs: readonly number[], trim: number): number[] {
   const s = [...xs].sort((a, b) => a - b);
   const cut = Math.floor(s.length * trim);
-  const kept = s.slice(cut, s.length - cut);
-  return kept.reduce((a, b) => a + b, 0) / Math.max(1, kept.length);
+  return s.slice(cut, s.length - cut);
 }
 
 /** Whole 7-day weeks of baseline the company had (12 for a full baseline). */

@@ -140,11 +140,10 @@ export async function uncountedKeyActions(db: Db, keyActions: readonly string[],
   const today = utcDay(now);
   const day = (ago: number) => dayString(new Date(today.getTime() - ago * 86_400_000));
   const inSample = (col: string) => sql`(${sql.raw(col)} between ${day(7)}::date and ${day(1)}::date or ${sql.raw(col)} between ${day(98)}::date and ${day(92)}::date)`;
-  const names = `{${keyActions.map((n) => `"${n.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
   const perDay = await rows<{ day: string; named: string | number; rolled: string | number; counted: string | number; events: string | number }>(
     db,
     sql`with r as (
-          select d.day, sum(u.k) filter (where u.e = any(${names}::text[])) as named, sum(u.k) as rolled
+          select d.day, sum(u.k) filter (where u.e = any(array(select jsonb_array_elements_text(${JSON.stringify(keyActions)}::jsonb)))) as named, sum(u.k) as rolled
           from company_event_days d cross join lateral unnest(d.events, d.counts) as u(e, k)
           where ${inSample('d.day')} group by d.day
         ), c as (
