@@ -224,11 +224,15 @@ async function* rawChunks(input: Input, stream: AsyncIterable<Buffer>, onBytes: 
     for await (const c of all) yield new Uint8Array(c.buffer, c.byteOffset, c.length);
     return;
   }
-  const out = Readable.from(all).pipe(createBrotliDecompress());
+  const source = Readable.from(all);
+  const out = source.pipe(createBrotliDecompress());
   try {
     for await (const c of out as AsyncIterable<Buffer>) yield new Uint8Array(c.buffer, c.byteOffset, c.length);
   } catch (err) {
     throw new BrotliError(`truncated or damaged brotli (${(err as Error).message}); the lines before the damage were read`);
+  } finally {
+    // pipe() does not end the source when the decoder fails or the reader stops early: the file closes here.
+    source.destroy();
   }
 }
 
