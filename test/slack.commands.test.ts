@@ -3,6 +3,7 @@
  * from the HTTP acknowledgement or from a local response_url server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNKNOWN_ACTION_TEXT } from '../src/slack/index.js';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
 import { loadWorkedExample, post, startTestApp } from './harness.js';
 import { blockAction, sendSigned, slashCommand, slashCommandFields, startFakeSlack, type FakeSlack } from './helpers/slack.js';
@@ -238,6 +239,28 @@ describe('/groups over HTTP', () => {
     });
     const [again] = (await slack.waitFor('response_url', before + 2)).slice(before + 1);
     expect(String(again.body.text)).toMatch(/Most active companies/);
+    // The known buttons were answered once each: no listener but theirs answered them.
+    expect(slack.callsTo('response_url').length).toBe(before + 2);
+  });
+
+  it('a button this app does not know is acknowledged at once and the person told, not left to time out', async () => {
+    const before = slack.callsTo('response_url').length;
+    const started = Date.now();
+    const click = await blockAction(app.url, {
+      type: 'block_actions',
+      user: { id: 'U1' },
+      container: { type: 'message', is_ephemeral: true },
+      response_url: slack.responseUrl,
+      actions: [{ type: 'button', action_id: 'groups:retired_button', value: 'x', block_id: 'b', action_ts: '3' }],
+      team: { id: 'T1' },
+      api_app_id: 'A1',
+      token: 't',
+    });
+    expect(click.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(1500);
+    const [told] = (await slack.waitFor('response_url', before + 1)).slice(before);
+    expect(told.body.text).toBe(UNKNOWN_ACTION_TEXT);
+    expect(told.body.replace_original).toBe(false);
   });
 });
 
