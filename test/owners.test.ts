@@ -86,6 +86,11 @@ describe('mentions typed in commands', () => {
     expect(unescapeSlack('show <https://acme.com|acme.com>')).toBe('show acme.com');
     expect(unescapeSlack('owner Tom &amp; Jerry <@U1ABC|ada>')).toBe('owner Tom & Jerry <@U1ABC|ada>');
     expect(unescapeSlack('show <#C123|general> <!here>')).toBe('show #general @here');
+    // A user group is not a person: it reads back as its handle, and owner refuses it.
+    expect(unescapeSlack('owner Globex <!subteam^S0123ABC|@team>')).toBe('owner Globex @team');
+    expect(unescapeSlack('owner Globex <!subteam^S0123ABC>')).toBe('owner Globex @usergroup');
+    const c = parseGroupsCommand(unescapeSlack('owner Globex <!subteam^S0123ABC|@team>'), { keyActionsSet: true });
+    expect((c as { problem: string }).problem).toMatch(/“@team” is not a Slack mention/);
   });
 });
 

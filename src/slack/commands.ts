@@ -16,13 +16,15 @@ export const ACK_BUDGET_MS = 2000;
  * Slack HTML-escapes &, < and > in a command's text; the parser wants what the user typed.
  * The command is declared with `should_escape: true` (so a typed @person arrives as
  * `<@U123|alice>`); Slack then also wraps links and channels (`<https://acme.com|acme.com>`,
- * `<#C1|general>`): those go back to the words typed, and only user mentions stay.
+ * `<#C1|general>`, a user group as `<!subteam^S1|@team>`): those go back to the words typed,
+ * and only user mentions stay.
  */
 export function unescapeSlack(text: string): string {
   return text
     .replace(/<((?:https?|mailto):[^|>]*)\|([^>]*)>/g, '$2')
     .replace(/<((?:https?|mailto):[^|>]*)>/g, '$1')
     .replace(/<#[A-Z0-9]+\|([^>]*)>/g, '#$1')
+    .replace(/<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>/g, (_, label?: string) => label ?? '@usergroup')
     .replace(/<!([a-z]+)(?:\|[^>]*)?>/g, '@$1')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
