@@ -17,7 +17,7 @@ import {
   weeklySeries,
 } from '../src/db/queries/companies.js';
 import { post, startTestApp } from './harness.js';
-import { blockAction, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { blockAction, clickButton, slashCommand, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 /** Every C0 control character, DEL, and both halves of a surrogate pair alone. */
 const CONTROLS = [...Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)), '\u007f', '\uD800', '\uDFFF'];
@@ -113,16 +113,7 @@ describe('control characters in command text', () => {
 
   it('a Details button whose value holds a NUL: "no company", not an error', async () => {
     const before = slack.callsTo('response_url').length;
-    const r = await blockAction(app.url, {
-      type: 'block_actions',
-      user: { id: 'U1' },
-      container: { type: 'message', is_ephemeral: true },
-      response_url: slack.responseUrl,
-      actions: [{ type: 'button', action_id: 'groups:show:0', value: 'acct\u0000acme', block_id: 'b', action_ts: '1' }],
-      team: { id: 'T1' },
-      api_app_id: 'A1',
-      token: 't',
-    });
+    const r = await clickButton(app.url, { action_id: 'groups:show:0', value: 'acct\u0000acme' }, slack.responseUrl);
     expect(r.status).toBe(200);
     const [answer] = (await slack.waitFor('response_url', before + 1)).slice(before);
     expect(String(answer.body.text)).toMatch(/No company matches/);

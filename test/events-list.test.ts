@@ -10,7 +10,7 @@ import { eventPageKey, signPageState } from '../src/app/event-page-token.js';
 import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS_LABEL } from '../src/ingest/event-names.js';
 import { EVENT_LIST_PAGE_SIZE } from '../src/render/event-list-message.js';
 import { post, SIGNING_SECRET, startTestApp } from './harness.js';
-import { blockAction, slashCommand, startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/slack.js';
+import { clickButton, slashCommand, startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/slack.js';
 
 const HOSTILE = ['<!channel>', '<@U123>', '<https://x|y>', '&amp;'];
 
@@ -43,17 +43,7 @@ describe('show NAME events', () => {
 
   async function click(value: string, actionId = 'groups:events:1'): Promise<RecordedCall> {
     const before = slack.callsTo('response_url').length;
-    const r = await blockAction(app.url, {
-      type: 'block_actions',
-      user: { id: 'U1' },
-      container: { type: 'message', is_ephemeral: true },
-      response_url: slack.responseUrl,
-      actions: [{ type: 'button', action_id: actionId, value, block_id: 'b', action_ts: '1' }],
-      trigger_id: '1.2',
-      team: { id: 'T1' },
-      api_app_id: 'A1',
-      token: 't',
-    });
+    const r = await clickButton(app.url, { action_id: actionId, value }, slack.responseUrl, { trigger_id: '1.2' });
     expect(r.status).toBe(200);
     return (await slack.waitFor('response_url', before + 1)).slice(before)[0];
   }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNKNOWN_ACTION_TEXT } from '../src/slack/index.js';
 import { EXAMPLE_KEY_ACTIONS } from '../src/demo/example.js';
 import { loadWorkedExample, post, startTestApp } from './harness.js';
-import { blockAction, sendSigned, slashCommand, slashCommandFields, startFakeSlack, type FakeSlack } from './helpers/slack.js';
+import { clickButton, messageButtonPayload, sendSigned, slashCommand, slashCommandFields, startFakeSlack, type FakeSlack } from './helpers/slack.js';
 
 const HOSTILE = ['<!channel>', '<@U123>', '<https://evil.example|click me>', 'Tom &amp; Jerry'];
 
@@ -165,17 +165,7 @@ describe('/groups over HTTP', () => {
 
   it('a button payload sent twice in one form is handled once, with the first', async () => {
     const before = slack.callsTo('response_url').length;
-    const click = (value: string) =>
-      JSON.stringify({
-        type: 'block_actions',
-        user: { id: 'U1' },
-        container: { type: 'message', is_ephemeral: true },
-        response_url: slack.responseUrl,
-        actions: [{ type: 'button', action_id: 'groups:show:0', value, block_id: 'b', action_ts: '1' }],
-        team: { id: 'T1' },
-        api_app_id: 'A1',
-        token: 't',
-      });
+    const click = (value: string) => JSON.stringify(messageButtonPayload({ action_id: 'groups:show:0', value }, slack.responseUrl));
     const form = new URLSearchParams();
     form.append('payload', click('acct_globex'));
     form.append('payload', click('acct_acme'));
@@ -208,17 +198,9 @@ describe('/groups over HTTP', () => {
     const button = JSON.stringify(list.json.blocks).match(/"action_id":"(groups:show:\d+)","value":"acct_globex"/) ?? JSON.stringify(list.json.blocks).match(/"value":"acct_globex"[^}]*"action_id":"(groups:show:\d+)"/);
     expect(button).not.toBeNull();
     const before = slack.callsTo('response_url').length;
-    const click = await blockAction(app.url, {
-      type: 'block_actions',
-      user: { id: 'U1' },
-      container: { type: 'message', is_ephemeral: true },
-      response_url: slack.responseUrl,
+    const click = await clickButton(app.url, { action_id: button![1], value: 'acct_globex' }, slack.responseUrl, {
       message: { blocks: list.json.blocks, text: list.json.text },
-      actions: [{ type: 'button', action_id: button![1], value: 'acct_globex', block_id: 'b', action_ts: '1' }],
       trigger_id: '1.2',
-      team: { id: 'T1' },
-      api_app_id: 'A1',
-      token: 't',
     });
     expect(click.status).toBe(200);
     const [detail] = (await slack.waitFor('response_url', before + 1)).slice(before);
@@ -227,16 +209,7 @@ describe('/groups over HTTP', () => {
     expect(String(detail.body.text)).toMatch(/down sharply/);
     const back = JSON.stringify(detail.body.blocks).match(/"action_id":"(groups:back)","value":"([^"]*)"/);
     expect(back?.[2]).toBe('top 30d');
-    await blockAction(app.url, {
-      type: 'block_actions',
-      user: { id: 'U1' },
-      container: { type: 'message', is_ephemeral: true },
-      response_url: slack.responseUrl,
-      actions: [{ type: 'button', action_id: 'groups:back', value: back![2], block_id: 'b', action_ts: '2' }],
-      team: { id: 'T1' },
-      api_app_id: 'A1',
-      token: 't',
-    });
+    await clickButton(app.url, { action_id: 'groups:back', value: back![2], action_ts: '2' }, slack.responseUrl);
     const [again] = (await slack.waitFor('response_url', before + 2)).slice(before + 1);
     expect(String(again.body.text)).toMatch(/Most active companies/);
     // The known buttons were answered once each: no listener but theirs answered them.
@@ -246,16 +219,7 @@ describe('/groups over HTTP', () => {
   it('a button this app does not know is acknowledged at once and the person told, not left to time out', async () => {
     const before = slack.callsTo('response_url').length;
     const started = Date.now();
-    const click = await blockAction(app.url, {
-      type: 'block_actions',
-      user: { id: 'U1' },
-      container: { type: 'message', is_ephemeral: true },
-      response_url: slack.responseUrl,
-      actions: [{ type: 'button', action_id: 'groups:retired_button', value: 'x', block_id: 'b', action_ts: '3' }],
-      team: { id: 'T1' },
-      api_app_id: 'A1',
-      token: 't',
-    });
+    const click = await clickButton(app.url, { action_id: 'groups:retired_button', value: 'x', action_ts: '3' }, slack.responseUrl);
     expect(click.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(1500);
     const [told] = (await slack.waitFor('response_url', before + 1)).slice(before);

@@ -170,6 +170,34 @@ export function blockAction(appUrl: string, payload: Record<string, unknown>, op
   return sendSigned(appUrl, form, 'application/x-www-form-urlencoded', opts);
 }
 
+/**
+ * The block_actions payload of a button clicked in an ephemeral reply, as Slack sends it: the
+ * person, the message container, the reply's response_url and the one action. `extra` adds
+ * fields (the message, a trigger_id).
+ */
+export function messageButtonPayload(
+  action: { action_id: string; value: string; action_ts?: string },
+  responseUrl: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    type: 'block_actions',
+    user: { id: 'U1' },
+    container: { type: 'message', is_ephemeral: true },
+    response_url: responseUrl,
+    actions: [{ type: 'button', block_id: 'b', action_ts: '1', ...action }],
+    team: { id: 'T1' },
+    api_app_id: 'A1',
+    token: 't',
+    ...extra,
+  };
+}
+
+/** A button clicked in an ephemeral reply, signed and posted as Slack does (see messageButtonPayload). */
+export function clickButton(appUrl: string, action: { action_id: string; value: string; action_ts?: string }, responseUrl: string, extra: Record<string, unknown> = {}) {
+  return blockAction(appUrl, messageButtonPayload(action, responseUrl, extra));
+}
+
 /** An Events API callback as Slack sends it (JSON). */
 export function eventCallback(appUrl: string, event: Record<string, unknown>, opts: SignedOptions & { eventId?: string } = {}) {
   const body = JSON.stringify({
