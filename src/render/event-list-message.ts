@@ -54,12 +54,16 @@ const isOther = (e: EventListEntry, index: number, input: EventListInput) => e.n
 
 const OTHER_NOTE = `“${OTHER_EVENTS_LABEL}”: this company sends over ${formatNumber(EVENT_NAMES_PER_COMPANY)} distinct event names; the names past the first ${formatNumber(EVENT_NAMES_PER_COMPANY)} are counted together there.`;
 
+/** `183 events`, or `200 events and “other events”` when names past the bound were counted together. */
+function namesText(input: Pick<EventListInput, 'names' | 'other'>): string {
+  return `${formatNumber(input.names)} ${input.names === 1 ? 'event' : 'events'}${input.other > 0 ? ` and “${OTHER_EVENTS_LABEL}”` : ''}`;
+}
+
 /** `page 2 of 5 · 183 events · 12,345 in all`. */
 function pageLine(input: EventListInput, pageSize: number): string {
   const pages = Math.max(1, Math.ceil(listLength(input) / pageSize));
   const page = Math.min(pages, Math.floor(input.offset / pageSize) + 1);
-  const names = `${formatNumber(input.names)} ${input.names === 1 ? 'event' : 'events'}${input.other > 0 ? ` and “${OTHER_EVENTS_LABEL}”` : ''}`;
-  return `page ${formatNumber(page)} of ${formatNumber(pages)} · ${names} · ${formatNumber(input.total)} in all`;
+  return `page ${formatNumber(page)} of ${formatNumber(pages)} · ${namesText(input)} · ${formatNumber(input.total)} in all`;
 }
 
 function lines(input: EventListInput, name: (s: string) => string, otherName: string): string[] {
@@ -119,7 +123,7 @@ export function eventListMessage(input: EventListInput, pageSize = EVENT_LIST_PA
 /** The whole list as terminal text: names cleaned of control characters, not escaped. */
 export function eventListText(input: EventListInput): string {
   const name = companyName(input.company);
-  const out = [clean(name, 200), `Key ${clean(input.company.key, 200)} · ${rangeText(input.range)} · ${formatNumber(input.names)} ${input.names === 1 ? 'event' : 'events'}${input.other > 0 ? ` and “${OTHER_EVENTS_LABEL}”` : ''} · ${formatNumber(input.total)} in all`, ''];
+  const out = [clean(name, 200), `Key ${clean(input.company.key, 200)} · ${rangeText(input.range)} · ${namesText(input)} · ${formatNumber(input.total)} in all`, ''];
   if (listLength(input) === 0) out.push(`No events in the ${rangeText(input.range)}.`);
   else {
     const rows = input.rows.map((e, i) => isOther(e, i, input) ? ['', OTHER_EVENTS_LABEL, formatNumber(e.count)] : [String(input.offset + i + 1), clean(e.name, MAX_EVENT_NAME), formatNumber(e.count)]);
