@@ -9,10 +9,13 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows, type Db } from '../src/db/client.js';
 import { ensureSummaryFresh } from '../src/db/queries/summary.js';
+import { pruneMessages } from '../src/db/queries/maintenance.js';
+import { tableCounts } from './helpers/dbq.js';
 import { HistoryInputError, ingestHistory, type SourcedEvent } from '../src/ingest/history-store.js';
 import { MERGED_TRAITS, parseRequest, traitEntryBytes } from '../src/ingest/segment.js';
 import { sqlState } from '../src/db/sqlutil.js';
 import { ingestEvents } from '../src/ingest/store.js';
+import { STORED_MESSAGE_IDS, messageHash } from '../src/ingest/message-ids.js';
 import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../src/ingest/event-names.js';
 import { mulberry32 } from '../bench/simulate-book.js';
 import { testDatabase, type TestDatabase } from './harness.js';
@@ -27,7 +30,8 @@ type Raw = Record<string, unknown>;
 
 /** Every table ingestion writes, every column, in key order. */
 const TABLES: Record<string, string> = {
-  messages: 'select source, message_id from messages order by message_id, source',
+  // Stored ids from both stores, as (source, event day, hash): the live path keeps rows, the import compact sets.
+  messages: `select source, day::text, h::text from ${STORED_MESSAGE_IDS} ids order by 1, 2, 3`,
   people: `select person_id, company_key, company_at::text, name, email, traits::text, trait_keys::text, traits_at::text, first_seen_at::text, last_active_at::text
            from people order by person_id`,
   companies: 'select company_key, name, traits::text, trait_keys::text, traits_at::text, first_seen_at::text, last_seen_at::text from companies order by company_key',
@@ -59,12 +63,17 @@ function randomStream(seed: number, n: number): SourcedEvent[] {
   const anchors = Array.from({ length: 12 }, () => T0 + Math.floor(rnd() * 6) * 86_400_000 + Math.floor(rnd() * 24) * 3_600_000 - 1_800_000);
   const raws: Raw[] = [];
   const ids: string[] = [];
+  const timeOf = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const anon = rnd() < 0.08;
     const who: Raw = anon ? { anonymousId: `a${Math.floor(rnd() * 3)}` } : { userId: pick(people) };
-    const timestamp = new Date(pick(anchors) + Math.floor(rnd() * 50 * 60_000)).toISOString();
-    // A few ids repeat (duplicates inside the stream, sometimes in another source).
+    const drawn = pick(anchors) + Math.floor(rnd() * 50 * 60_000);
+    // A few ids repeat (duplicates inside the stream, sometimes in another source): sent again
+    // within 10 minutes of the first, as a retry is (an id is a duplicate within a day of its time).
     const messageId = ids.length > 0 && rnd() < 0.05 ? pick(ids) : `m${i}`;
+    const first = timeOf.get(messageId);
+    const timestamp = new Date(first === undefined ? drawn : first + (drawn % 600_000)).toISOString();
+    if (first === undefined) timeOf.set(messageId, drawn);
     ids.push(messageId);
     const r = rnd();
     let e: Raw;
@@ -162,7 +171,7 @@ describe('ingestHistory against the live path', () => {
   const reset = async () => {
     for (const d of [liveDb, histDb]) {
       await d.database.db.execute(
-        sql`truncate messages, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary, company_event_days, company_event_names`,
+        sql`truncate messages, message_days, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary, company_event_days, company_event_names`,
       );
       await ensureSummaryFresh(d.database.db, SUMMARY_NOW);
     }
@@ -173,10 +182,18 @@ describe('ingestHistory against the live path', () => {
       await reset();
       const calls = slicesOf(randomStream(seed, 400), seed);
       let checked = 0;
+      let pruned = 0;
       for (const [n, call] of calls.entries()) {
         const a = await live(liveDb.database.db, call);
         const b = await ingestHistory(histDb.database.db, call, { keyActions: KEY_ACTIONS });
         expect(b, `call ${n}`).toEqual(a);
+        // Now and then the live side's ids age past DEDUP_DAYS: the prune moves its rows into the
+        // compact store, and the calls after must still find them there.
+        if (n % 7 === 3) {
+          await pruneMessages(liveDb.database.db, new Date(Date.now() + 8 * 86_400_000));
+          expect(await tableCounts(liveDb.database.db)).toMatchObject({ messages: (await snapshot(liveDb.database.db)).messages.length });
+          pruned++;
+        }
         // Compare often, not only at the end: a difference is easier to read where it starts.
         if (n % 5 === 0 || n === calls.length - 1) {
           expect(await snapshot(histDb.database.db), `after call ${n}`).toEqual(await snapshot(liveDb.database.db));
@@ -190,6 +207,9 @@ describe('ingestHistory against the live path', () => {
       expect(end.company_days.some((r) => (r as { company_key: string }).company_key === '')).toBe(true);
       expect(end.company_event_days.some((r) => (r as { event: string }).event === 'page')).toBe(true);
       expect(checked).toBeGreaterThan(3);
+      expect(pruned).toBeGreaterThan(1);
+      const [rowsLeft] = await rows<{ n: number }>(liveDb.database.db, sql`select count(*)::int as n from messages`);
+      expect(rowsLeft.n).toBeLessThan(end.messages.length);
     });
   }
 
@@ -372,7 +392,14 @@ describe('ingestHistory against the live path', () => {
     const b = await ingestHistory(histDb.database.db, call, { keyActions: KEY_ACTIONS });
     expect(b).toEqual(a);
     const end = await snapshot(histDb.database.db);
-    expect(end.messages.some((r) => (r as { message_id: string }).message_id.includes('\u001f'))).toBe(true);
+    // The id as sent (separator and all) is the one stored: its hash is there, and a repeat is a duplicate.
+    const sepId = call.find((e) => e.messageId!.includes('\u001f'))!;
+    const [found] = await rows<{ n: number }>(
+      histDb.database.db,
+      sql`select count(*)::int as n from ${sql.raw(STORED_MESSAGE_IDS)} ids where source = ${sepId.source} and h = ${messageHash(sql`${sepId.messageId}::text`)}`,
+    );
+    expect(found.n).toBe(1);
+    expect(await ingestHistory(histDb.database.db, [sepId], { keyActions: KEY_ACTIONS })).toEqual({ stored: 0, duplicates: 1 });
     expect(end).toEqual(await snapshot(liveDb.database.db));
   });
 

@@ -39,7 +39,7 @@ describe('ingestion refusals', () => {
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ success: true });
     // Leave the database as the refusal tests expect it.
-    await app.database.db.execute(sql`truncate messages, people, companies, company_days, company_people, company_person_days, person_sessions`);
+    await app.database.db.execute(sql`truncate messages, message_days, people, companies, company_days, company_people, company_person_days, person_sessions`);
   });
 
   it.each([

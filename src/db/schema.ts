@@ -4,7 +4,7 @@
  *
  * Scaling note (Citus): tables are in two co-location groups. Company tables are
  * distributed by `company_key`; person tables by `person_id`; the dedup table by
- * `message_id`. Every primary and unique key below includes its table's
+ * `message_id` (its compact form `message_days` by `source`). Every primary and unique key below includes its table's
  * distribution column, which is what Citus needs to enforce it on one shard.
  * Ungrouped activity is kept under the pseudo-company key '' (UNGROUPED_KEY), so
  * `/groups key` reads coverage from the same rollups.
@@ -250,11 +250,13 @@ export const summaryState = pgTable('summary_state', {
 });
 
 /**
- * Message ids already stored, per write key (kept as a SHA-256 digest, never the
- * key itself), so a client's retry never counts twice. Pruned after DEDUP_DAYS.
- * Rows arrive in received_at order, so a BRIN index (a few pages, updated once per
- * block range) serves the prune's range; a B-tree cost every ingested event an
- * index insert.
+ * Message ids received in the last DEDUP_DAYS, per write key (kept as a SHA-256 digest,
+ * never the key itself), so a client's retry never counts twice: the live path's dedup,
+ * by this primary key. Rows arrive in received_at order, so a BRIN index (a few pages,
+ * updated once per block range) serves the prune's range; a B-tree cost every ingested
+ * event an index insert. `day` is the event's UTC day: the prune moves each row into
+ * `message_days` under it (a row stored before it existed has none and is deleted, as
+ * before). The import asks, through the BRIN index on `day`, which of its days hold rows.
  */
 export const messages = pgTable(
   'messages',
@@ -262,8 +264,32 @@ export const messages = pgTable(
     source: text('source').notNull(),
     messageId: text('message_id').notNull(),
     receivedAt: tz('received_at').notNull().default(sql`now()`),
+    day: date('day', { mode: 'string' }),
   },
-  (t) => [primaryKey({ columns: [t.messageId, t.source] }), index('messages_received_idx').using('brin', t.receivedAt)],
+  (t) => [
+    primaryKey({ columns: [t.messageId, t.source] }),
+    index('messages_received_idx').using('brin', t.receivedAt),
+    index('messages_day_idx').using('brin', t.day),
+    index('messages_undated_idx').on(t.source).where(sql`${t.day} is null`),
+  ],
+);
+
+/**
+ * Every message id ever stored, for good, compactly: per source, event day (UTC) and one of
+ * MESSAGE_BUCKETS buckets, the 64-bit hashes of the ids (src/ingest/message-ids.ts). The
+ * history import writes its ids here (no row per message), and the prune moves the live
+ * rows of `messages` here, so a re-run of an import, or an import of an archive that
+ * overlaps live traffic of months ago, counts nothing twice. About 9 bytes an id.
+ */
+export const messageDays = pgTable(
+  'message_days',
+  {
+    source: text('source').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    bucket: smallint('bucket').notNull(),
+    hashes: bigint('hashes', { mode: 'bigint' }).array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.day, t.bucket] })],
 );
 
 /**

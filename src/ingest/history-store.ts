@@ -59,7 +59,8 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Db } from '../db/client.js';
-import { withRetry } from '../db/sqlutil.js';
+import { recordset, withRetry } from '../db/sqlutil.js';
+import { appendMessageDays, lockMessageDays, messageHash } from './message-ids.js';
 import { summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
@@ -189,13 +190,21 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
   }
 
   // The slice as columns: one parameter each, zipped back by ROWS FROM.
-  const col = { g: [] as number[], m: [] as string[], p: [] as string[], t: [] as string[] };
+  const col = { g: [] as number[], m: [] as string[], p: [] as string[], t: [] as string[], d: [] as string[] };
   for (const x of slots) {
     col.g.push(x.g);
     col.m.push(x.e.messageId!);
     col.p.push(x.e.personId);
     col.t.push(x.iso);
+    col.d.push(x.day);
   }
+  const idDays = [...new Set(slots.map((x) => `${x.g}${SEP}${x.day}`))].map((k) => {
+    const [g, d] = k.split(SEP);
+    return { s: sources[Number(g)], d };
+  });
+  const days = [...new Set(slots.map((x) => x.day))].sort();
+  // The slice's days and a day either side: an id is a duplicate of one stored within a day of it.
+  const dayList = `{${[...new Set(days.flatMap((d) => [-1, 0, 1].map((o) => new Date(Date.parse(d) + o * 86_400_000).toISOString().slice(0, 10))))].join(',')}}`;
   const spanPeople = [...span.keys()].sort(byText);
   const group1: (SQL | null)[] = [
     // Large statements, planned from guessed row counts: compiling them (JIT) costs more than running
@@ -206,36 +215,60 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     // a crash of the server can lose the last slices committed, each as a whole (its message ids
     // with its counts), and the import run again stores them then. Saves a WAL flush per slice.
     sql`set local synchronous_commit = off`,
-    // New message ids stored; only how many comes back (the duplicates are looked up after, when
-    // there are any). The people of the new events created where new, first seen at their first
-    // new event, as the live path creates them. Its parts are joined by hashing: their row counts
-    // are guesses (a function scan counts as 100 rows), and a nested loop over 50,000 x 50,000
-    // rows would never end; a merge join sorts both sides by text in the database's collation
-    // (strcoll, several times slower than comparing bytes), where a hash join hashes the bytes.
-    // The ids go into the index in byte order ("C"): the order of the index itself and of the live
-    // path's inserts wherever the database's collation orders as bytes do (C, C.UTF-8), which keeps
-    // concurrent inserters from waiting on each other in a cycle; with another collation such a
-    // cycle is a deadlock PostgreSQL detects, and the slice runs again (withRetry). Sorting in "C"
-    // takes about a quarter of the time (20,000 ids: 10 against 40 ms).
+    // The slice's (source, day) pairs, locked exclusively in key order: a live request with an id
+    // of those days (a shared lock), another import or the prune waits for this slice, and the
+    // statements after this one see what any transaction it waited for committed.
+    lockMessageDays(recordset(idDays, 'p', 's text, d date'), 'exclusive'),
+    // Which of the slice's ids are stored (src/ingest/message-ids.ts): as a row of `messages` (only
+    // days that received live traffic in the last DEDUP_DAYS hold rows, found by the BRIN index on
+    // day; rows from before that column, undated, are looked up for every id while they last), or
+    // among the compact ids of its day or a day either side. Those come back (usually none); the others are
+    // stored compactly, and their people created where new, first seen at their first new event,
+    // as the live path creates them. Its parts are joined by hashing: their row counts are guesses
+    // (a function scan counts as 100 rows), and a nested loop over 50,000 x 50,000 rows would never
+    // end; a merge join sorts both sides by text in the database's collation (strcoll, several
+    // times slower than comparing bytes), where a hash join hashes the bytes.
     sql`set local enable_nestloop = off`,
     sql`set local enable_mergejoin = off`,
     sql`with x as materialized (
-      select (${json(sources)}::jsonb ->> g::int) as s, m, p, t::timestamptz as t
-      from rows from (${column(col.g.map(String))}, ${column(col.m)}, ${column(col.p)}, ${column(col.t)}) as r(g, m, p, t)
+      select s, m, p, t, d, ${messageHash(sql`m`)} as h from (
+        select (${json(sources)}::jsonb ->> g::int) as s, m, p, t::timestamptz as t, d::date as d
+        from rows from (${column(col.g.map(String))}, ${column(col.m)}, ${column(col.p)}, ${column(col.t)}, ${column(col.d)}) as r(g, m, p, t, d)
+      ) r
     ),
-    stored as (
-      insert into messages (source, message_id)
-      select s, m from x order by m collate "C", s collate "C"
-      on conflict do nothing
-      returning source as s, message_id as m
+    dated as materialized (
+      select distinct source as s, day as d from messages
+      -- (a range for the BRIN index, which PostgreSQL 15 does not use for = any)
+      where day between ${days[0]}::date - 1 and ${days[days.length - 1]}::date + 1 and day = any(${dayList}::date[])
+        and source in (select jsonb_array_elements_text(${json(sources)}::jsonb))
     ),
+    undated as materialized (
+      select distinct source as s from messages where day is null and source in (select jsonb_array_elements_text(${json(sources)}::jsonb))
+    ),
+    probed as (
+      select x.s, x.m from x join dated on dated.s = x.s and dated.d between x.d - 1 and x.d + 1
+      union
+      select x.s, x.m from x join undated using (s)
+    ),
+    known as (
+      select p.s, p.m from probed p
+      cross join lateral (select 1 from messages r where r.message_id = p.m and r.source = p.s offset 0) r
+      union all
+      select x.s, x.m from x
+      join (
+        select k.source as s, k.day as d, u.h from message_days k cross join unnest(k.hashes) as u(h)
+        where k.source in (select jsonb_array_elements_text(${json(sources)}::jsonb)) and k.day = any(${dayList}::date[])
+      ) c on c.s = x.s and c.h = x.h and c.d between x.d - 1 and x.d + 1
+    ),
+    fresh as materialized (select x.* from x where not exists (select 1 from known k where k.s = x.s and k.m = x.m)),
+    appended as (${appendMessageDays(sql`fresh`)}),
     -- (runs though nothing reads it: a data-modifying WITH always runs to completion)
     created as (
       insert into people (person_id, first_seen_at)
-      select p, min(t) from x join stored using (s, m) group by p order by p
+      select p, min(t) from fresh group by p order by p
       on conflict (person_id) do nothing
     )
-    select count(*)::int as n from stored`,
+    select s, m from known`,
     sql`set local enable_nestloop to default`,
     sql`set local enable_mergejoin to default`,
     // Every person of the slice, locked in key order (the live path's order), read after the lock.
@@ -274,19 +307,10 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
   return () => withRetry(async () => {
     const { result, written } = await db.transaction(async (tx) => {
       const run = statementRunner(tx as unknown as Db);
-      const [, , , , , storedRows, , , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      const [, , , , , , knownRows, , , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      // The slice's ids stored before (by an earlier slice, run or live request): usually none.
       const dup = new Set<string>();
-      if ((storedRows as { n: number }[])[0].n < slots.length) {
-        // Some were stored before: the slice's ids this transaction did not insert (read by key).
-        const found = await run.all([
-          sql`select x.s, x.m from rows from (
-                jsonb_array_elements_text(${json(slots.map((x) => sources[x.g]))}::jsonb), jsonb_array_elements_text(${json(col.m)}::jsonb)
-              ) as x(s, m)
-              cross join lateral (select xmin from messages where message_id = x.m and source = x.s offset 0) o
-              where o.xmin <> pg_current_xact_id()::xid`,
-        ]);
-        for (const r of found[0] as { s: string; m: string }[]) dup.add(`${r.s}${SEP}${r.m}`);
-      }
+      for (const r of knownRows as { s: string; m: string }[]) dup.add(`${r.s}${SEP}${r.m}`);
       const fresh = dup.size === 0 ? slots : slots.filter((x) => !dup.has(`${sources[x.g]}${SEP}${x.e.messageId}`));
       const duplicates = events.length - fresh.length;
       if (fresh.length === 0) return { result: { stored: 0, duplicates }, written: Promise.resolve() };

@@ -27,6 +27,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { recordset, withRetry } from '../db/sqlutil.js';
+import { lockMessageDays, messageBucket, messageHash } from './message-ids.js';
 import { summaryAddSql, summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, MERGED_TRAITS, mergeTraits, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
@@ -183,17 +184,31 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
     const p = drafts.get(x.e.personId);
     if (p) applyToPerson(p, x);
   }
+  // The (source, day) pairs of the request's ids, for their locks (message-ids.ts).
+  const idDays = [...new Set(timed.filter((x) => x.e.messageId !== null).map((x) => x.day))].sort();
   const group1 = [
-    // New message ids are stored; the people of the new events are created where new, each with
-    // its draft when every one of its events is new (then the walk ends where the draft does).
+    // Shared: no live request waits on another for these; an import slice or the prune holding
+    // one of the days is waited for, and the statements after this one see what it committed.
+    idDays.length === 0 ? null : lockMessageDays(sql`(select ${opts.source}::text as s, d::date as d from jsonb_array_elements_text(${JSON.stringify(idDays)}::jsonb) as j(d)) p`, 'shared'),
+    // New message ids are stored: not a row of `messages` (the primary key) and not among the
+    // compact ids of its day or a day either side (`message_days`: imported, or moved there by the
+    // prune; src/ingest/message-ids.ts). The people of
+    // the new events are created where new, each with its draft when every one of its events is
+    // new (then the walk ends where the draft does).
     sql`with x as (select * from ${recordset(
-      timed.map((x) => ({ m: x.e.messageId, p: x.e.personId, t: x.iso })),
+      timed.map((x) => ({ m: x.e.messageId, p: x.e.personId, t: x.iso, d: x.day })),
       'x',
-      'm text, p text, t timestamptz',
+      'm text, p text, t timestamptz, d date',
     )}),
     stored as (
-      insert into messages (source, message_id)
-      select ${opts.source}, m from x where m is not null order by m
+      insert into messages (source, message_id, day)
+      select ${opts.source}, m, d from x
+      where m is not null
+        and not exists (
+          select 1 from message_days k
+          where k.source = ${opts.source} and k.day between x.d - 1 and x.d + 1 and k.bucket = ${messageBucket(messageHash(sql`x.m`))} and ${messageHash(sql`x.m`)} = any(k.hashes)
+        )
+      order by m
       on conflict do nothing
       returning message_id
     ),
@@ -256,7 +271,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
     const { result, written } = await db.transaction(async (tx) => {
       const run = statementRunner(tx as unknown as Db);
       // 1. Dedup (a concurrent request with the same id waits on ours), people, locks, reads.
-      const [storedRows, locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
+      const [, storedRows, locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
       const isNew = new Set<string>();
       const createdPeople: string[] = [];
       for (const r of storedRows as { m: string | null; p: string | null }[]) {

@@ -1,10 +1,28 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../client.js';
+import { rows, type Db } from '../client.js';
+import { appendMessageDays, lockMessageDays, messageHash } from '../../ingest/message-ids.js';
 
-/** Message ids are kept this long for dedup (Segment keeps at least 24 hours). */
+/** Message ids are kept as rows this long (Segment retries for at least 24 hours); then compactly, for good. */
 export const DEDUP_DAYS = 7;
 
+/**
+ * Moves the message ids received more than DEDUP_DAYS ago from their rows into the compact
+ * per-day store (`message_days`, src/ingest/message-ids.ts), where they stay: one
+ * transaction, under the exclusive locks of their (source, day) pairs, so a live request or
+ * an import slice checking one of those days sees each id in one store or the other. Rows
+ * stored before the `day` column existed have no day to be filed under, and are deleted as
+ * they were before.
+ */
 export async function pruneMessages(db: Db, now: Date): Promise<void> {
   const before = new Date(now.getTime() - DEDUP_DAYS * 86_400_000).toISOString();
-  await db.execute(sql`delete from messages where received_at < ${before}::timestamptz`);
+  await db.transaction(async (tx) => {
+    const t = tx as unknown as Db;
+    await rows(t, lockMessageDays(sql`(select distinct source as s, day as d from messages where received_at < ${before}::timestamptz and day is not null) p`, 'exclusive'));
+    await rows(t, sql`with moved as (
+        delete from messages where received_at < ${before}::timestamptz and day is not null
+        returning source as s, day as d, message_id as m
+      )
+      ${appendMessageDays(sql`(select s, d, ${messageHash(sql`m`)} as h from moved) z`)}`);
+    await rows(t, sql`delete from messages where received_at < ${before}::timestamptz and day is null`);
+  });
 }

@@ -1,0 +1,74 @@
+/**
+ * Which message ids are stored: the dedup rules shared by the live path (store.ts), the
+ * history import (history-store.ts) and the prune (db/queries/maintenance.ts).
+ *
+ * Two stores, one set:
+ * - `messages`: one row per id received in the last DEDUP_DAYS, with its event's UTC day.
+ *   The live path writes here; its primary key makes two live requests with one id wait
+ *   on each other, so only one stores it.
+ * - `message_days`: every id ever stored, as a 64-bit hash (the first 8 bytes of its MD5),
+ *   per (source, event day, bucket). The history import writes here, and the prune moves
+ *   the rows of `messages` here once they are DEDUP_DAYS old. An id is about 9 bytes here,
+ *   against about 260 as a row and its index entry, and is kept for good: a re-run of an
+ *   import months later, or an archive that overlaps live traffic of months ago, counts
+ *   nothing twice.
+ *
+ * An id is stored when it is a row of `messages` with the same source (any day), or a hash of
+ * `message_days` with the same source within a day of the event's day either side: as
+ * Segment's own dedup, a window in time, here days rather than 24 hours, so a retry whose
+ * time its clock correction moved across midnight still meets its first sending. The live
+ * path and the import each check both, and they serialise on (source, day) with advisory locks: the live path takes them shared
+ * (live requests never wait on each other for them), the import and the prune exclusive.
+ * Locks are taken in key order, in a statement of their own, before the statement that
+ * checks, so that the check's snapshot sees what the transaction waited for.
+ *
+ * A 64-bit hash can mistake a new id for a stored one of the same source and day: with ten
+ * million ids in one day, about once in 2 × 10^12 events.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+
+/** Buckets per (source, day): a live check reads one bucket, about 1/64 of a day's ids. */
+export const MESSAGE_BUCKETS = 64;
+
+/** The 64-bit hash of a message id (text): the first 16 hex digits of its MD5, as a bigint. */
+export function messageHash(id: SQL): SQL {
+  return sql`('x' || left(md5(${id}), 16))::bit(64)::bigint`;
+}
+
+/** The bucket of a hash. */
+export function messageBucket(hash: SQL): SQL {
+  return sql`(${hash} & ${sql.raw(String(MESSAGE_BUCKETS - 1))})::smallint`;
+}
+
+/**
+ * Takes the (source, day) locks of `pairs`, a relation with text column `s` and date column
+ * `d`, in key order: shared for the live path (its days alone), exclusive for the import and
+ * the prune, with the days either side (their checks and moves reach a day either side).
+ * Its own statement, so that the statements after it see what the transaction waited for.
+ */
+export function lockMessageDays(pairs: SQL, mode: 'shared' | 'exclusive'): SQL {
+  const lock = sql.raw(mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock');
+  const days = mode === 'shared' ? sql`select s, d from ${pairs}` : sql`select s, d + o as d from ${pairs} cross join generate_series(-1, 1) as o`;
+  return sql`select count(*)::int as n from (
+      select ${lock}(k) from (select distinct hashtextextended(s || ' ' || d::text, 727274002) as k from (${days}) a) q order by k
+    ) l`;
+}
+
+/**
+ * Appends the hashes of `fresh` (columns s, d, h) to `message_days`: one upsert per
+ * (source, day, bucket). The caller holds the (source, day) locks exclusively.
+ */
+export function appendMessageDays(fresh: SQL): SQL {
+  return sql`insert into message_days (source, day, bucket, hashes)
+    select s, d, b, array_agg(h) from (select s, d, h, ${messageBucket(sql`h`)} as b from ${fresh}) f
+    group by s, d, b
+    order by s, d, b
+    on conflict (source, day, bucket) do update set hashes = message_days.hashes || excluded.hashes`;
+}
+
+/**
+ * Every stored id as (source, day, h), from both stores: a relation for counts and checks
+ * (`day` is null for a row stored before the column existed).
+ */
+export const STORED_MESSAGE_IDS = `(select source, day, ('x' || left(md5(message_id), 16))::bit(64)::bigint as h from messages
+  union all select source, day, unnest(hashes) from message_days)`;
