@@ -245,6 +245,12 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     undated as materialized (
       select distinct source as s from messages where day is null and source in (select jsonb_array_elements_text(${json(sources)}::jsonb))
     ),
+    -- The compact ids of the slice's days and the days either side, unpacked once (materialized:
+    -- inlined, the planner unpacked them again for every event of the slice).
+    compact as materialized (
+      select k.source as s, k.day as d, u.h from message_days k cross join unnest(k.hashes) as u(h)
+      where k.source in (select jsonb_array_elements_text(${json(sources)}::jsonb)) and k.day = any(${dayList}::date[])
+    ),
     probed as (
       select x.s, x.m from x join dated on dated.s = x.s and dated.d between x.d - 1 and x.d + 1
       union
@@ -254,11 +260,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
       select p.s, p.m from probed p
       cross join lateral (select 1 from messages r where r.message_id = p.m and r.source = p.s offset 0) r
       union all
-      select x.s, x.m from x
-      join (
-        select k.source as s, k.day as d, u.h from message_days k cross join unnest(k.hashes) as u(h)
-        where k.source in (select jsonb_array_elements_text(${json(sources)}::jsonb)) and k.day = any(${dayList}::date[])
-      ) c on c.s = x.s and c.h = x.h and c.d between x.d - 1 and x.d + 1
+      select x.s, x.m from x join compact c on c.s = x.s and c.h = x.h and c.d between x.d - 1 and x.d + 1
     ),
     fresh as materialized (select x.* from x where not exists (select 1 from known k where k.s = x.s and k.m = x.m)),
     appended as (${appendMessageDays(sql`fresh`)}),
