@@ -7,5 +7,5 @@ CREATE TABLE "message_days" (
 );
 --> statement-breakpoint
 ALTER TABLE "messages" ADD COLUMN "day" date;--> statement-breakpoint
-CREATE INDEX "messages_day_idx" ON "messages" USING brin ("day");--> statement-breakpoint
+CREATE INDEX "messages_day_idx" ON "messages" USING brin ("day" date_minmax_multi_ops);--> statement-breakpoint
 CREATE INDEX "messages_undated_idx" ON "messages" USING btree ("source") WHERE "messages"."day" is null;

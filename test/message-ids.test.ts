@@ -15,7 +15,7 @@ import { parseRequest } from '../src/ingest/segment.js';
 import { ingestEvents } from '../src/ingest/store.js';
 import { storedIdCount, tableCounts } from './helpers/dbq.js';
 import { ago, DAY, gz, importPaths, join, jsonl, rollupRows, write } from './helpers/import.js';
-import { testDatabase, type TestDatabase } from './harness.js';
+import { testDatabase, usingPostgres, type TestDatabase } from './harness.js';
 
 const SOURCE = 'test-source'; // the importer's namespace for Segment archives in these tests (helpers/import.ts)
 const KEY_ACTIONS = new Set(['Buy']);
@@ -92,16 +92,61 @@ describe('message ids past DEDUP_DAYS', () => {
     expect(await live([{ ...retry, timestamp: at(day + 3 * DAY) }])).toEqual({ stored: 1, duplicates: 0 });
   });
 
-  it('rows stored before the day column existed are still found by the import, and pruned as before', async () => {
+  it('rows stored before the day column existed: found by the import by id, and moved by the prune under the day they arrived', async () => {
     await t.database.db.execute(sql`insert into messages (source, message_id, received_at) values (${SOURCE}, 'old-1', now() - interval '1 day')`);
     write(join(dir, 'a.jsonl'), jsonl(lines(3, 'old', 40)));
     const r = await importPaths(t.database.db, [dir]);
     expect([r.stored, r.duplicates]).toEqual([2, 1]);
+    // A live event of the day before, stored before 0012: after the prune its retry is still one.
+    await t.database.db.execute(sql`insert into messages (source, message_id, received_at) values (${SOURCE}, 'legacy-live', now() - interval '1 day')`);
     await pruneMessages(t.database.db, later());
     expect(await rowCount()).toBe(0);
+    const retry = { type: 'track', event: 'Buy', userId: 'l-u', messageId: 'legacy-live', timestamp: ago(now, 1).toISOString(), context: { groupId: 'acme' } };
+    expect(await live([retry])).toEqual({ stored: 0, duplicates: 1 });
   });
 
-  it('an import slice and live requests with the same ids at the same time store each id once', async () => {
+  it.skipIf(!usingPostgres)('events on thousands of days at once: live batches and the prune hold a bounded number of locks', async () => {
+    // Each batch: 4,500 events on 4,500 different days since 2001 (about 470 KB, under the batch limit).
+    const batch = (r: number) =>
+      Array.from({ length: 4500 }, (_, i) => ({ type: 'track', event: 'Look', userId: `d-u${i % 50}`, messageId: `d${r}-${i}`, timestamp: new Date(Date.UTC(2001, 0, 1) + i * DAY).toISOString() }));
+    const sent = await Promise.allSettled([0, 1, 2, 3].map((r) => live(batch(r))));
+    expect(sent.map((x) => (x.status === 'fulfilled' ? x.value.stored : String(x.reason)))).toEqual([4500, 4500, 4500, 4500]);
+    // Three more sources on the same days, then every row moves: one prune, all of them.
+    for (const source of ['s1', 's2', 's3']) {
+      const events = parseRequest({ batch: batch(9) }, { endpoint: 'batch', receivedAt: new Date(), groupKeyPath: null });
+      await ingestEvents(t.database.db, events, { source, keyActions: KEY_ACTIONS });
+    }
+    await pruneMessages(t.database.db, later());
+    expect(await rowCount()).toBe(0);
+    expect((await tableCounts(t.database.db)).messages).toBe(4 * 4500 + 3 * 4500);
+  });
+
+  // PGlite runs one transaction at a time: only PostgreSQL can race them.
+  it.skipIf(!usingPostgres)('across midnight: a slice of day D against live retries on D+1, and the prune of D against retries on D+1, at the same time, store each id once', async () => {
+    const received = new Date();
+    const D = Date.UTC(received.getUTCFullYear(), received.getUTCMonth(), received.getUTCDate()) - 20 * DAY;
+    const calls = (r: number, ms: number) =>
+      Array.from({ length: 100 }, (_, i) => ({ type: 'track', event: 'Look', userId: `m${r}-${i % 7}`, messageId: `M${r}-${i}`, timestamp: new Date(ms + i).toISOString() }));
+    const parse = (b: Record<string, unknown>[]) => parseRequest({ batch: b }, { endpoint: 'batch', receivedAt: received, groupKeyPath: null });
+    for (let r = 0; r < 20; r++) {
+      // The import has them at 23:59:59 on D; the live retries, their clocks corrected, at 00:00:00 on D+1.
+      const imported = parse(calls(r, D + DAY - 1000)).map((e) => ({ ...e, source: SOURCE }));
+      const retried = calls(r, D + DAY + 100);
+      const results = await Promise.all([ingestHistory(t.database.db, imported, { keyActions: KEY_ACTIONS }), live(retried.slice(0, 50)), live(retried.slice(50))]);
+      expect(results.reduce((n, x) => n + x.stored, 0), `import round ${r}`).toBe(100);
+    }
+    for (let r = 100; r < 120; r++) {
+      const first = calls(r, D + 4 * DAY - 500);
+      await live(first);
+      await t.database.db.execute(sql`update messages set received_at = now() - interval '8 days' where message_id like ${`M${r}-%`}`);
+      const retried = calls(r, D + 4 * DAY + 500);
+      const results = await Promise.all([pruneMessages(t.database.db, new Date()).then(() => ({ stored: 0 })), live(retried.slice(0, 50)), live(retried.slice(50))]);
+      expect(results.reduce((n, x) => n + x.stored, 0), `prune round ${r}`).toBe(0);
+    }
+  });
+
+
+  it.skipIf(!usingPostgres)('an import slice and live requests with the same ids at the same time store each id once', async () => {
     for (let round = 0; round < 8; round++) {
       const records = lines(120, `c${round}`, 25);
       const events = parseRequest({ batch: records }, { endpoint: 'batch', receivedAt: new Date(), groupKeyPath: null });

@@ -269,7 +269,7 @@ export const messages = pgTable(
   (t) => [
     primaryKey({ columns: [t.messageId, t.source] }),
     index('messages_received_idx').using('brin', t.receivedAt),
-    index('messages_day_idx').using('brin', t.day),
+    index('messages_day_idx').using('brin', t.day.op('date_minmax_multi_ops')),
     index('messages_undated_idx').on(t.source).where(sql`${t.day} is null`),
   ],
 );

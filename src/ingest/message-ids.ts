@@ -41,16 +41,47 @@ export function messageBucket(hash: SQL): SQL {
 }
 
 /**
+ * The (source, day) lock keys are folded into LOCK_KEYS advisory keys, so that a transaction
+ * holds at most LOCK_KEYS + 1 locks whatever days its events span (one lock per day ran
+ * PostgreSQL's shared lock table out of memory: a few batches of events on thousands of
+ * different days, which any holder of a write key can send). Two pairs that fold into one
+ * key only wait on each other more than they need to.
+ */
+export const LOCK_KEYS = 1024;
+/** A live request whose days fold into more keys than this takes the one wide key instead. */
+export const LIVE_LOCK_KEYS = 16;
+const KEY_BASE = 727_274_100_000;
+/** The wide key: taken shared by a live request spanning many days, exclusively by every import slice and prune. */
+const WIDE_KEY = KEY_BASE - 1;
+
+/** The advisory key of (source s, day d): a day number, not the date's text (which DateStyle changes). */
+function lockKey(s: SQL, d: SQL): SQL {
+  return sql`(${KEY_BASE}::bigint + ((hashtextextended(${s} || ' ' || (${d} - date '2000-01-01')::text, 0) % ${LOCK_KEYS}) + ${LOCK_KEYS}) % ${LOCK_KEYS})`;
+}
+
+/**
  * Takes the (source, day) locks of `pairs`, a relation with text column `s` and date column
- * `d`, in key order: shared for the live path (its days alone), exclusive for the import and
- * the prune, with the days either side (their checks and moves reach a day either side).
+ * `d`, in key order: shared for the live path (its days alone; the wide key alone when they
+ * fold into more than LIVE_LOCK_KEYS keys), exclusive for the import and the prune (the wide
+ * key, and the days either side, which their checks and moves reach).
  * Its own statement, so that the statements after it see what the transaction waited for.
  */
 export function lockMessageDays(pairs: SQL, mode: 'shared' | 'exclusive'): SQL {
-  const lock = sql.raw(mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock');
-  const days = mode === 'shared' ? sql`select s, d from ${pairs}` : sql`select s, d + o as d from ${pairs} cross join generate_series(-1, 1) as o`;
+  if (mode === 'shared') {
+    return sql`with k as (select distinct ${lockKey(sql`s`, sql`d`)} as k from ${pairs}),
+      n as (select count(*) as n from k)
+      select count(*)::int as n from (
+        select pg_advisory_xact_lock_shared(k) from (
+          select k from k where (select n from n) <= ${LIVE_LOCK_KEYS}
+          union all select ${WIDE_KEY}::bigint where (select n from n) > ${LIVE_LOCK_KEYS}
+        ) q order by k
+      ) l`;
+  }
   return sql`select count(*)::int as n from (
-      select ${lock}(k) from (select distinct hashtextextended(s || ' ' || d::text, 727274002) as k from (${days}) a) q order by k
+      select pg_advisory_xact_lock(k) from (
+        select ${WIDE_KEY}::bigint as k
+        union select ${lockKey(sql`s`, sql`d + o`)} from ${pairs} cross join generate_series(-1, 1) as o
+      ) q order by k
     ) l`;
 }
 
