@@ -255,8 +255,9 @@ export const summaryState = pgTable('summary_state', {
  * by this primary key. Rows arrive in received_at order, so a BRIN index (a few pages,
  * updated once per block range) serves the prune's range; a B-tree cost every ingested
  * event an index insert. `day` is the event's UTC day: the prune moves each row into
- * `message_days` under it (a row stored before it existed has none and is deleted, as
- * before). The import asks, through the BRIN index on `day`, which of its days hold rows.
+ * `message_days` under it (a row stored before it existed has none and is filed under the
+ * day it arrived). The import asks, through the BRIN index on `day` (minmax-multi, so a few
+ * old event times do not widen every range), which of its days hold rows.
  */
 export const messages = pgTable(
   'messages',
