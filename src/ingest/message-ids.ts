@@ -17,8 +17,9 @@
  * `message_days` with the same source within a day of the event's day either side: as
  * Segment's own dedup, a window in time, here days rather than 24 hours, so a retry whose
  * time its clock correction moved across midnight still meets its first sending. The live
- * path and the import each check both, and they serialise on (source, day) with advisory locks: the live path takes them shared
- * (live requests never wait on each other for them), the import and the prune exclusive.
+ * path and the import each check both, and they serialise on (source, day) with advisory
+ * locks: the live path takes them shared (live requests never wait on each other for them),
+ * the import and the prune exclusive.
  * Locks are taken in key order, in a statement of their own, before the statement that
  * checks, so that the check's snapshot sees what the transaction waited for.
  *

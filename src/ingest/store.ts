@@ -195,7 +195,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
     // prune; src/ingest/message-ids.ts). The people of
     // the new events are created where new, each with its draft when every one of its events is
     // new (then the walk ends where the draft does).
-    sql`with x as (select * from ${recordset(
+    sql`with x as (select *, ${messageHash(sql`m`)} as h from ${recordset(
       timed.map((x) => ({ m: x.e.messageId, p: x.e.personId, t: x.iso, d: x.day })),
       'x',
       'm text, p text, t timestamptz, d date',
@@ -206,7 +206,7 @@ export async function ingestEvents(db: Db, input: SegmentEvent[], opts: IngestOp
       where m is not null
         and not exists (
           select 1 from message_days k
-          where k.source = ${opts.source} and k.day between x.d - 1 and x.d + 1 and k.bucket = ${messageBucket(messageHash(sql`x.m`))} and ${messageHash(sql`x.m`)} = any(k.hashes)
+          where k.source = ${opts.source} and k.day between x.d - 1 and x.d + 1 and k.bucket = ${messageBucket(sql`x.h`)} and x.h = any(k.hashes)
         )
       order by m
       on conflict do nothing
