@@ -17,6 +17,7 @@ import { ingestEvents } from '../src/ingest/store.js';
 import { STORED_MESSAGE_IDS, messageHash } from '../src/ingest/message-ids.js';
 import { EVENT_NAMES_PER_COMPANY, OTHER_EVENTS } from '../src/ingest/event-names.js';
 import { mulberry32 } from '../bench/simulate-book.js';
+import { emptyIngested } from './helpers/dbq.js';
 import { testDatabase, type TestDatabase } from './harness.js';
 
 const KEY_ACTIONS = new Set(['Buy']);
@@ -169,9 +170,7 @@ describe('ingestHistory against the live path', () => {
 
   const reset = async () => {
     for (const d of [liveDb, histDb]) {
-      await d.database.db.execute(
-        sql`truncate messages, message_days, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary, company_event_days, company_event_names`,
-      );
+      await emptyIngested(d.database.db);
       await ensureSummaryFresh(d.database.db, SUMMARY_NOW);
     }
   };

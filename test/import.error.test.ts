@@ -7,10 +7,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { brotliCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sql } from 'drizzle-orm';
-import { rows } from '../src/db/client.js';
 import { nullSink } from '../src/import/sink.js';
-import { companyTotals, storedIdCount, tableCounts } from './helpers/dbq.js';
+import { companyTotals, emptyIngested, storedIdCount, tableCounts } from './helpers/dbq.js';
 import { ago, gz, importPaths, join, jsonl, rollupRows, write, zip } from './helpers/import.js';
 import { testDatabase, type TestDatabase } from './harness.js';
 
@@ -41,9 +39,7 @@ describe('npm run import: bad input', () => {
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lm-import-err-'));
-    await t.database.db.execute(
-      sql.raw('truncate messages, message_days, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary'),
-    );
+    await emptyIngested(t.database.db);
     return () => rmSync(dir, { recursive: true, force: true });
   });
 

@@ -13,7 +13,7 @@ import { DEDUP_DAYS, pruneMessages } from '../src/db/queries/maintenance.js';
 import { ingestHistory, type SourcedEvent } from '../src/ingest/history-store.js';
 import { parseRequest } from '../src/ingest/segment.js';
 import { ingestEvents } from '../src/ingest/store.js';
-import { storedIdCount, tableCounts } from './helpers/dbq.js';
+import { emptyIngested, storedIdCount, tableCounts } from './helpers/dbq.js';
 import { ago, DAY, gz, importPaths, join, jsonl, rollupRows, write } from './helpers/import.js';
 import { testDatabase, usingPostgres, type TestDatabase } from './harness.js';
 
@@ -33,9 +33,7 @@ describe('message ids past DEDUP_DAYS', () => {
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lm-ids-'));
-    await t.database.db.execute(
-      sql`truncate messages, message_days, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary, company_event_days, company_event_names`,
-    );
+    await emptyIngested(t.database.db);
     return () => rmSync(dir, { recursive: true, force: true });
   });
 

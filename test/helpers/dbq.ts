@@ -53,3 +53,14 @@ export async function storedIdList(db: Db): Promise<string[]> {
   const r = await rows<{ r: string }>(db, sql`select source || ' ' || coalesce(day::text, '-') || ' ' || h::text as r from ${sql.raw(STORED_MESSAGE_IDS)} s order by 1`);
   return r.map((x) => x.r);
 }
+
+/**
+ * Empties every table ingestion writes (both stores of message ids, people, companies, the
+ * rollups and the summary), so a test starts from nothing; one list, so a new table is
+ * added once.
+ */
+export async function emptyIngested(db: Db): Promise<void> {
+  await db.execute(
+    sql`truncate messages, message_days, people, companies, company_days, company_people, company_person_days, person_sessions, company_summary, company_event_days, company_event_names`,
+  );
+}
