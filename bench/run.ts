@@ -13,7 +13,8 @@
  *                                       (--requests 1000 --batch-kb 500 --retries 0); run only when asked for
  *   npm run bench -- --only charts      chart render time, median and slowest (--chart-reps 40; no database)
  *   npm run bench -- --only import      `npm run import` of Segment archives (--runs 3 --events 1000000
- *                                       --companies 2000 --people-per-company 10 --days 180)
+ *                                       --companies 2000 --people-per-company 10 --days 180; --copies 10:
+ *                                       10.4 million messages, the import's memory at scale)
  *   npm run bench -- --quick            a smaller, faster pass of both
  */
 import { ADMIN_URL, arg, assertLocal, dropAll, flag } from './common.js';
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
       peoplePerCompany: Number(arg('people-per-company', '10')),
       days: Number(arg('days', '180')),
       activityEvents: Number(arg('events', quick ? '300000' : '1000000')),
+      copies: Number(arg('copies', '1')),
       runs: Number(arg('runs', quick ? '1' : '3')),
       now,
     });
