@@ -206,14 +206,17 @@ export function buildHistory(o: ImportBenchOptions): History {
   return { dir, archiveDir: join(dir, 'segment-logs'), csvPath, csvLines: lines.length, lines: lines.length, gzBytes, rawBytes, files: byFile.size, expected, people, companies: o.companies };
 }
 
+/** Every file under a folder, at any depth. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+
 /**
  * Copies 2..k of every archive file beside it, each with its message ids prefixed `c<k>-`
  * (new messages at the same times, by the same people): the expected events, key actions and
  * names grow k times; sessions, person-days and people do not (same times, same people).
  */
 function multiplyHistory(h: History, copies: number): void {
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
-  for (const file of walk(h.archiveDir)) {
+  for (const file of filesUnder(h.archiveDir)) {
     const text = gunzipSync(readFileSync(file)).toString('utf8');
     for (let k = 2; k <= copies; k++) {
       const gz = gzipSync(Buffer.from(text.replaceAll('"messageId":"', `"messageId":"c${k}-`)));
@@ -237,8 +240,7 @@ function multiplyHistory(h: History, copies: number): void {
  * mapping, nothing kept). Microseconds a message, the median of 3 passes over every file.
  */
 function readFloor(h: History): { gunzipUs: number; parseUs: number } {
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
-  const files = walk(h.archiveDir).map((f) => readFileSync(f));
+  const files = filesUnder(h.archiveDir).map((f) => readFileSync(f));
   const gunzip: number[] = [];
   const parse: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
