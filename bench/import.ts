@@ -399,9 +399,10 @@ export interface ImportRun {
 export async function runImportBench(o: ImportBenchOptions, log: (s: string) => void = console.log): Promise<ImportRun[]> {
   const tBuild = performance.now();
   const h = buildHistory(o);
-  if ((o.copies ?? 1) > 1) multiplyHistory(h, o.copies!);
+  const copies = o.copies ?? 1;
+  if (copies > 1) multiplyHistory(h, copies);
   log(
-    `history import: ${fmt(h.lines)} messages (${fmt(h.people * 2 * (o.copies ?? 1))} identify/group, ${fmt(h.lines - h.people * 2 * (o.copies ?? 1))} track/page) over ${o.days} days${(o.copies ?? 1) > 1 ? ` (${o.copies} copies of ${fmt(h.csvLines)}, ids prefixed)` : ''}, ` +
+    `history import: ${fmt(h.lines)} messages (${fmt(h.people * 2 * copies)} identify/group, ${fmt(h.lines - h.people * 2 * copies)} track/page) over ${o.days} days${copies > 1 ? ` (${copies} copies of ${fmt(h.csvLines)}, ids prefixed)` : ''}, ` +
       `${fmt(o.companies)} companies, ${fmt(h.people)} people, sessions of 5 to 40 events; ${fmt(h.files)} archive files, ` +
       `${fmt(h.gzBytes / 1048576)} MB gzipped (${fmt(h.rawBytes / 1048576)} MB of JSON); slices of ${fmt(HISTORY_SLICE)}; node ${IMPORT_FLAGS.join(' ')}; built in ${fmt((performance.now() - tBuild) / 1000, 1)} s`,
   );
