@@ -19,6 +19,9 @@ process.argv = [process.argv[0], CLI, ...args];
  * what the process held between fork and exec, a copy of the bench's own malloc'd memory
  * (measured: a parent holding 1 GB of Buffers gave a bare `node -e` child a maxRSS of 1,018 MB
  * and a VmHWM of 40 MB), so it reported 574 MB for an import whose VmHWM was under 300.
+ * bench/ingest.ts reads its server's VmHWM the same way, from outside; this one must report
+ * its own (it has exited when the bench looks) and stays free of the bench's imports, whose
+ * modules would count in the figure.
  */
 function peakRssMb(): number {
   try {

@@ -9,7 +9,7 @@
  * against the generated ones.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import {
   backendCpuSampler, fmt, freshDatabase, median, prng, table, weightedCompanyPicker, compareStoredTotals, totalsText, eventNamer, eventRollupText, noTotals, type CompanyTotals,
 } from './common.js';
 import { HISTORY_SLICE } from '../src/import/sink.js';
+import { listInputs } from '../src/import/source.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY_MS = 86_400_000;
@@ -206,17 +207,16 @@ export function buildHistory(o: ImportBenchOptions): History {
   return { dir, archiveDir: join(dir, 'segment-logs'), csvPath, csvLines: lines.length, lines: lines.length, gzBytes, rawBytes, files: byFile.size, expected, people, companies: o.companies };
 }
 
-/** Every file under a folder, at any depth. */
-const filesUnder = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+/** The archive's files, as the import lists them (src/import/source.ts). */
+const archiveFiles = async (h: History): Promise<string[]> => (await listInputs([h.archiveDir])).map((i) => i.path!);
 
 /**
  * Copies 2..k of every archive file beside it, each with its message ids prefixed `c<k>-`
  * (new messages at the same times, by the same people): the expected events, key actions and
  * names grow k times; sessions, person-days and people do not (same times, same people).
  */
-function multiplyHistory(h: History, copies: number): void {
-  for (const file of filesUnder(h.archiveDir)) {
+async function multiplyHistory(h: History, copies: number): Promise<void> {
+  for (const file of await archiveFiles(h)) {
     const text = gunzipSync(readFileSync(file)).toString('utf8');
     for (let k = 2; k <= copies; k++) {
       const gz = gzipSync(Buffer.from(text.replaceAll('"messageId":"', `"messageId":"c${k}-`)));
@@ -239,8 +239,8 @@ function multiplyHistory(h: History, copies: number): void {
  * splitting the lines and `JSON.parse` of each message, nothing else (no validation, no
  * mapping, nothing kept). Microseconds a message, the median of 3 passes over every file.
  */
-function readFloor(h: History): { gunzipUs: number; parseUs: number } {
-  const files = filesUnder(h.archiveDir).map((f) => readFileSync(f));
+async function readFloor(h: History): Promise<{ gunzipUs: number; parseUs: number }> {
+  const files = (await archiveFiles(h)).map((f) => readFileSync(f));
   const gunzip: number[] = [];
   const parse: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
@@ -400,13 +400,13 @@ export async function runImportBench(o: ImportBenchOptions, log: (s: string) => 
   const tBuild = performance.now();
   const h = buildHistory(o);
   const copies = o.copies ?? 1;
-  if (copies > 1) multiplyHistory(h, copies);
+  if (copies > 1) await multiplyHistory(h, copies);
   log(
     `history import: ${fmt(h.lines)} messages (${fmt(h.people * 2 * copies)} identify/group, ${fmt(h.lines - h.people * 2 * copies)} track/page) over ${o.days} days${copies > 1 ? ` (${copies} copies of ${fmt(h.csvLines)}, ids prefixed)` : ''}, ` +
       `${fmt(o.companies)} companies, ${fmt(h.people)} people, sessions of 5 to 40 events; ${fmt(h.files)} archive files, ` +
       `${fmt(h.gzBytes / 1048576)} MB gzipped (${fmt(h.rawBytes / 1048576)} MB of JSON); slices of ${fmt(HISTORY_SLICE)}; node ${IMPORT_FLAGS.join(' ')}; built in ${fmt((performance.now() - tBuild) / 1000, 1)} s`,
   );
-  const floor = readFloor(h);
+  const floor = await readFloor(h);
   log(
     `  read floor, one core, in this process: gunzip ${floor.gunzipUs.toFixed(2)} µs + split and JSON.parse ${floor.parseUs.toFixed(2)} µs a message ` +
       `(no validation, nothing kept; median of 3 passes)`,
