@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -21,11 +22,13 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], env: Record<string, string>, opts: { stdin?: Buffer; onStderr?: (s: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+function run(args: string[], env: Record<string, string>, opts: { stdin?: Buffer; onStderr?: (s: string, child: ReturnType<typeof spawn>) => void; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', ...args], {
+    // From another folder, the loader and the command are named by their full paths.
+    const flags = opts.cwd ? ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'src/cli/import.ts')] : ['--import', 'tsx', 'src/cli/import.ts'];
+    const child = spawn(process.execPath, [...flags, ...args], {
       env: childEnv(env),
-      cwd: process.cwd(),
+      cwd: opts.cwd ?? process.cwd(),
     });
     let stdout = '';
     let stderr = '';
@@ -178,6 +181,21 @@ describe('npm run import (the command)', () => {
       expect(r.stdout).toMatch(new RegExp(`${(batches.reduce((a, b) => a + b, 0)).toLocaleString('en-US')} sent and accepted`));
     }, 60_000);
   });
+
+  it('reads several files of 8 MB or more in worker threads, run from any folder', async () => {
+    // Four gzip files of about 2.3 MB each: random property values do not compress.
+    for (let f = 0; f < 4; f++) {
+      const records = lines(1500, `w${f}-`).map((l, i) => ({ ...l, properties: { blob: randomBytes(1500).toString('base64'), i } }));
+      write(join(dir, `big/${f}.gz`), gz(jsonl(records)));
+    }
+    const elsewhere = mkdtempSync(join(tmpdir(), 'lm-import-cwd-'));
+    const r = await run(['--progress-every', '0.05', join(dir, 'big')], env, { cwd: elsewhere });
+    rmSync(elsewhere, { recursive: true, force: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^import: reading [\d.]+ of [89]\.\d MB, \d of 4 files/m);
+    expect(r.stdout).toContain('files:       4 read (4 Segment archive)');
+    expect(r.stdout).toContain('events:      6,000 read, 6,000 valid; 6,000 stored, 0 duplicate (stored before, or twice in the input)');
+  }, 120_000);
 });
 
 describe('plain progress lines', () => {

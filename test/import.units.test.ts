@@ -13,7 +13,7 @@ import { posthog } from '../src/import/formats/posthog.js';
 import { detectFormat } from '../src/import/formats/index.js';
 import { toSegmentCall } from '../src/import/sink.js';
 import { trendCoverage } from '../src/import/summary.js';
-import { derivedId } from '../src/import/run.js';
+import { derivedId } from '../src/import/read-input.js';
 
 const opts = { groupProperty: 'company_id', groupType: 'company', map: {} };
 
@@ -264,6 +264,39 @@ describe('the time-ordered spill', () => {
     expect(readdirSync(spill.dir)).toEqual([]);
     spill.remove();
     expect(readdirSync(parent)).toEqual([]);
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('merges the days of several writers (read workers) in (time, order read), splitting one millisecond by order', async () => {
+    const { SpillWriter, TimeSpill } = await import('../src/import/spill.js');
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const parent = mkdtempSync(join(tmpdir(), 'lm-spill-test-'));
+    const spill = new TimeSpill(parent, { maxInMemory: 5, bufferEvents: 4 });
+    const writers = [new SpillWriter(spill.dir, 'w0-', { bufferEvents: 4 }), new SpillWriter(spill.dir, 'w1-', { bufferEvents: 4 })];
+    const t = Date.parse('2026-11-20T10:00:00Z');
+    const added: { id: string; ms: number; order: number }[] = [];
+    // Inputs 0..5, alternately read by the two writers; 8 events each, all but the last two in one millisecond.
+    for (let input = 0; input < 6; input++) {
+      for (let n = 0; n < 8; n++) {
+        const order = input * 2 ** 32 + n;
+        const ms = n < 6 ? t : t - 60_000 * (input + 1);
+        const e = { type: 'track' as const, messageId: `i${input}-${n}`, personId: 'p', userId: 'p', time: new Date(ms), name: 'x', companyKey: null, companyName: null, companyTraits: null, personTraits: null, sessionId: null, source: 's' };
+        writers[input % 2].add(order, e);
+        added.push({ id: e.messageId, ms, order });
+      }
+      // Input 5 repeats a line of input 0 in that millisecond (an export's duplicate): replayed once, at input 0's place.
+      if (input === 5) writers[1].add(5 * 2 ** 32 + 8, { type: 'track', messageId: 'i0-2', personId: 'p', userId: 'p', time: new Date(t), name: 'x', companyKey: null, companyName: null, companyTraits: null, personTraits: null, sessionId: null, source: 's' });
+    }
+    for (const w of writers) spill.adopt(w.close());
+    expect(spill.count).toBe(49);
+    const out: string[] = [];
+    for await (const chunk of spill.replay(7)) out.push(...chunk.map((e) => e.messageId!));
+    expect(out).toEqual([...added].sort((a, b) => a.ms - b.ms || a.order - b.order).map((a) => a.id));
+    expect(spill.repeated).toBe(1);
+    expect(readdirSync(spill.dir)).toEqual([]);
+    spill.remove();
     rmSync(parent, { recursive: true, force: true });
   });
 });

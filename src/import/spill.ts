@@ -19,14 +19,30 @@ import type { SourcedEvent } from './sink.js';
 const DAY_MS = 86_400_000;
 const SPLIT_WAYS = 16;
 
+/** A range of events to replay: a UTC day, or a part of one split by time or by order read. */
 interface Bucket {
   lo: number;
   hi: number;
+  /** The files holding its lines: one per reader that wrote the day (the main thread, each worker). */
+  files: string[];
+  count: number;
+  /** Characters of serialised events in its files. */
+  chars: number;
+  /** The lowest and highest order read among its events. */
+  first: number;
+  last: number;
+  /** Ids already replayed at this millisecond: shared by the parts of a millisecond split by order. */
+  seen?: Set<string>;
+}
+
+/** What one reader appended for one UTC day. */
+export interface SpilledDay {
+  day: number;
   file: string;
   count: number;
-  /** Characters of serialised events in the bucket's file and buffer. */
   chars: number;
-  buffer: string[];
+  first: number;
+  last: number;
 }
 
 /** An event replayed, with the length of its serialised line (its weight in a chunk). */
@@ -75,12 +91,79 @@ function deserialise(line: string): { seq: number; ms: number; chars: number; e:
   };
 }
 
-export class TimeSpill {
-  readonly dir: string;
-  private buckets = new Map<number, Bucket>();
+/** Where a line's order read and time are: it begins `[order,ms,`. */
+function orderAndMs(line: string): [number, number] {
+  const a = line.indexOf(',');
+  const b = line.indexOf(',', a + 1);
+  return [Number(line.slice(1, a)), Number(line.slice(a + 1, b))];
+}
+
+interface Pending {
+  file: string;
+  buffer: string[];
+}
+
+/**
+ * What one reader (the main thread, or a read worker) appends: a file per UTC day under the
+ * spill's folder, each named with the reader's prefix, buffered up to `bufferEvents` events or
+ * `bufferChars` characters across days. `order` is the event's place in the order read (the
+ * read pass gives input i's n-th event i * 2^32 + n, so every reader's orders agree), the
+ * tie-break between events of one millisecond.
+ */
+export class SpillWriter {
+  private days = new Map<number, SpilledDay & Pending>();
   private buffered = 0;
   private bufferedChars = 0;
-  private seq = 0;
+  count = 0;
+  private readonly bufferEvents: number;
+  private readonly bufferChars: number;
+
+  constructor(
+    private readonly dir: string,
+    private readonly prefix: string,
+    opts: SpillOptions = {},
+  ) {
+    this.bufferEvents = opts.bufferEvents ?? 20_000;
+    this.bufferChars = opts.bufferChars ?? BUFFER_CHARS;
+  }
+
+  add(order: number, e: SourcedEvent): void {
+    const day = Math.floor(e.time.getTime() / DAY_MS);
+    let d = this.days.get(day);
+    if (!d) {
+      d = { day, file: join(this.dir, `${this.prefix}d${day}.jsonl`), count: 0, chars: 0, first: order, last: order, buffer: [] };
+      this.days.set(day, d);
+    }
+    const line = serialise(order, e);
+    d.buffer.push(line);
+    d.count++;
+    d.chars += line.length;
+    if (order < d.first) d.first = order;
+    if (order > d.last) d.last = order;
+    this.count++;
+    this.bufferedChars += line.length;
+    if (++this.buffered >= this.bufferEvents || this.bufferedChars >= this.bufferChars) this.flush();
+  }
+
+  flush(): void {
+    for (const d of this.days.values()) flushBucket(d);
+    this.buffered = 0;
+    this.bufferedChars = 0;
+  }
+
+  /** Everything on disk, and what each day holds. */
+  close(): SpilledDay[] {
+    this.flush();
+    return [...this.days.values()].map(({ day, file, count, chars, first, last }) => ({ day, file, count, chars, first, last }));
+  }
+}
+
+export class TimeSpill {
+  readonly dir: string;
+  private readonly own: SpillWriter;
+  private adopted: SpilledDay[] = [];
+  private adoptedCount = 0;
+  private next = 0;
   /** Events read twice (one id in one namespace, at one time) and replayed once. */
   repeated = 0;
   private files = 0;
@@ -91,6 +174,7 @@ export class TimeSpill {
 
   constructor(parent: string, opts: SpillOptions = {}) {
     this.dir = mkdtempSync(join(parent, 'leadmaps-import-'));
+    this.own = new SpillWriter(this.dir, 'm', opts);
     this.bufferEvents = opts.bufferEvents ?? 20_000;
     this.bufferChars = opts.bufferChars ?? BUFFER_CHARS;
     this.maxInMemory = opts.maxInMemory ?? 50_000;
@@ -102,39 +186,42 @@ export class TimeSpill {
   private onExit = () => this.remove();
 
   get count(): number {
-    return this.seq;
+    return this.own.count + this.adoptedCount;
   }
 
-  add(e: SourcedEvent): void {
-    const day = Math.floor(e.time.getTime() / DAY_MS);
-    let b = this.buckets.get(day);
-    if (!b) {
-      b = { lo: day * DAY_MS, hi: (day + 1) * DAY_MS, file: join(this.dir, `d${day}.jsonl`), count: 0, chars: 0, buffer: [] };
-      this.buckets.set(day, b);
+  /** Appends an event read in this thread; `order` defaults to the order of the calls. */
+  add(e: SourcedEvent, order = this.next++): void {
+    this.own.add(order, e);
+  }
+
+  /** Takes in the days another reader (a read worker) wrote into this spill's folder. */
+  adopt(days: readonly SpilledDay[]): void {
+    for (const d of days) {
+      this.adopted.push(d);
+      this.adoptedCount += d.count;
     }
-    const line = serialise(this.seq++, e);
-    b.buffer.push(line);
-    b.count++;
-    b.chars += line.length;
-    this.bufferedChars += line.length;
-    if (++this.buffered >= this.bufferEvents || this.bufferedChars >= this.bufferChars) this.flush();
-  }
-
-  private flush(): void {
-    for (const b of this.buckets.values()) flushBucket(b);
-    this.buffered = 0;
-    this.bufferedChars = 0;
   }
 
   /**
    * The events in time order, in chunks of at most `chunk` events and at most `chunkChars`
    * characters of serialised events (an event larger than that alone makes a chunk); each
-   * bucket's file is removed once read.
+   * bucket's files are removed once read.
    */
   async *replay(chunk: number, chunkChars = Infinity): AsyncGenerator<SourcedEvent[]> {
-    this.flush();
-    const ordered = [...this.buckets.values()].sort((a, b) => a.lo - b.lo);
-    this.buckets.clear();
+    const byDay = new Map<number, Bucket>();
+    for (const d of [...this.own.close(), ...this.adopted]) {
+      const b = byDay.get(d.day);
+      if (!b) byDay.set(d.day, { lo: d.day * DAY_MS, hi: (d.day + 1) * DAY_MS, files: [d.file], count: d.count, chars: d.chars, first: d.first, last: d.last });
+      else {
+        b.files.push(d.file);
+        b.count += d.count;
+        b.chars += d.chars;
+        b.first = Math.min(b.first, d.first);
+        b.last = Math.max(b.last, d.last);
+      }
+    }
+    this.adopted = [];
+    const ordered = [...byDay.values()].sort((a, b) => a.lo - b.lo);
     // Chunks run across days, so a sink gets full slices whatever the spread of the history.
     let out: SourcedEvent[] = [];
     let chars = 0;
@@ -159,70 +246,66 @@ export class TimeSpill {
     if (out.length > 0) yield out;
   }
 
+  /**
+   * One bucket in (time, order read). Small enough: sorted in memory. Larger: split into 16
+   * by time, or, when it spans one millisecond, by order read (each event's order is its own,
+   * so the parts always shrink), as often as needed.
+   */
   private async *replayBucket(b: Bucket, chunk: number): AsyncGenerator<Sized[]> {
     if (b.count === 0) return;
-    if (b.count <= this.maxInMemory && b.chars <= this.maxInMemoryChars) {
-      const rows = readFileSync(b.file, 'utf8').split('\n').filter((l) => l.length > 0).map(deserialise);
-      unlinkSync(b.file);
+    if (b.count === 1 || b.first === b.last || (b.count <= this.maxInMemory && b.chars <= this.maxInMemoryChars)) {
+      const rows = b.files.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.length > 0).map(deserialise));
+      for (const f of b.files) unlinkSync(f);
       rows.sort((x, y) => x.ms - y.ms || x.seq - y.seq);
-      const once = this.once(rows);
+      const once = this.once(rows, b.seen ?? new Set());
       for (let i = 0; i < once.length; i += chunk) yield once.slice(i, i + chunk);
       return;
     }
-    const lines = createInterface({ input: createReadStream(b.file, { encoding: 'utf8' }), crlfDelay: Infinity });
-    if (b.hi - b.lo <= 1) {
-      // One millisecond: already in the order read (appends keep it), so it streams as is.
-      let out: Sized[] = [];
-      const seen = new Set<string>();
-      for await (const line of lines) {
-        if (!line) continue;
-        const { e } = deserialise(line);
-        const id = `${e.source}\u0000${e.messageId}`;
-        if (seen.has(id)) {
-          this.repeated++;
-          continue;
-        }
-        seen.add(id);
-        out.push({ e, chars: line.length });
-        if (out.length >= chunk) {
-          yield out;
-          out = [];
-        }
-      }
-      if (out.length > 0) yield out;
-      unlinkSync(b.file);
-      return;
+    const byTime = b.hi - b.lo > 1;
+    const [from, span] = byTime ? [b.lo, b.hi - b.lo] : [b.first, b.last - b.first + 1];
+    const step = Math.max(1, Math.ceil(span / SPLIT_WAYS));
+    const parts: (Bucket & Pending)[] = [];
+    for (let lo = from; lo < from + span; lo += step) {
+      const range = byTime ? { lo, hi: Math.min(b.hi, lo + step) } : { lo: b.lo, hi: b.hi };
+      parts.push({ ...range, files: [], file: join(this.dir, `s${this.files++}.jsonl`), count: 0, chars: 0, first: Infinity, last: -Infinity, buffer: [] });
     }
-    const step = Math.max(1, Math.ceil((b.hi - b.lo) / SPLIT_WAYS));
-    const parts: Bucket[] = [];
-    for (let lo = b.lo; lo < b.hi; lo += step) parts.push({ lo, hi: Math.min(b.hi, lo + step), file: join(this.dir, `s${this.files++}.jsonl`), count: 0, chars: 0, buffer: [] });
+    // A millisecond's repeats can fall into different parts of an order split: they share one set of ids.
+    const seen = byTime ? undefined : (b.seen ?? new Set<string>());
     let buffered = 0;
     let bufferedChars = 0;
-    for await (const line of lines) {
-      if (!line) continue;
-      const ms = Number(line.slice(line.indexOf(',') + 1, line.indexOf(',', line.indexOf(',') + 1)));
-      const part = parts[Math.min(parts.length - 1, Math.floor((ms - b.lo) / step))];
-      part.buffer.push(line);
-      part.count++;
-      part.chars += line.length;
-      bufferedChars += line.length;
-      if (++buffered >= this.bufferEvents || bufferedChars >= this.bufferChars) {
-        for (const p of parts) flushBucket(p);
-        buffered = 0;
-        bufferedChars = 0;
+    for (const f of b.files) {
+      const lines = createInterface({ input: createReadStream(f, { encoding: 'utf8' }), crlfDelay: Infinity });
+      for await (const line of lines) {
+        if (!line) continue;
+        const [order, ms] = orderAndMs(line);
+        const part = parts[Math.min(parts.length - 1, Math.floor(((byTime ? ms : order) - from) / step))];
+        part.buffer.push(line);
+        part.count++;
+        part.chars += line.length;
+        if (order < part.first) part.first = order;
+        if (order > part.last) part.last = order;
+        bufferedChars += line.length;
+        if (++buffered >= this.bufferEvents || bufferedChars >= this.bufferChars) {
+          for (const p of parts) flushBucket(p);
+          buffered = 0;
+          bufferedChars = 0;
+        }
       }
+      unlinkSync(f);
     }
     for (const p of parts) flushBucket(p);
-    unlinkSync(b.file);
-    for (const p of parts) yield* this.replayBucket(p, chunk);
+    for (const p of parts) {
+      if (p.count === 0) continue;
+      yield* this.replayBucket({ lo: p.lo, hi: p.hi, files: [p.file], count: p.count, chars: p.chars, first: p.first, last: p.last, seen }, chunk);
+    }
   }
 
   /**
    * A line repeated in the input (an export holds duplicates; Mixpanel's and PostHog's do)
-   * is one event: same namespace and id means same time too, so the repeats meet in one bucket.
+   * is one event: same namespace and id means same time too, so the repeats meet in one
+   * bucket, or in the parts of one millisecond, which share `seen`.
    */
-  private once(rows: readonly Sized[]): Sized[] {
-    const seen = new Set<string>();
+  private once(rows: readonly Sized[], seen: Set<string>): Sized[] {
     const out: Sized[] = [];
     for (const r of rows) {
       const id = `${r.e.source}\u0000${r.e.messageId}`;
@@ -242,7 +325,7 @@ export class TimeSpill {
   }
 }
 
-function flushBucket(b: Bucket): void {
+function flushBucket(b: Pending): void {
   if (b.buffer.length === 0) return;
   appendFileSync(b.file, `${b.buffer.join('\n')}\n`);
   b.buffer = [];

@@ -34,6 +34,21 @@ export class Skips {
     r.count++;
     if (r.where.length < WHERE_PER_REASON) r.where.push(where);
   }
+
+  /** Adds what another reader counted (a read worker's, read later in the inputs' order). */
+  merge(other: { readonly reasons: ReadonlyMap<string, SkipReason>; readonly total: number }): void {
+    for (const o of other.reasons.values()) {
+      let r = this.reasons.get(o.reason);
+      if (!r && this.reasons.size >= MAX_REASONS) r = this.reasons.get(OTHER_REASONS);
+      if (!r) {
+        r = { reason: this.reasons.size >= MAX_REASONS ? OTHER_REASONS : o.reason, count: 0, where: [] };
+        this.reasons.set(r.reason, r);
+      }
+      r.count += o.count;
+      r.where.push(...o.where.slice(0, WHERE_PER_REASON - r.where.length));
+    }
+    this.total += other.total;
+  }
 }
 
 /** What the events written say about companies and days, followed in time order as the bot follows them. */
