@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rows } from '../src/db/client.js';
 import { DEDUP_DAYS, pruneMessages } from '../src/db/queries/maintenance.js';
 import { ingestHistory, type SourcedEvent } from '../src/ingest/history-store.js';
+import { messageHash, messageIdHash } from '../src/ingest/message-ids.js';
 import { parseRequest } from '../src/ingest/segment.js';
 import { ingestEvents } from '../src/ingest/store.js';
 import { emptyIngested, storedIdCount, tableCounts } from './helpers/dbq.js';
@@ -50,6 +51,18 @@ describe('message ids past DEDUP_DAYS', () => {
   const live = (records: Record<string, unknown>[]) =>
     ingestEvents(t.database.db, parseRequest({ batch: records }, { endpoint: 'batch', receivedAt: new Date(), groupKeyPath: null }), { source: SOURCE, keyActions: KEY_ACTIONS });
   const rowCount = async () => (await rows<{ n: number }>(t.database.db, sql`select count(*)::int as n from messages`))[0].n;
+
+  it("the import's hash computed in Node is the database's, for every kind of id", async () => {
+    const ids = ['ajs-next-1', '', 'x'.repeat(300), 'naïve-ünïcödé-日本語-🎉', "it's \\ \"quoted\"", '0', 'derived:' + 'f'.repeat(64)];
+    // Enough random ids that both halves of the signed 64-bit range come up.
+    for (let i = 0; i < 200; i++) ids.push(`${i}-${Math.random().toString(36).slice(2)}`);
+    const db = await rows<{ m: string; h: string }>(
+      t.database.db,
+      sql`select m, ${messageHash(sql`m`)}::text as h from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) as m`,
+    );
+    expect(db.map((r) => r.h)).toEqual(ids.map(messageIdHash));
+    expect(db.some((r) => r.h.startsWith('-'))).toBe(true);
+  });
 
   it('an archive imported after the live rows were pruned counts nothing twice', async () => {
     const sent = lines(40, 'w');

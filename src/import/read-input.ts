@@ -6,6 +6,7 @@
  * (src/import/parallel-read.ts), so a parallel read gives what a serial one gives.
  */
 import { createHash } from 'node:crypto';
+import { messageIdHash } from '../ingest/message-ids.js';
 import { CALL_TYPES, parseRequest, SpecError, type CallType } from '../ingest/segment.js';
 import { csvDelimiter, CsvRecords, detectFraming, LineSplitter, splitCsv, type Framing } from './framing.js';
 import { formatByName, detectFormat, MappingError, READABLE_FORMATS, type Format, type FormatName, type FormatOptions, type Json } from './formats/index.js';
@@ -145,7 +146,7 @@ function entryReader(label: string, index: number, s: ReadSettings & { forced: F
       }
       if (call.messageId === undefined || call.messageId === null || call.messageId === '') call.messageId = derivedId(format.name, record);
       const [event] = parseRequest(call, { endpoint: type as CallType, receivedAt: s.now, groupKeyPath: s.groupKeyPath });
-      hooks.add(index * ORDER_PER_INPUT + order.n++, { ...event, source: format.namespace === 'live' ? s.liveSource : format.namespace } as SourcedEvent);
+      hooks.add(index * ORDER_PER_INPUT + order.n++, { ...event, source: format.namespace === 'live' ? s.liveSource : format.namespace, idHash: messageIdHash(event.messageId!) } as SourcedEvent);
       counts.valid++;
       hooks.events(1);
     } catch (err) {

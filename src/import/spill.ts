@@ -74,10 +74,10 @@ export interface SpillOptions {
 const BUFFER_CHARS = 4 * 1024 * 1024;
 const IN_MEMORY_CHARS = 8 * 1024 * 1024;
 
-type Row = [number, number, string, CallType, string, string, string | null, string | null, string | null, string | null, Record<string, unknown> | null, Record<string, unknown> | null, string | null];
+type Row = [number, number, string, CallType, string, string, string | null, string | null, string | null, string | null, Record<string, unknown> | null, Record<string, unknown> | null, string | null, string | null];
 
 function serialise(seq: number, e: SourcedEvent): string {
-  const row: Row = [seq, e.time.getTime(), e.source, e.type, e.messageId!, e.personId, e.userId, e.name, e.companyKey, e.companyName, e.companyTraits, e.personTraits, e.sessionId];
+  const row: Row = [seq, e.time.getTime(), e.source, e.type, e.messageId!, e.personId, e.userId, e.name, e.companyKey, e.companyName, e.companyTraits, e.personTraits, e.sessionId, e.idHash ?? null];
   return JSON.stringify(row);
 }
 
@@ -87,7 +87,7 @@ function deserialise(line: string): { seq: number; ms: number; chars: number; e:
     seq: r[0],
     ms: r[1],
     chars: line.length,
-    e: { time: new Date(r[1]), source: r[2], type: r[3], messageId: r[4], personId: r[5], userId: r[6], name: r[7], companyKey: r[8], companyName: r[9], companyTraits: r[10], personTraits: r[11], sessionId: r[12] },
+    e: { time: new Date(r[1]), source: r[2], type: r[3], messageId: r[4], personId: r[5], userId: r[6], name: r[7], companyKey: r[8], companyName: r[9], companyTraits: r[10], personTraits: r[11], sessionId: r[12], idHash: r[13] ?? undefined },
   };
 }
 

@@ -5,8 +5,9 @@
  * source group, in the given order. Idempotent on (source, messageId).
  *
  * Why it is faster than the live path for the same events: the work per event
- * that reaches PostgreSQL is one row of the dedup table (which must exist per
- * event); everything else is aggregated in memory first, so a person-day's many
+ * that reaches PostgreSQL is its id's 64-bit hash (computed in Node: the import
+ * does it in its read workers) and its day, checked and appended per (source,
+ * day, bucket); everything else is aggregated in memory first, so a person-day's many
  * events become one row of each rollup, a person's many sessions in the slice
  * are merged before they are written, and a person is locked, read and written
  * once per slice instead of once per request. The rows travel as one parameter
@@ -23,7 +24,8 @@
  * some of the slice was stored before:
  *   1. store the new message ids and answer how many were new (when not all,
  *      the ids found stored before are read by key); create the people of the
- *      new events that do not exist (first seen at their first new event);
+ *      slice that do not exist (first seen at their earliest event of the slice:
+ *      a person who does not exist has no event stored);
  *      lock every person of the slice in key order and read them; read their
  *      gap sessions near the slice's events and their sent session ids; read
  *      the summary's day A (FOR SHARE);
@@ -60,7 +62,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Db } from '../db/client.js';
 import { recordset, withRetry } from '../db/sqlutil.js';
-import { appendMessageDays, lockMessageDays, messageHash } from './message-ids.js';
+import { appendMessageDays, lockMessageDays, messageIdHash } from './message-ids.js';
 import { summaryStateForShare } from '../db/queries/summary.js';
 import { ACTIVITY_TYPES, type SegmentEvent } from './segment.js';
 import { statementRunner } from './statements.js';
@@ -89,6 +91,11 @@ export interface SourcedEvent extends SegmentEvent {
    * 'mixpanel', 'amplitude', 'posthog', 'segment-import'.
    */
   source: string;
+  /**
+   * messageIdHash(messageId), when the caller computed it already (the import does, in its read
+   * workers); computed here otherwise.
+   */
+  idHash?: string;
 }
 
 export interface HistoryOptions {
@@ -190,14 +197,21 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
   }
 
   // The slice as columns: one parameter each, zipped back by ROWS FROM.
-  const col = { g: [] as number[], m: [] as string[], p: [] as string[], t: [] as string[], d: [] as string[] };
+  // Per event only what the check and the append need: the source, the id's hash, the day (as
+  // days since 1970). The ids as text travel too, but are unpacked only when a day of the slice
+  // holds rows of `messages` (below). Per person: the earliest time of the slice, for the people
+  // the slice creates.
+  const col = { g: [] as string[], m: [] as string[], h: [] as string[], d: [] as string[] };
+  const firstMs = new Map<string, number>();
   for (const x of slots) {
-    col.g.push(x.g);
+    col.g.push(String(x.g));
     col.m.push(x.e.messageId!);
-    col.p.push(x.e.personId);
-    col.t.push(x.iso);
-    col.d.push(x.day);
+    col.h.push((x.e as SourcedEvent).idHash ?? messageIdHash(x.e.messageId!));
+    col.d.push(String(Math.floor(x.ms / 86_400_000)));
+    const had = firstMs.get(x.e.personId);
+    if (had === undefined || x.ms < had) firstMs.set(x.e.personId, x.ms);
   }
+  const born = [...firstMs.keys()].sort(byText);
   const idDays = [...new Set(slots.map((x) => `${x.g}${SEP}${x.day}`))].map((k) => {
     const [g, d] = k.split(SEP);
     return { s: sources[Number(g)], d };
@@ -223,18 +237,16 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     // days that received live traffic in the last DEDUP_DAYS hold rows, found by the BRIN index on
     // day; rows from before that column, undated, are looked up for every id while they last), or
     // among the compact ids of its day or a day either side. Those come back (usually none); the others are
-    // stored compactly, and their people created where new, first seen at their first new event,
-    // as the live path creates them. Its parts are joined by hashing: their row counts are guesses
+    // stored compactly, and the slice's people created where new, first seen at their earliest event,
+    // as the live path creates them (a person with a stored event exists already). Its parts are joined by hashing: their row counts are guesses
     // (a function scan counts as 100 rows), and a nested loop over 50,000 x 50,000 rows would never
     // end; a merge join sorts both sides by text in the database's collation (strcoll, several
     // times slower than comparing bytes), where a hash join hashes the bytes.
     sql`set local enable_nestloop = off`,
     sql`set local enable_mergejoin = off`,
     sql`with x as materialized (
-      select s, m, p, t, d, ${messageHash(sql`m`)} as h from (
-        select (${json(sources)}::jsonb ->> g::int) as s, m, p, t::timestamptz as t, d::date as d
-        from rows from (${column(col.g.map(String))}, ${column(col.m)}, ${column(col.p)}, ${column(col.t)}, ${column(col.d)}) as r(g, m, p, t, d)
-      ) r
+      select (${json(sources)}::jsonb ->> g::int) as s, h::bigint as h, date '1970-01-01' + d::int as d
+      from rows from (${column(col.g)}, ${column(col.h)}, ${column(col.d)}) as r(g, h, d)
     ),
     dated as materialized (
       select distinct source as s, day as d from messages
@@ -245,6 +257,13 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     undated as materialized (
       select distinct source as s from messages where day is null and source in (select jsonb_array_elements_text(${json(sources)}::jsonb))
     ),
+    -- The ids as text, for the rows of messages: unpacked only when such rows lie near the slice's days
+    -- (an uncorrelated condition, checked once before the function scan runs).
+    xm as materialized (
+      select (${json(sources)}::jsonb ->> g::int) as s, m, h::bigint as h, date '1970-01-01' + d::int as d
+      from rows from (${column(col.g)}, ${column(col.m)}, ${column(col.h)}, ${column(col.d)}) as r(g, m, h, d)
+      where exists (select 1 from dated) or exists (select 1 from undated)
+    ),
     -- The compact ids of the slice's days and the days either side, unpacked once (materialized:
     -- inlined, the planner unpacked them again for every event of the slice).
     compact as materialized (
@@ -252,25 +271,29 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
       where k.source in (select jsonb_array_elements_text(${json(sources)}::jsonb)) and k.day = any(${dayList}::date[])
     ),
     probed as (
-      select x.s, x.m from x join dated on dated.s = x.s and dated.d between x.d - 1 and x.d + 1
+      select x.s, x.m, x.h from xm x join dated on dated.s = x.s and dated.d between x.d - 1 and x.d + 1
       union
-      select x.s, x.m from x join undated using (s)
+      select x.s, x.m, x.h from xm x join undated using (s)
     ),
     known as (
-      select p.s, p.m from probed p
+      select p.s, p.h from probed p
       cross join lateral (select 1 from messages r where r.message_id = p.m and r.source = p.s offset 0) r
       union all
-      select x.s, x.m from x join compact c on c.s = x.s and c.h = x.h and c.d between x.d - 1 and x.d + 1
+      select x.s, x.h from x join compact c on c.s = x.s and c.h = x.h and c.d between x.d - 1 and x.d + 1
     ),
-    fresh as materialized (select x.* from x where not exists (select 1 from known k where k.s = x.s and k.m = x.m)),
+    fresh as materialized (select x.* from x where not exists (select 1 from known k where k.s = x.s and k.h = x.h)),
     appended as (${appendMessageDays(sql`fresh`)}),
     -- (runs though nothing reads it: a data-modifying WITH always runs to completion)
+    -- A person the slice creates is new, so none of its events in the slice is stored: first seen at its
+    -- earliest event of the slice (a person whose events were stored before exists, and is left as is).
     created as (
       insert into people (person_id, first_seen_at)
-      select p, min(t) from fresh group by p order by p
+      select p, timestamptz 'epoch' + t::bigint * interval '1 millisecond'
+      from rows from (${column(born)}, ${column(born.map((p) => String(firstMs.get(p))))}) as q(p, t)
+      order by p
       on conflict (person_id) do nothing
     )
-    select s, m from known`,
+    select s, h::text as h from known`,
     sql`set local enable_nestloop to default`,
     sql`set local enable_mergejoin to default`,
     // Every person of the slice, locked in key order (the live path's order), read after the lock.
@@ -312,8 +335,8 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
       const [, , , , , , knownRows, , , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
       // The slice's ids stored before (by an earlier slice, run or live request): usually none.
       const dup = new Set<string>();
-      for (const r of knownRows as { s: string; m: string }[]) dup.add(`${r.s}${SEP}${r.m}`);
-      const fresh = dup.size === 0 ? slots : slots.filter((x) => !dup.has(`${sources[x.g]}${SEP}${x.e.messageId}`));
+      for (const r of knownRows as { s: string; h: string }[]) dup.add(`${r.s}${SEP}${r.h}`);
+      const fresh = dup.size === 0 ? slots : slots.filter((x, i) => !dup.has(`${sources[x.g]}${SEP}${col.h[i]}`));
       const duplicates = events.length - fresh.length;
       if (fresh.length === 0) return { result: { stored: 0, duplicates }, written: Promise.resolve() };
       const asOf = (stateRows as { as_of: string }[])[0]?.as_of ?? null;

@@ -26,6 +26,7 @@
  * A 64-bit hash can mistake a new id for a stored one of the same source and day: with ten
  * million ids in one day, about once in 2 × 10^12 events.
  */
+import { hash as digest } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 
 /** Buckets per (source, day): a live check reads one bucket, about 1/64 of a day's ids. */
@@ -34,6 +35,16 @@ export const MESSAGE_BUCKETS = 64;
 /** The 64-bit hash of a message id (text): the first 16 hex digits of its MD5, as a bigint. */
 export function messageHash(id: SQL): SQL {
   return sql`('x' || left(md5(${id}), 16))::bit(64)::bigint`;
+}
+
+/**
+ * The same hash computed in Node, as decimal text: the import computes it while it reads (in
+ * its read workers, on every core) rather than in the database, where `md5` was the largest
+ * part of a slice's first statement (about 2.3 µs an id). `test/message-ids.test.ts` checks
+ * that both give the same value for the same ids.
+ */
+export function messageIdHash(id: string): string {
+  return BigInt.asIntN(64, BigInt(`0x${digest('md5', id, 'hex').slice(0, 16)}`)).toString();
 }
 
 /** The bucket of a hash. */
