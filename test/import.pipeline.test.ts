@@ -16,7 +16,7 @@ const now = new Date('2026-11-30T12:00:00Z');
 const EVENTS = 10;
 
 /** A sink that logs what happens, in order, and resolves each write only when told to. */
-function scriptedSink(opts: { failAt?: number } = {}) {
+function scriptedSink(opts: { failAt?: number; handsOff?: boolean } = {}) {
   const log: string[] = [];
   const release: (() => void)[] = [];
   let writing = 0;
@@ -30,10 +30,17 @@ function scriptedSink(opts: { failAt?: number } = {}) {
     prepare(events: readonly SourcedEvent[]) {
       const n = chunk++;
       log.push(`prepare ${n} (${events.map((e) => e.messageId).join(',')})`);
-      return () => {
+      return (handOff) => {
         log.push(`start ${n}`);
         writing++;
         maxWriting = Math.max(maxWriting, writing);
+        // A sink that hands off does so a few ticks into its write, as the database sink does after its walk.
+        if (opts.handsOff) {
+          setTimeout(() => {
+            log.push(`handoff ${n}`);
+            handOff?.();
+          }, 2);
+        }
         return new Promise<WriteResult>((resolve, reject) => {
           release.push(() => {
             writing--;
@@ -48,6 +55,7 @@ function scriptedSink(opts: { failAt?: number } = {}) {
       log.push('flush');
     },
     close: async () => {},
+    handsOff: opts.handsOff,
   };
   // Ends the writes one by one, each a few ticks after it started, so the run can get ahead if it would.
   const pump = setInterval(() => release.shift()?.(), 5);
@@ -89,6 +97,29 @@ describe('the write pass: the next chunk prepared while one is written', () => {
       }
       expected.push('flush');
       expect(s.log).toEqual(expected);
+    } finally {
+      s.stop();
+    }
+  });
+
+  it('with a sink that hands off, reads and prepares the next chunk only after the write in flight handed off', async () => {
+    const s = scriptedSink({ handsOff: true });
+    try {
+      const report = await importPaths({} as Db, [dir], { now, sink: s.sink });
+      expect(report.ending).toBe('done');
+      expect(report.stored).toBe(EVENTS);
+      expect(s.maxWriting()).toBe(1);
+      // When a write ends against when the next chunk is prepared is up to the clock; the order
+      // of the run's own steps is not.
+      const at = (line: string) => s.log.findIndex((l) => l.startsWith(line));
+      for (let n = 0; n < EVENTS / 2; n++) {
+        expect(at(`handoff ${n}`)).toBeGreaterThan(at(`start ${n}`));
+        if (n + 1 < EVENTS / 2) {
+          expect(at(`prepare ${n + 1} (m${2 * n + 2},m${2 * n + 3})`)).toBeGreaterThan(at(`handoff ${n}`));
+          expect(at(`start ${n + 1}`)).toBeGreaterThan(Math.max(at(`end ${n}`), at(`prepare ${n + 1}`)));
+        }
+      }
+      expect(s.log.at(-1)).toBe('flush');
     } finally {
       s.stop();
     }

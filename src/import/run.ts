@@ -55,6 +55,8 @@ export interface ImportOptions {
   namespaceNote?: string;
 }
 
+const noop = () => {};
+
 export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<ImportReport> {
   const progress = opts.progress ?? silentProgress();
   const skipped = new Skips();
@@ -150,7 +152,7 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
       // Lines repeated in the input, dropped by the spill up to this chunk: counted with it.
       const repeated = spill.repeated;
       spill.repeated = 0;
-      let start: (() => Promise<WriteResult>) | null = null;
+      let start: ((handOff?: () => void) => Promise<WriteResult>) | null = null;
       let refused: unknown = null;
       try {
         start = sink.prepare ? sink.prepare(chunk) : () => sink.write(chunk);
@@ -168,9 +170,20 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
         report.failure = refused instanceof Error ? refused.message : String(refused);
         return stopWriting();
       }
-      const done = start();
+      let handedOff!: () => void;
+      const handOff = new Promise<void>((resolve) => (handedOff = resolve));
+      const done = start(handedOff);
       done.catch(() => {}); // awaited by settle; never an unhandled rejection meanwhile
       inflight = { done, events: chunk.length, repeated };
+      if (sink.handsOff) {
+        // The next chunk is read and prepared once this write has handed off (or ended): its
+        // transaction's first round trips and the walk need this thread; its last group does not.
+        await Promise.race([handOff, done.then(noop, noop)]);
+        // The driver writes small messages (COMMIT) on a later turn of the event loop: two turns,
+        // so that they are on the wire before this thread is busy again.
+        await new Promise(setImmediate);
+        await new Promise(setImmediate);
+      }
     }
     if (!(await settle())) return stopWriting();
     if (opts.signal?.aborted) report.ending = 'interrupted';

@@ -22,7 +22,15 @@ export interface ImportSink {
    * being written, and calls the function only once that write has ended. Throws, like
    * write, for a chunk it refuses.
    */
-  prepare?(events: readonly SourcedEvent[]): () => Promise<WriteResult>;
+  prepare?(events: readonly SourcedEvent[]): (handOff?: () => void) => Promise<WriteResult>;
+  /**
+   * True when the write prepare returns calls `handOff` once what is left of it needs little of
+   * this thread (its last statements are sent; the database is at work): the run reads and
+   * prepares the next chunk only then, beside the database's part of the write rather than
+   * ahead of it, where it held up the write's first round trips. Other sinks get the next
+   * chunk prepared at once.
+   */
+  readonly handsOff?: boolean;
   /** Optional: returns once everything written so far is durable (called when the run stops writing). */
   flush?(): Promise<void>;
   close(): Promise<void>;
@@ -63,6 +71,7 @@ export function databaseSink(db: Db, keyActions: ReadonlySet<string>): ImportSin
     sliceChars: HISTORY_SLICE_CHARS,
     write: (events) => ingestHistory(db, events, { keyActions }),
     prepare: (events) => prepareHistory(db, events, { keyActions }),
+    handsOff: true,
     flush: () => historyDurable(db),
     close: async () => {},
   };

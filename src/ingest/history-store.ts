@@ -142,12 +142,13 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
 /**
  * The same in two steps: the work in Node that needs no database (checking the slice,
  * ordering it by source, building its statements' parameters) happens now, and the
- * returned function runs the transaction. The import prepares slice N+1 this way while
+ * returned function runs the transaction; it calls `handOff` once the last group of
+ * statements is sent (the walk done), when what is left is the database's work. The import prepares slice N+1 this way while
  * slice N is in the database, and starts N+1's transaction only after N's has ended, so
  * slices still commit one after the other, in order (src/import/run.ts).
  * Throws HistoryInputError (nothing is written) for input the contract rules out.
  */
-export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: HistoryOptions): () => Promise<IngestResult> {
+export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: HistoryOptions): (handOff?: () => void) => Promise<IngestResult> {
   // Source groups in order of first appearance; a messageId repeated inside a group counts once.
   const groupOf = new Map<string, number>();
   const seen: Set<string>[] = [];
@@ -329,7 +330,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     summaryStateForShare(),
   ];
 
-  return () => withRetry(async () => {
+  return (handOff) => withRetry(async () => {
     const { result, written } = await db.transaction(async (tx) => {
       const run = statementRunner(tx as unknown as Db);
       const [, , , , , , knownRows, , , locked, gapRows, sessionIdRows, stateRows] = await run.all(group1);
@@ -450,6 +451,8 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
         dirty.length === 0 ? null : peopleUpdate(dirty),
         ...companyStatements,
       ]);
+      // The rest is the database's: the caller may use this thread meanwhile (the import prepares its next slice).
+      handOff?.();
       return { result: { stored: fresh.length, duplicates }, ...last };
     });
     // The last group went out with COMMIT right behind it (statements.ts): stored only if it succeeded too.
