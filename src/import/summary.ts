@@ -51,11 +51,15 @@ export class Skips {
   }
 }
 
+const DAY_MS = 86_400_000;
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 /** What the events written say about companies and days, followed in time order as the bot follows them. */
 export class Coverage {
   private personCompany = new Map<string, string>();
   readonly companies = new Set<string>();
-  readonly activityDays = new Set<string>();
+  /** UTC days with activity, as days since 1970 (a number per event is cheaper than a date's text). */
+  private readonly dayNumbers = new Set<number>();
   activity = 0;
   activityWithCompany = 0;
   firstMs: number | null = null;
@@ -74,8 +78,13 @@ export class Coverage {
     this.activity++;
     if (this.firstActivityMs === null || ms < this.firstActivityMs) this.firstActivityMs = ms;
     if (e.companyKey !== null || this.personCompany.has(e.personId)) this.activityWithCompany++;
-    this.activityDays.add(e.time.toISOString().slice(0, 10));
+    this.dayNumbers.add(Math.floor(ms / DAY_MS));
   }
+  /** UTC days with activity (YYYY-MM-DD). */
+  get activityDays(): Set<string> {
+    return new Set([...this.dayNumbers].map((d) => dayOf(d * DAY_MS)));
+  }
+
 }
 
 export interface FileProblem {
@@ -113,8 +122,6 @@ export interface ImportReport {
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
-const DAY_MS = 86_400_000;
-const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * What the trend can now see: how many of the BASELINE_DAYS baseline days (before the

@@ -178,7 +178,6 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
   if (slots.length === 0) return async () => ({ stored: 0, duplicates: events.length });
   const sources = [...groupOf.keys()];
 
-  const personIds = [...new Set(slots.map((x) => x.e.personId))].sort(byText);
   // Where each person's stored gap sessions may touch this slice (all its events, as the live path reads).
   const span = new Map<string, { lo: number; hi: number }>();
   const sessionIdKeys = new Map<string, { p: string; k: string }>();
@@ -204,20 +203,25 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
   // the slice creates.
   const col = { g: [] as string[], m: [] as string[], h: [] as string[], d: [] as string[] };
   const firstMs = new Map<string, number>();
+  /** (source group, day) pairs, keyed g * 2^20 + days since 1970. */
+  const idDayOf = new Map<number, { s: string; d: string }>();
+  const dayNumbers = new Set<number>();
   for (const x of slots) {
+    const dayNumber = Math.floor(x.ms / 86_400_000);
     col.g.push(String(x.g));
     col.m.push(x.e.messageId!);
     col.h.push((x.e as SourcedEvent).idHash ?? messageIdHash(x.e.messageId!));
-    col.d.push(String(Math.floor(x.ms / 86_400_000)));
+    col.d.push(String(dayNumber));
     const had = firstMs.get(x.e.personId);
     if (had === undefined || x.ms < had) firstMs.set(x.e.personId, x.ms);
+    const pair = x.g * 2 ** 20 + dayNumber;
+    if (!idDayOf.has(pair)) idDayOf.set(pair, { s: sources[x.g], d: x.day });
+    dayNumbers.add(dayNumber);
   }
-  const born = [...firstMs.keys()].sort(byText);
-  const idDays = [...new Set(slots.map((x) => `${x.g}${SEP}${x.day}`))].map((k) => {
-    const [g, d] = k.split(SEP);
-    return { s: sources[Number(g)], d };
-  });
-  const days = [...new Set(slots.map((x) => x.day))].sort();
+  // Every person of the slice, in key order (the order people are created and locked in).
+  const personIds = [...firstMs.keys()].sort(byText);
+  const idDays = [...idDayOf.values()];
+  const days = [...dayNumbers].sort((a, b) => a - b).map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10));
   // The slice's days and a day either side: an id is a duplicate of one stored within a day of it.
   const dayList = `{${[...new Set(days.flatMap((d) => [-1, 0, 1].map((o) => new Date(Date.parse(d) + o * 86_400_000).toISOString().slice(0, 10))))].join(',')}}`;
   const spanPeople = [...span.keys()].sort(byText);
@@ -290,7 +294,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     created as (
       insert into people (person_id, first_seen_at)
       select p, timestamptz 'epoch' + t::bigint * interval '1 millisecond'
-      from rows from (${column(born)}, ${column(born.map((p) => String(firstMs.get(p))))}) as q(p, t)
+      from rows from (${column(personIds)}, ${column(personIds.map((p) => String(firstMs.get(p))))}) as q(p, t)
       order by p
       on conflict (person_id) do nothing
     )
