@@ -195,6 +195,13 @@ describe('npm run import (the command)', () => {
     expect(r.stderr).toMatch(/^import: reading [\d.]+ of [89]\.\d MB, \d of 4 files/m);
     expect(r.stdout).toContain('files:       4 read (4 Segment archive)');
     expect(r.stdout).toContain('events:      6,000 read, 6,000 valid; 6,000 stored, 0 duplicate (stored before, or twice in the input)');
+    // --read-workers 0: the main thread reads the same files; a value that is not a count is refused.
+    const again = await run(['--read-workers', '0', join(dir, 'big')], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('events:      6,000 read, 6,000 valid; 0 stored, 6,000 duplicate');
+    const bad = await run(['--read-workers', 'all', join(dir, 'big')], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--read-workers all: expected a whole number from 0 to 64');
   }, 120_000);
 });
 

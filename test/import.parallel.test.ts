@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentProgress, type Progress } from '../src/import/progress.js';
-import { readWorkers } from '../src/import/parallel-read.js';
+import { readInParallel, readWorkers } from '../src/import/parallel-read.js';
 import type { ImportReport } from '../src/import/summary.js';
 import { emptyIngested, tableCounts } from './helpers/dbq.js';
 import { ago, gz, importPaths, join, jsonl, rollupRows, write } from './helpers/import.js';
@@ -118,6 +118,22 @@ describe('npm run import: the read pass in worker threads', () => {
     expect(r.skipped.reasons.get('not valid JSON')?.where[0]).toMatch(/part-1\.json:51$/);
     expect(r.written).toBe(0);
     expect((await tableCounts(parallel.database.db)).people).toBe(0);
+  });
+
+  it('a worker that fails stops the read with an error that says how to read without workers', async () => {
+    const { listInputs } = await import('../src/import/source.js');
+    const { TimeSpill } = await import('../src/import/spill.js');
+    const { Coverage, Skips } = await import('../src/import/summary.js');
+    const spill = new TimeSpill(tmpdir());
+    spill.remove(); // the workers' spill files cannot be written: each worker fails when it flushes
+    const report: ImportReport = {
+      files: 0, fileProblems: [], read: 0, valid: 0, ignored: new Map(), skipped: new Skips(), written: 0, stored: 0, duplicates: 0,
+      coverage: new Coverage(), ending: 'done', dryRun: false, counts: 'exact', target: 'test', formats: new Map(),
+    };
+    const settings = { format: null, formatOptions: { groupProperty: null, groupType: null, map: {} }, groupKeyPath: null, liveSource: 's', now };
+    await expect(readInParallel(await listInputs([dir]), 2, settings, 100, spill, {}, report, silentProgress())).rejects.toThrow(
+      /^a read worker stopped: ENOENT.*Nothing was written; run the same command again with --read-workers 0/,
+    );
   });
 
   it('Ctrl-C stops handing out files, writes nothing and leaves no temporary files', async () => {

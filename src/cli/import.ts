@@ -34,6 +34,8 @@ const USAGE = `usage: npm run import -- [options] PATH...
                           key --url sends with); default: INGEST_WRITE_KEYS when it holds one key
   --progress-every SECS   plain progress lines (not on a terminal) every SECS seconds (default 10)
   --tmp-dir DIR           where the time-ordered spill files go (default: the system's)
+  --read-workers N        threads that read files (default: one per core when the files are
+                          several and 8 MB or more in all); 0 reads on the main thread only
 Reads DATABASE_URL, PGLITE_DIR, KEY_ACTIONS, GROUP_KEY_PATH, INGEST_WRITE_KEYS like the bot.
 Formats detected per file from the content: ${READABLE_FORMATS}.
 `;
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
         'write-key': { type: 'string' },
         'progress-every': { type: 'string' },
         'tmp-dir': { type: 'string' },
+        'read-workers': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -90,6 +93,10 @@ async function main(): Promise<number> {
   if (!Number.isInteger(maxErrors) || maxErrors < 0) return fail(`--max-errors ${o['max-errors']}: expected a whole number, 0 or more`);
   const every = o['progress-every'] === undefined ? 10 : Number(o['progress-every']);
   if (!Number.isFinite(every) || every <= 0) return fail(`--progress-every ${o['progress-every']}: expected a number of seconds above 0`);
+  const readWorkers = o['read-workers'] === undefined ? undefined : Number(o['read-workers']);
+  if (readWorkers !== undefined && (!Number.isInteger(readWorkers) || readWorkers < 0 || readWorkers > 64)) {
+    return fail(`--read-workers ${o['read-workers']}: expected a whole number from 0 to 64`);
+  }
   let map;
   try {
     map = parseCsvMap(o.map ?? []);
@@ -208,6 +215,7 @@ async function main(): Promise<number> {
         signal: controller.signal,
         progress,
         tmpDir: o['tmp-dir'],
+        readWorkers,
         target,
         namespaceNote,
       },

@@ -81,12 +81,18 @@ export async function readInParallel(
   try {
     await new Promise<void>((resolve, reject) => {
       let open = workers;
+      /** The input each worker is reading, to name it if the worker fails. */
+      const reading = new Map<Worker, string>();
       const hand = (w: Worker) => {
         const send = (m: ToWorker) => w.postMessage(m);
         if (next < inputs.length && Atomics.load(flags, 0) === 0) {
           const index = next++;
+          reading.set(w, inputs[index].label);
           send({ kind: 'read', input: inputs[index], index });
-        } else send({ kind: 'close' });
+        } else {
+          reading.delete(w);
+          send({ kind: 'close' });
+        }
       };
       for (let k = 0; k < workers; k++) {
         const w = startWorker({ settings, maxErrors, dir: spill.dir, prefix: `w${k}-`, spill: spillOptions, shared });
@@ -106,7 +112,13 @@ export async function readInParallel(
         });
         w.on('error', (err) => {
           stop();
-          reject(err);
+          const where = reading.get(w);
+          reject(
+            new Error(
+              `a read worker stopped${where ? ` while reading ${where}` : ''}: ${err.message}. Nothing was written; ` +
+                'run the same command again with --read-workers 0 to read on the main thread only',
+            ),
+          );
         });
         hand(w);
       }
