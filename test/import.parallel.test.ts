@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentProgress, type Progress } from '../src/import/progress.js';
 import { readInParallel, readWorkers } from '../src/import/parallel-read.js';
+import type { ImportSink, SourcedEvent } from '../src/import/sink.js';
 import type { ImportReport } from '../src/import/summary.js';
 import { emptyIngested, tableCounts } from './helpers/dbq.js';
 import { ago, gz, importPaths, join, jsonl, rollupRows, write } from './helpers/import.js';
@@ -111,6 +112,20 @@ describe('npm run import: the read pass in worker threads', () => {
     expect(await rollupRows(parallel.database.db)).toEqual(rows);
   });
 
+  it('hashes the ids while reading, in the workers too, only for a sink that writes the hashes', async () => {
+    const { messageIdHash } = await import('../src/ingest/message-ids.js');
+    for (const usesIdHash of [true, false]) {
+      for (const readWorkers of [0, 2]) {
+        const seen: SourcedEvent[] = [];
+        const sink: ImportSink = { usesIdHash, write: async (events) => (seen.push(...events), { stored: events.length, duplicates: 0 }), close: async () => {} };
+        const r = await importPaths(parallel.database.db, [dir], { readWorkers, sink });
+        expect(r.ending).toBe('done');
+        expect(seen).toHaveLength(FILES * 321 - 3);
+        expect(seen.map((e) => e.idHash)).toEqual(seen.map((e) => (usesIdHash ? messageIdHash(e.messageId!) : undefined)));
+      }
+    }
+  });
+
   it('stops past --max-errors counted across workers and writes nothing', async () => {
     const r = await importPaths(parallel.database.db, [dir], { readWorkers: 2, maxErrors: 3 });
     expect(r.ending).toBe('errors');
@@ -130,7 +145,7 @@ describe('npm run import: the read pass in worker threads', () => {
       files: 0, fileProblems: [], read: 0, valid: 0, ignored: new Map(), skipped: new Skips(), written: 0, stored: 0, duplicates: 0,
       coverage: new Coverage(), ending: 'done', dryRun: false, counts: 'exact', target: 'test', formats: new Map(),
     };
-    const settings = { format: null, formatOptions: { groupProperty: null, groupType: null, map: {} }, groupKeyPath: null, liveSource: 's', now };
+    const settings = { format: null, formatOptions: { groupProperty: null, groupType: null, map: {} }, groupKeyPath: null, liveSource: 's', now, hashIds: true };
     await expect(readInParallel(await listInputs([dir]), 2, settings, 100, spill, {}, report, silentProgress())).rejects.toThrow(
       /^a read worker stopped: ENOENT.*Nothing was written; run the same command again with --read-workers 0/,
     );

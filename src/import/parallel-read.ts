@@ -27,7 +27,7 @@ export const PARALLEL_READ_MIN_BYTES = 8 * 1024 * 1024;
 /**
  * A worker's V8 heap: it holds one input's pieces and its spill buffer (at most 4 MB of
  * lines). Measured on the bench's 1,040,016 messages with 2 workers (docs/performance.md,
- * "The read pass on several cores"): peak RSS 286 MB with V8's defaults (old generation 96 MB),
+ * "The read pass on every core, hashes in Node, the hand-off"): peak RSS 286 MB with V8's defaults (old generation 96 MB),
  * 234 MB with 48 and a young generation of 8, as fast; 4 MB of young generation was slower.
  */
 const WORKER_OLD_MB = 48;

@@ -25,6 +25,8 @@ export interface ReadSettings {
   liveSource: string;
   /** The import's start: the receive time the validation sees. */
   now: Date;
+  /** Give each event its id's hash (messageIdHash), for a sink that writes it. */
+  hashIds: boolean;
 }
 
 /** The counts a read adds to the report. */
@@ -146,7 +148,7 @@ function entryReader(label: string, index: number, s: ReadSettings & { forced: F
       }
       if (call.messageId === undefined || call.messageId === null || call.messageId === '') call.messageId = derivedId(format.name, record);
       const [event] = parseRequest(call, { endpoint: type as CallType, receivedAt: s.now, groupKeyPath: s.groupKeyPath });
-      hooks.add(index * ORDER_PER_INPUT + order.n++, { ...event, source: format.namespace === 'live' ? s.liveSource : format.namespace, idHash: messageIdHash(event.messageId!) } as SourcedEvent);
+      hooks.add(index * ORDER_PER_INPUT + order.n++, { ...event, source: format.namespace === 'live' ? s.liveSource : format.namespace, idHash: s.hashIds ? messageIdHash(event.messageId!) : undefined } as SourcedEvent);
       counts.valid++;
       hooks.events(1);
     } catch (err) {

@@ -83,7 +83,7 @@ export async function runImport(opts: ImportOptions, sink: ImportSink): Promise<
     // Read pass: on the main thread, or in read workers when the inputs are many files and large.
     const totalBytes = opts.inputs.some((i) => i.size === null) ? null : opts.inputs.reduce((a, i) => a + (i.size ?? 0), 0);
     progress.reading(totalBytes, opts.inputs.length);
-    const settings: ReadSettings = { format: opts.format, formatOptions: opts.formatOptions, groupKeyPath: opts.groupKeyPath, liveSource: opts.liveSource, now: opts.now };
+    const settings: ReadSettings = { format: opts.format, formatOptions: opts.formatOptions, groupKeyPath: opts.groupKeyPath, liveSource: opts.liveSource, now: opts.now, hashIds: sink.usesIdHash === true };
     const workers = readWorkers(opts.inputs, opts.readWorkers);
     if (workers > 0) {
       report.ending = await readInParallel(opts.inputs, workers, settings, opts.maxErrors, spill, opts.spill ?? {}, report, progress, opts.signal);

@@ -31,6 +31,11 @@ export interface ImportSink {
    * chunk prepared at once.
    */
   readonly handsOff?: boolean;
+  /**
+   * True when it writes each event's id hash (SourcedEvent.idHash): the read pass then computes
+   * it, on every core; for other sinks (--url, --dry-run) it would be work for nothing.
+   */
+  readonly usesIdHash?: boolean;
   /** Optional: returns once everything written so far is durable (called when the run stops writing). */
   flush?(): Promise<void>;
   close(): Promise<void>;
@@ -72,6 +77,7 @@ export function databaseSink(db: Db, keyActions: ReadonlySet<string>): ImportSin
     write: (events) => ingestHistory(db, events, { keyActions }),
     prepare: (events) => prepareHistory(db, events, { keyActions }),
     handsOff: true,
+    usesIdHash: true,
     flush: () => historyDurable(db),
     close: async () => {},
   };
