@@ -34,20 +34,23 @@ function scriptedSink(opts: { failAt?: number; handsOff?: boolean } = {}) {
         log.push(`start ${n}`);
         writing++;
         maxWriting = Math.max(maxWriting, writing);
-        // A sink that hands off does so a few ticks into its write, as the database sink does after its walk.
-        if (opts.handsOff) {
-          setTimeout(() => {
-            log.push(`handoff ${n}`);
-            handOff?.();
-          }, 2);
-        }
         return new Promise<WriteResult>((resolve, reject) => {
-          release.push(() => {
+          const end = () => {
             writing--;
             log.push(`end ${n}`);
             if (n === opts.failAt) reject(new Error(`chunk ${n} refused`));
             else resolve({ stored: events.length, duplicates: 0 });
-          });
+          };
+          if (!opts.handsOff) release.push(end);
+          else {
+            // A sink that hands off does so a few ticks into its write, as the database sink does after
+            // its walk; only then can the write end.
+            setTimeout(() => {
+              log.push(`handoff ${n}`);
+              handOff?.();
+              release.push(end);
+            }, 2);
+          }
         });
       };
     },
