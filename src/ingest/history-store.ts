@@ -143,9 +143,10 @@ export async function ingestHistory(db: Db, events: readonly SourcedEvent[], opt
  * The same in two steps: the work in Node that needs no database (checking the slice,
  * ordering it by source, building its statements' parameters) happens now, and the
  * returned function runs the transaction; it calls `handOff` once the last group of
- * statements is sent (the walk done), when what is left is the database's work. The import prepares slice N+1 this way while
- * slice N is in the database, and starts N+1's transaction only after N's has ended, so
- * slices still commit one after the other, in order (src/import/run.ts).
+ * statements is sent (the walk done), when what is left is the database's work. The import
+ * prepares slice N+1 this way while slice N is in the database, and starts N+1's transaction
+ * only after N's has ended, so slices still commit one after the other, in order
+ * (src/import/run.ts).
  * Throws HistoryInputError (nothing is written) for input the contract rules out.
  */
 export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: HistoryOptions): (handOff?: () => void) => Promise<IngestResult> {
