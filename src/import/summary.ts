@@ -25,12 +25,7 @@ export class Skips {
 
   add(reason: string, where: string): void {
     this.total++;
-    let r = this.reasons.get(reason);
-    if (!r && this.reasons.size >= MAX_REASONS) r = this.reasons.get(OTHER_REASONS);
-    if (!r) {
-      r = { reason: this.reasons.size >= MAX_REASONS ? OTHER_REASONS : reason, count: 0, where: [] };
-      this.reasons.set(r.reason, r);
-    }
+    const r = this.entry(reason);
     r.count++;
     if (r.where.length < WHERE_PER_REASON) r.where.push(where);
   }
@@ -38,16 +33,22 @@ export class Skips {
   /** Adds what another reader counted (a read worker's, read later in the inputs' order). */
   merge(other: { readonly reasons: ReadonlyMap<string, SkipReason>; readonly total: number }): void {
     for (const o of other.reasons.values()) {
-      let r = this.reasons.get(o.reason);
-      if (!r && this.reasons.size >= MAX_REASONS) r = this.reasons.get(OTHER_REASONS);
-      if (!r) {
-        r = { reason: this.reasons.size >= MAX_REASONS ? OTHER_REASONS : o.reason, count: 0, where: [] };
-        this.reasons.set(r.reason, r);
-      }
+      const r = this.entry(o.reason);
       r.count += o.count;
       r.where.push(...o.where.slice(0, WHERE_PER_REASON - r.where.length));
     }
     this.total += other.total;
+  }
+
+  /** The entry a reason counts under: its own, or past MAX_REASONS distinct ones, OTHER_REASONS. */
+  private entry(reason: string): SkipReason {
+    let r = this.reasons.get(reason);
+    if (!r && this.reasons.size >= MAX_REASONS) r = this.reasons.get(OTHER_REASONS);
+    if (!r) {
+      r = { reason: this.reasons.size >= MAX_REASONS ? OTHER_REASONS : reason, count: 0, where: [] };
+      this.reasons.set(r.reason, r);
+    }
+    return r;
   }
 }
 
@@ -80,11 +81,11 @@ export class Coverage {
     if (e.companyKey !== null || this.personCompany.has(e.personId)) this.activityWithCompany++;
     this.dayNumbers.add(Math.floor(ms / DAY_MS));
   }
+
   /** UTC days with activity (YYYY-MM-DD). */
   get activityDays(): Set<string> {
     return new Set([...this.dayNumbers].map((d) => dayOf(d * DAY_MS)));
   }
-
 }
 
 export interface FileProblem {
@@ -178,13 +179,14 @@ export function renderSummary(r: ImportReport, now: Date): string {
     out.push(`      ${s.where.join(', ')}${s.count > s.where.length ? ', …' : ''}`);
   }
   const c = r.coverage;
+  const days = c.activityDays;
   if (c.firstMs !== null && c.lastMs !== null) {
-    out.push(`  date range:  ${dayOf(c.firstMs)} to ${dayOf(c.lastMs)} (UTC), ${n(c.activityDays.size)} ${c.activityDays.size === 1 ? 'day' : 'days'} with activity`);
+    out.push(`  date range:  ${dayOf(c.firstMs)} to ${dayOf(c.lastMs)} (UTC), ${n(days.size)} ${days.size === 1 ? 'day' : 'days'} with activity`);
   } else out.push('  date range:  none (no events)');
   out.push(`  companies:   ${n(c.companies.size)}`);
   const share = c.activity === 0 ? 0 : (100 * c.activityWithCompany) / c.activity;
   out.push(`  with a company: ${c.activity === 0 ? 'no activity' : `${share.toFixed(1)} % of activity events (${n(c.activityWithCompany)} of ${n(c.activity)})`}`);
-  out.push(`  trend:       ${trendCoverage(c.activityDays, c.firstActivityMs, now)}`);
+  out.push(`  trend:       ${trendCoverage(days, c.firstActivityMs, now)}`);
   if (r.namespaceNote) out.push(`  note:        ${r.namespaceNote}`);
   if (r.failure) out.push(`  error:       ${r.failure}`);
   return out.join('\n');
