@@ -18,8 +18,9 @@ export function looksLikeSegment(r: Json): boolean {
 /** A Segment-shaped message as the call the HTTP API would have taken. */
 export function segmentCall(r: Json): Mapped {
   if (own(r, 'type') === 'alias') return { ignore: 'alias calls change nothing (identities are not merged)' };
-  const call: Json = { ...r };
-  delete call.sentAt;
+  // Read as a history, not a request just sent: no clock-skew correction by sentAt. Set to
+  // undefined rather than deleted: a deleted property turns the copy into a slow dictionary.
+  const call: Json = { ...r, sentAt: undefined };
   if (call.timestamp === undefined || call.timestamp === null) {
     const fallback = own(r, 'receivedAt') ?? own(r, 'originalTimestamp');
     if (fallback !== undefined) call.timestamp = fallback;
