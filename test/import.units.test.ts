@@ -267,6 +267,36 @@ describe('the time-ordered spill', () => {
     rmSync(parent, { recursive: true, force: true });
   });
 
+  it('gives back every event exactly, whatever its characters and size (the lines wait as UTF-8 bytes in blocks of 64 KB)', async () => {
+    const { TimeSpill } = await import('../src/import/spill.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const parent = mkdtempSync(join(tmpdir(), 'lm-spill-test-'));
+    // Flushed every 7 events and every 100,000 characters; whole days sorted in memory.
+    const spill = new TimeSpill(parent, { bufferEvents: 7, bufferChars: 100_000 });
+    const t = Date.parse('2026-11-20T10:00:00Z');
+    const texts = ['plain', 'Größe ünd Maß', '顧客の会社', 'rocket 🚀 and 👩‍💻', 'quote " backslash \\ newline \n tab \t', '\u2028 line separator'];
+    const added: unknown[] = [];
+    for (let i = 0; i < 400; i++) {
+      const text = texts[i % texts.length];
+      // Every 37th event carries traits of 30,000 to 90,000 characters: a line of 1 to 3 blocks of its own, or more in bytes.
+      const big = i % 37 === 0 ? { note: `${text} `.repeat(Math.ceil((30_000 + (i % 3) * 30_000) / (text.length + 1))) } : null;
+      const e = {
+        type: 'identify' as const, messageId: `m${i}-${text}`, personId: `p${i % 9} ${text}`, userId: `p${i % 9} ${text}`, time: new Date(t + (i % 50) * 1000 + i),
+        name: null, companyKey: `c ${text}`, companyName: text, companyTraits: { name: text }, personTraits: big, sessionId: null, source: 's', idHash: String(-i * 7919),
+      };
+      spill.add(e);
+      added.push(e);
+    }
+    const out: unknown[] = [];
+    for await (const chunk of spill.replay(13)) out.push(...chunk);
+    const byTime = (a: unknown, b: unknown) => (a as { time: Date }).time.getTime() - (b as { time: Date }).time.getTime();
+    expect(out).toEqual([...added].sort(byTime));
+    spill.remove();
+    rmSync(parent, { recursive: true, force: true });
+  });
+
   it('merges the days of several writers (read workers) in (time, order read), splitting one millisecond by order', async () => {
     const { SpillWriter, TimeSpill } = await import('../src/import/spill.js');
     const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
