@@ -6,13 +6,14 @@
  * are capped with 503 + Retry-After.
  */
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { Agent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestBudget } from '../src/ingest/http.js';
 import { sql } from 'drizzle-orm';
 import { rows } from '../src/db/client.js';
-import { checkEventTime, EVENT_TIME_WINDOW, MERGED_TRAITS, mergeTraits, parseTime, SpecError, traitEntryBytes } from '../src/ingest/segment.js';
+import { checkEventTime, EVENT_TIME_WINDOW, MERGED_TRAITS, mergeTraits, parseTime, parseTimeByPattern, SpecError, traitEntryBytes } from '../src/ingest/segment.js';
 import { person, tableCounts } from './helpers/dbq.js';
 import { basic, post, startTestApp, WRITE_KEY } from './harness.js';
 
@@ -81,6 +82,54 @@ describe('ISO 8601, strictly', () => {
     ['2026-11-29T10:00:00+24:00', 'offset'],
   ])('%s is refused (its %s)', (text, part) => {
     expect(() => parseTime(text, 'batch[0].timestamp')).toThrowError(new RegExp(`^batch\\[0\\]\\.timestamp: ".*" is not a real date and time \\(its ${part} is out of range\\)`));
+  });
+});
+
+describe('ISO 8601 in the form SDKs send (read by character codes, not the regular expression)', () => {
+  const pad = (n: number, w: number) => String(n).padStart(w, '0');
+  const realDays = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
+  it('gives what Date gives for every real time, and refuses every unreal one with its reason', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          y: fc.integer({ min: 1000, max: 9999 }), mo: fc.integer({ min: 0, max: 13 }), d: fc.integer({ min: 0, max: 32 }),
+          h: fc.integer({ min: 0, max: 25 }), mi: fc.integer({ min: 0, max: 61 }), s: fc.integer({ min: 0, max: 61 }),
+          ms: fc.option(fc.integer({ min: 0, max: 999 }), { nil: null }),
+        }),
+        ({ y, mo, d, h, mi, s, ms }) => {
+          const text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}${ms === null ? '' : `.${pad(ms, 3)}`}Z`;
+          const bad = mo < 1 || mo > 12 ? 'month' : d < 1 || d > realDays(y, mo) ? 'day' : h > 23 ? 'hour' : mi > 59 ? 'minute' : s > 59 ? 'second' : null;
+          if (bad === null) expect(parseTime(text, 'timestamp').getTime()).toBe(Date.UTC(y, mo - 1, d, h, mi, s, ms ?? 0));
+          else expect(() => parseTime(text, 'timestamp')).toThrowError(`(its ${bad} is out of range)`);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('answers as the regular expression does for any character out of place', () => {
+    const outcome = (f: (v: unknown, field: string) => Date, text: string) => {
+      try {
+        return f(text, 'timestamp').getTime();
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    let fast = 0;
+    for (const good of ['2026-11-29T09:30:05.123Z', '2024-02-29T23:59:59Z']) {
+      for (let i = 0; i < good.length; i++) {
+        for (const c of ['x', '/', ':', '-', '.', 'T', 'Z', ' ', '\u0663', '0', '1', '3', '9']) {
+          const text = good.slice(0, i) + c + good.slice(i + 1);
+          const expected = outcome(parseTimeByPattern, text);
+          expect(outcome(parseTime, text), text).toBe(expected);
+          if (typeof expected === 'number' && new Date(expected).toISOString().replace('.000Z', 'Z') === text) fast++;
+        }
+      }
+    }
+    expect(fast).toBeGreaterThan(50);
+    // Before the year 1000, and with spaces around: the slow way, the same answers.
+    expect(parseTime('0999-01-02T03:04:05.006Z', 't').toISOString()).toBe('0999-01-02T03:04:05.006Z');
+    expect(parseTime(' 2026-11-29T09:30:05.123Z ', 't').toISOString()).toBe('2026-11-29T09:30:05.123Z');
   });
 });
 
