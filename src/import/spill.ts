@@ -32,7 +32,7 @@ interface Bucket {
   first: number;
   last: number;
   /** Ids already replayed at this millisecond: shared by the parts of a millisecond split by order. */
-  seen?: Set<string>;
+  seen?: SeenIds;
 }
 
 /** What one reader appended for one UTC day. */
@@ -44,6 +44,9 @@ export interface SpilledDay {
   first: number;
   last: number;
 }
+
+/** Ids already replayed, per dedup namespace (a set per namespace: no key built per event). */
+type SeenIds = Map<string, Set<string>>;
 
 /** An event replayed, with the length of its serialised line (its weight in a chunk). */
 interface Sized {
@@ -294,7 +297,7 @@ export class TimeSpill {
       const rows = b.files.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.length > 0).map(deserialise));
       for (const f of b.files) unlinkSync(f);
       rows.sort((x, y) => x.ms - y.ms || x.seq - y.seq);
-      const once = this.once(rows, b.seen ?? new Set());
+      const once = this.once(rows, b.seen ?? new Map());
       for (let i = 0; i < once.length; i += chunk) yield once.slice(i, i + chunk);
       return;
     }
@@ -307,7 +310,7 @@ export class TimeSpill {
       parts.push({ ...range, files: [], file: join(this.dir, `s${this.files++}.jsonl`), count: 0, chars: 0, first: Infinity, last: -Infinity, buffer: new PendingLines() });
     }
     // A millisecond's repeats can fall into different parts of an order split: they share one set of ids.
-    const seen = byTime ? undefined : (b.seen ?? new Set<string>());
+    const seen = byTime ? undefined : (b.seen ?? new Map());
     let buffered = 0;
     let bufferedChars = 0;
     for (const f of b.files) {
@@ -342,13 +345,21 @@ export class TimeSpill {
    * is one event: same namespace and id means same time too, so the repeats meet in one
    * bucket, or in the parts of one millisecond, which share `seen`.
    */
-  private once(rows: readonly Sized[], seen: Set<string>): Sized[] {
+  private once(rows: readonly Sized[], seen: SeenIds): Sized[] {
     const out: Sized[] = [];
+    let source: string | null = null;
+    let ids = new Set<string>();
     for (const r of rows) {
-      const id = `${r.e.source}\u0000${r.e.messageId}`;
-      if (seen.has(id)) this.repeated++;
+      if (r.e.source !== source) {
+        source = r.e.source;
+        const had = seen.get(source);
+        if (had) ids = had;
+        else seen.set(source, (ids = new Set()));
+      }
+      const id = r.e.messageId!;
+      if (ids.has(id)) this.repeated++;
       else {
-        seen.add(id);
+        ids.add(id);
         out.push(r);
       }
     }

@@ -127,8 +127,13 @@ const UNIT = '\u001f';
  * times faster to unpack than a JSON array), or, when a value holds the separator, a JSON array.
  */
 function column(values: readonly string[]): SQL {
-  if (values.length > 0 && !values.some((v) => v.includes(UNIT))) return sql`string_to_table(${values.join(UNIT)}::text, ${UNIT}::text)`;
+  if (values.length > 0 && !values.some((v) => v.includes(UNIT))) return numberColumn(values);
   return sql`jsonb_array_elements_text(${json(values)}::jsonb)`;
+}
+
+/** The same for a column of numbers as text, which never holds the separator: not searched for it. */
+function numberColumn(values: readonly string[]): SQL {
+  return sql`string_to_table(${values.join(UNIT)}::text, ${UNIT}::text)`;
 }
 
 /**
@@ -226,6 +231,10 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
   // The slice's days and a day either side: an id is a duplicate of one stored within a day of it.
   const dayList = `{${[...new Set(days.flatMap((d) => [-1, 0, 1].map((o) => new Date(Date.parse(d) + o * 86_400_000).toISOString().slice(0, 10))))].join(',')}}`;
   const spanPeople = [...span.keys()].sort(byText);
+  // Built once each, though two parts of the statement read them.
+  const gColumn = numberColumn(col.g);
+  const hColumn = numberColumn(col.h);
+  const dColumn = numberColumn(col.d);
   const group1: (SQL | null)[] = [
     // Large statements, planned from guessed row counts: compiling them (JIT) costs more than running
     // them; and their sorts (50,000 ids in key order) stay in memory rather than spill to disk.
@@ -252,7 +261,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     sql`set local enable_mergejoin = off`,
     sql`with x as materialized (
       select (${json(sources)}::jsonb ->> g::int) as s, h::bigint as h, date '1970-01-01' + d::int as d
-      from rows from (${column(col.g)}, ${column(col.h)}, ${column(col.d)}) as r(g, h, d)
+      from rows from (${gColumn}, ${hColumn}, ${dColumn}) as r(g, h, d)
     ),
     dated as materialized (
       select distinct source as s, day as d from messages
@@ -267,7 +276,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     -- (an uncorrelated condition, checked once before the function scan runs).
     xm as materialized (
       select (${json(sources)}::jsonb ->> g::int) as s, m, h::bigint as h, date '1970-01-01' + d::int as d
-      from rows from (${column(col.g)}, ${column(col.m)}, ${column(col.h)}, ${column(col.d)}) as r(g, m, h, d)
+      from rows from (${gColumn}, ${column(col.m)}, ${hColumn}, ${dColumn}) as r(g, m, h, d)
       where exists (select 1 from dated) or exists (select 1 from undated)
     ),
     -- The compact ids of the slice's days and the days either side, unpacked once (materialized:
@@ -295,7 +304,7 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
     created as (
       insert into people (person_id, first_seen_at)
       select p, timestamptz 'epoch' + t::bigint * interval '1 millisecond'
-      from rows from (${column(personIds)}, ${column(personIds.map((p) => String(firstMs.get(p))))}) as q(p, t)
+      from rows from (${column(personIds)}, ${numberColumn(personIds.map((p) => String(firstMs.get(p))))}) as q(p, t)
       order by p
       on conflict (person_id) do nothing
     )
