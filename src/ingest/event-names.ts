@@ -45,15 +45,23 @@ export interface EventRollupRows {
 export function eventRollupRows(activity: readonly { x: { e: Pick<SegmentEvent, 'type' | 'name'>; day: string }; companyKey: string }[]): EventRollupRows {
   const names = new Map<string, Set<string>>();
   const days = new Map<string, { c: string; d: string; counts: Map<string, number> }>();
+  // A company's last day and names: its events mostly follow each other on one day, so most
+  // events find their row by company alone, with no key built.
+  const last = new Map<string, { sent: Set<string>; day: { c: string; d: string; counts: Map<string, number> } }>();
   for (const { x, companyKey: c } of activity) {
     const n = eventName(x.e);
-    let sent = names.get(c);
-    if (!sent) names.set(c, (sent = new Set()));
-    if (sent.size < EVENT_NAMES_PER_COMPANY) sent.add(n);
-    const key = `${c}\u0000${x.day}`;
-    let day = days.get(key);
-    if (!day) days.set(key, (day = { c, d: x.day, counts: new Map() }));
-    day.counts.set(n, (day.counts.get(n) ?? 0) + 1);
+    let held = last.get(c);
+    if (held === undefined || held.day.d !== x.day) {
+      let sent = names.get(c);
+      if (!sent) names.set(c, (sent = new Set()));
+      const key = `${c}\u0000${x.day}`;
+      let day = days.get(key);
+      if (!day) days.set(key, (day = { c, d: x.day, counts: new Map() }));
+      last.set(c, (held = { sent, day }));
+    }
+    if (held.sent.size < EVENT_NAMES_PER_COMPANY) held.sent.add(n);
+    const counts = held.day.counts;
+    counts.set(n, (counts.get(n) ?? 0) + 1);
   }
   return {
     names: [...names].map(([c, sent]) => ({ c, n: [...sent] })),

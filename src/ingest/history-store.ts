@@ -428,16 +428,24 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
       // Counters per (company, person, day) and (company, person): a person-day's events are one row.
       const cpd = new Map<string, CpdRow>();
       const cp = new Map<string, CpRow>();
+      // A person's rows of the last bump: a person's events mostly follow each other on one company
+      // and day, so most bumps find their rows by person alone, with no key built.
+      const lastRows = new Map<string, { c: string; d: string; a: CpdRow; b: CpRow }>();
       const bump = (c: string, p: string, d: string, n: Partial<Counts>, ms?: number) => {
-        const k1 = `${c}${SEP}${p}${SEP}${d}`;
-        let a = cpd.get(k1);
-        if (!a) cpd.set(k1, (a = { c, p, d, events: 0, keyActions: 0, sessions: 0 }));
+        let held = lastRows.get(p);
+        if (held === undefined || held.c !== c || held.d !== d) {
+          const k1 = `${c}${SEP}${p}${SEP}${d}`;
+          let a = cpd.get(k1);
+          if (!a) cpd.set(k1, (a = { c, p, d, events: 0, keyActions: 0, sessions: 0 }));
+          const k2 = `${c}${SEP}${p}`;
+          let b = cp.get(k2);
+          if (!b) cp.set(k2, (b = { c, p, first: Infinity, last: -Infinity, events: 0, keyActions: 0, sessions: 0 }));
+          lastRows.set(p, (held = { c, d, a, b }));
+        }
+        const { a, b } = held;
         a.events += n.events ?? 0;
         a.keyActions += n.keyActions ?? 0;
         a.sessions += n.sessions ?? 0;
-        const k2 = `${c}${SEP}${p}`;
-        let b = cp.get(k2);
-        if (!b) cp.set(k2, (b = { c, p, first: Infinity, last: -Infinity, events: 0, keyActions: 0, sessions: 0 }));
         b.events += n.events ?? 0;
         b.keyActions += n.keyActions ?? 0;
         b.sessions += n.sessions ?? 0;

@@ -62,6 +62,8 @@ export function countSessions(
   const byId = new Map<string, { p: string; k: string; t: string; c: string; d: string; g: number }>();
   // Gap sessions are per person and company: keyed person NUL company.
   const gapTimes = new Map<string, { p: string; c: string; items: { ms: number; d: string }[] }>();
+  // A person's last list: found by person alone while the company stays the same (no key built).
+  const lastList = new Map<string, { p: string; c: string; items: { ms: number; d: string }[] }>();
   for (const { x, companyKey } of activity) {
     const { e } = x;
     if (e.sessionId !== null) {
@@ -72,10 +74,14 @@ export function countSessions(
       // The first group carrying the id decides; inside it, its earliest event (the first of equal times).
       if (!prev || (prev.g === g && x.iso < prev.t)) byId.set(key, { p: e.personId, k, t: x.iso, c: companyKey, d: x.day, g });
     } else {
-      const pc = `${e.personId}${SEP}${companyKey}`;
-      const list = gapTimes.get(pc);
-      if (list) list.items.push({ ms: x.ms, d: x.day });
-      else gapTimes.set(pc, { p: e.personId, c: companyKey, items: [{ ms: x.ms, d: x.day }] });
+      let list = lastList.get(e.personId);
+      if (list === undefined || list.c !== companyKey) {
+        const pc = `${e.personId}${SEP}${companyKey}`;
+        list = gapTimes.get(pc);
+        if (!list) gapTimes.set(pc, (list = { p: e.personId, c: companyKey, items: [] }));
+        lastList.set(e.personId, list);
+      }
+      list.items.push({ ms: x.ms, d: x.day });
     }
   }
   if (byId.size > 0) {
