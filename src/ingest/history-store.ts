@@ -356,14 +356,18 @@ export function prepareHistory(db: Db, events: readonly SourcedEvent[], opts: Hi
       if (fresh.length === 0) return { result: { stored: 0, duplicates }, written: Promise.resolve() };
       const asOf = (stateRows as { as_of: string }[])[0]?.as_of ?? null;
 
-      const isoOf = new Map<number, string>();
-      for (const x of fresh) isoOf.set(x.ms, x.iso);
-      const at = (ms: number) => isoOf.get(ms) ?? iso(ms);
+      // An event's time as text is x.iso, toISOString of the same ms: the few other times the
+      // rows carry (spans, first and last seen) are formatted when asked for.
+      const at = iso;
 
-      const firstSeen = new Map<string, number>();
-      for (const x of fresh) {
-        const had = firstSeen.get(x.e.personId);
-        if (had === undefined || x.ms < had) firstSeen.set(x.e.personId, x.ms);
+      // Each person's earliest new event: as prepared, unless some of the slice was stored before.
+      let firstSeen = firstMs;
+      if (fresh !== slots) {
+        firstSeen = new Map<string, number>();
+        for (const x of fresh) {
+          const had = firstSeen.get(x.e.personId);
+          if (had === undefined || x.ms < had) firstSeen.set(x.e.personId, x.ms);
+        }
       }
       const persons = new Map<string, PersonState>();
       for (const p of locked as PersonState[]) {
