@@ -279,10 +279,11 @@ const ISO_EXAMPLE = 'an ISO 8601 date such as 2026-11-29T09:30:00.000Z';
 const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 const daysInMonth = (year: number, month: number) => [31, isLeap(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
 
-/** The digit at `i` of `s` as a number, or -1. */
-function digitAt(s: string, i: number): number {
-  const c = s.charCodeAt(i) - 48;
-  return c >= 0 && c <= 9 ? c : -1;
+/** The two digits at `i` of `s` as a number, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
 /**
@@ -290,35 +291,30 @@ function digitAt(s: string, i: number): number {
  * milliseconds, in epoch ms, read by its character codes: several times faster than the regular
  * expression, which reads everything else. null for any other string, or a value out of range
  * (parseTime then reads it the slow way, and names the problem). Years before 1000 go the slow
- * way too.
+ * way too. (No closure inside: this runs for every event.)
  */
 function canonicalUtcMs(s: string): number | null {
   const n = s.length;
   if ((n !== 24 && n !== 20) || s.charCodeAt(n - 1) !== 90 /* Z */) return null;
   if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return null;
-  if (n === 24 && s.charCodeAt(19) !== 46) return null;
-  let bad = 0;
-  const two = (i: number) => {
-    const a = digitAt(s, i);
-    const b = digitAt(s, i + 1);
-    if (a < 0 || b < 0) bad = 1;
-    return a * 10 + b;
-  };
-  const year = two(0) * 100 + two(2);
-  const month = two(5);
-  const day = two(8);
-  const hour = two(11);
-  const minute = two(14);
-  const second = two(17);
   let ms = 0;
   if (n === 24) {
-    const a = digitAt(s, 20);
-    const b = digitAt(s, 21);
-    const c = digitAt(s, 22);
-    if (a < 0 || b < 0 || c < 0) return null;
-    ms = a * 100 + b * 10 + c;
+    if (s.charCodeAt(19) !== 46) return null;
+    const hi = twoDigits(s, 20);
+    const lo = s.charCodeAt(22) - 48;
+    if (hi < 0 || lo < 0 || lo > 9) return null;
+    ms = hi * 10 + lo;
   }
-  if (bad !== 0 || year < 1000 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
+  const century = twoDigits(s, 0);
+  const yy = twoDigits(s, 2);
+  const month = twoDigits(s, 5);
+  const day = twoDigits(s, 8);
+  const hour = twoDigits(s, 11);
+  const minute = twoDigits(s, 14);
+  const second = twoDigits(s, 17);
+  if (century < 10 || yy < 0 || day < 1 || hour < 0 || minute < 0 || second < 0 || month < 1 || month > 12) return null;
+  const year = century * 100 + yy;
+  if (day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
