@@ -297,6 +297,54 @@ describe('the time-ordered spill', () => {
     rmSync(parent, { recursive: true, force: true });
   });
 
+  it('holds a waiting line in blocks of at most about twice its bytes, for one day or thousands (an export in no time order)', async () => {
+    const { PendingLines } = await import('../src/import/spill.js');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'lm-lines-test-'));
+    // 3,000 days, each given 7 lines of about 300 bytes between appends, 3 times over: a block per day
+    // sized for a busy day (64 KB) would hold 192 MB; these hold about the lines' own size.
+    const days = Array.from({ length: 3000 }, () => new PendingLines());
+    const expected = days.map(() => [] as string[]);
+    for (let round = 0; round < 3; round++) {
+      let bytes = 0;
+      let held = 0;
+      for (let i = 0; i < 7; i++) {
+        days.forEach((d, k) => {
+          const line = `{"n":${i},"day":${k},"é":"${'x'.repeat(280 + ((k * 7 + i) % 13))}"}`;
+          d.push(line);
+          expected[k].push(line);
+          bytes += Buffer.byteLength(line) + 1;
+        });
+      }
+      for (const d of days) held += d.allocated;
+      expect(held).toBeLessThan(2 * bytes + 3000 * 1024);
+      days.forEach((d, k) => d.appendTo(join(dir, `d${k}`)));
+      expect(days.reduce((n, d) => n + d.allocated, 0)).toBe(0);
+    }
+    for (const k of [0, 1, 1234, 2999]) expect(readFileSync(join(dir, `d${k}`), 'utf8')).toBe(expected[k].map((l) => `${l}\n`).join(''));
+    // One busy day: lines of every size around the blocks' edges, some far longer than a block.
+    const busy = new PendingLines();
+    const lines: string[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 2000; i++) {
+      const line = i % 250 === 0 ? '😀'.repeat(40_000 + i) : `${'ü'.repeat(i % 700)}${'a'.repeat((i * 37) % 1500)}`;
+      busy.push(line);
+      lines.push(line);
+      bytes += Buffer.byteLength(line) + 1;
+    }
+    expect(busy.allocated).toBeLessThan(2 * bytes + 1024);
+    busy.appendTo(join(dir, 'busy'));
+    expect(readFileSync(join(dir, 'busy'), 'utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
+    // More blocks than IOV_MAX (1,024 on Linux): every byte, in order, after what the file held.
+    const { appendBlocks } = await import('../src/import/spill.js');
+    const blocks = Array.from({ length: 3000 }, (_, i) => Buffer.from(`${i}:${'b'.repeat(i % 50)}\n`));
+    appendBlocks(join(dir, 'busy'), blocks);
+    expect(readFileSync(join(dir, 'busy'), 'utf8')).toBe(lines.map((l) => `${l}\n`).join('') + Buffer.concat(blocks).toString());
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('merges the days of several writers (read workers) in (time, order read), splitting one millisecond by order', async () => {
     const { SpillWriter, TimeSpill } = await import('../src/import/spill.js');
     const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
